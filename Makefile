@@ -1,0 +1,33 @@
+# obsgen: `make test` installs what the tests need and runs them all.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: all install test unit lint format bench example clean
+
+all: lint test
+
+install:
+	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+
+test: install
+	$(PYTHON) -m pytest -p no:cacheprovider
+
+unit: install
+	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
+
+lint:
+	$(PYTHON) -m ruff check src tests bench examples
+	$(PYTHON) -m ruff format --check src tests bench examples
+
+format:
+	$(PYTHON) -m ruff check --fix src tests bench examples
+	$(PYTHON) -m ruff format src tests bench examples
+
+bench: install
+	$(PYTHON) bench/run.py
+
+example: install
+	$(PYTHON) examples/seed_metrics.py
+
+clean:
+	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache

@@ -1,0 +1,61 @@
+"""Prometheus client collectors built from the schema, one set per registry."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+from .schema import METRICS, MetricKind, MetricSpec
+
+_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, MetricWrapperBase]] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
+def _build(spec: MetricSpec, registry: CollectorRegistry) -> MetricWrapperBase:
+    if spec.kind is MetricKind.COUNTER:
+        return Counter(spec.base_name, spec.help, spec.labels, registry=registry)
+    if spec.kind is MetricKind.GAUGE:
+        return Gauge(
+            spec.name,
+            spec.help,
+            spec.labels,
+            registry=registry,
+            multiprocess_mode=spec.multiprocess_mode or "all",
+        )
+    return Histogram(
+        spec.name,
+        spec.help,
+        spec.labels,
+        registry=registry,
+        buckets=spec.buckets or Histogram.DEFAULT_BUCKETS,
+    )
+
+
+def collectors_for(registry: CollectorRegistry | None = None) -> dict[str, MetricWrapperBase]:
+    """Return the collectors of every schema metric in ``registry``, keyed by exposed name.
+
+    They are registered once per registry: asking again returns the same objects, so building
+    several ``LLMMetrics`` on one registry never fails with "Duplicated timeseries".
+    """
+    target = REGISTRY if registry is None else registry
+    with _lock:
+        collectors = _by_registry.get(target)
+        if collectors is None:
+            collectors = {}
+            try:
+                for spec in METRICS:
+                    collectors[spec.name] = _build(spec, target)
+            except ValueError as exc:
+                for built in collectors.values():
+                    target.unregister(built)
+                raise ValueError(
+                    f"cannot register llmobs metrics: {exc}; another collector in this registry "
+                    "already uses an llmobs metric name"
+                ) from exc
+            _by_registry[target] = collectors
+        return collectors

@@ -1,0 +1,300 @@
+"""LLMMetrics: the seed's Prometheus metrics for LLM calls, fast and safe under bad input."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from . import values
+from .collectors import collectors_for
+from .errors import InvalidRecordError, Rejections
+from .exposition import exposition_registry
+from .labels import LabelGuard
+from .schema import DEFAULT_MAX_LABEL_LENGTH, INVALID_RECORDS
+from .series import (
+    ActiveSeries,
+    CacheSizeSeries,
+    ErrorSeries,
+    RequestSeries,
+    SeriesCache,
+    overflow_children,
+)
+
+ERROR_STATUS = "error"
+
+
+def _error_name(error_type: object) -> object:
+    """An exception instance or class stands for its class name; anything else is kept."""
+    if isinstance(error_type, BaseException):
+        return type(error_type).__name__
+    if isinstance(error_type, type) and issubclass(error_type, BaseException):
+        return error_type.__name__
+    return error_type
+
+
+class LLMMetrics:
+    """Records LLM requests, tokens, cache use, errors, cost and latency as Prometheus metrics.
+
+    Every method is safe to call from the service's hot path: bad input is rejected, counted in
+    ``llm_invalid_records_total{reason}`` and logged once per reason, never raised, unless
+    ``strict=True``, where it raises ``InvalidRecordError`` (a ``ValueError``). Recording methods
+    return True when the record was taken and False when it was rejected.
+
+    Example:
+        >>> from prometheus_client import CollectorRegistry
+        >>> metrics = LLMMetrics(registry=CollectorRegistry())
+        >>> metrics.record_request(agent_id="meetmind.coordinator", model="gpt-4",
+        ...     provider="openai", status="success", duration_seconds=2.5,
+        ...     prompt_tokens=100, completion_tokens=200, cached=False, cost=0.015)
+        True
+        >>> metrics.registry.get_sample_value("llm_tokens_used_total",
+        ...     {"agent_id": "meetmind.coordinator", "model": "gpt-4",
+        ...      "provider": "openai", "token_type": "completion"})
+        200.0
+
+    Args:
+        registry: where the metrics are registered; the process-wide default registry if None.
+        strict: raise on bad input instead of counting it.
+        label_limits: cap on distinct values per label name, merged over the defaults
+            (``agent_id`` 500, ``model`` 200, ``provider`` 50, ``status`` 20, ``error_type`` 100,
+            ``tenant`` 1000). Values past a cap are recorded as ``__overflow__``.
+        max_label_length: label values longer than this are truncated.
+        max_cached_label_sets: how many raw label sets keep their bound children cached.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        strict: bool = False,
+        label_limits: Mapping[str, int] | None = None,
+        max_label_length: int = DEFAULT_MAX_LABEL_LENGTH,
+        max_cached_label_sets: int = 10_000,
+    ) -> None:
+        if (
+            isinstance(max_cached_label_sets, bool)
+            or not isinstance(max_cached_label_sets, int)
+            or max_cached_label_sets < 1
+        ):
+            raise ValueError(
+                f"max_cached_label_sets must be a positive integer, got {max_cached_label_sets!r}"
+            )
+        self._collectors = collectors_for(registry)
+        self.registry = registry
+        self.strict = strict
+        self._guard = LabelGuard(label_limits, max_label_length)
+        self._rejections = Rejections(self._collectors[INVALID_RECORDS.name], strict=strict)
+        self._in_flight: dict[tuple[str, ...], int] = {}
+        self._in_flight_lock = threading.Lock()
+        self._requests = SeriesCache(self._bind_request, max_cached_label_sets)
+        self._errors = SeriesCache(self._bind_error, max_cached_label_sets)
+        self._active = SeriesCache(self._bind_active, max_cached_label_sets)
+        self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
+
+    # -- binding label sets -------------------------------------------------------------------
+
+    def _resolve(self, **labels: object) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """Cleaned, admitted label values and the overflow children to count with them."""
+        label_values, folded = self._guard.resolve(labels)
+        return label_values, overflow_children(self._collectors, folded)
+
+    def _bind_request(
+        self, agent_id: object, model: object, provider: object, status: object
+    ) -> RequestSeries:
+        return RequestSeries(
+            self._collectors,
+            *self._resolve(agent_id=agent_id, model=model, provider=provider, status=status),
+        )
+
+    def _bind_error(
+        self, agent_id: object, model: object, provider: object, error_type: object
+    ) -> ErrorSeries:
+        return ErrorSeries(
+            self._collectors,
+            *self._resolve(
+                agent_id=agent_id,
+                model=model,
+                provider=provider,
+                error_type=error_type,
+                status=ERROR_STATUS,
+            ),
+        )
+
+    def _bind_active(self, agent_id: object, provider: object) -> ActiveSeries:
+        return ActiveSeries(
+            self._collectors,
+            *self._resolve(agent_id=agent_id, provider=provider),
+            self._in_flight,
+            self._in_flight_lock,
+        )
+
+    def _bind_cache_size(self, tenant: object) -> CacheSizeSeries:
+        return CacheSizeSeries(self._collectors, *self._resolve(tenant=tenant))
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def record_request(
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        status: str = "success",
+        duration_seconds: float | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cached: bool | None = None,
+        cost: float | None = None,
+        *,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+    ) -> bool:
+        """Record one completed LLM request.
+
+        ``cached`` is True for a response-cache hit, False for a miss and None when no cache was
+        consulted (counted as neither). ``cost`` is in USD; None records no cost. Token counts
+        are recorded as reported, each under its own ``token_type``; cache tokens only when given.
+        """
+        try:
+            prompt = values.token_count(prompt_tokens, "prompt_tokens")
+            completion = values.token_count(completion_tokens, "completion_tokens")
+            cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
+            cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
+            duration = values.optional_duration(duration_seconds)
+            usd = values.optional_cost(cost)
+            outcome = values.cache_outcome(cached)
+            series = self._requests.get((agent_id, model, provider, status))
+            series.record(prompt, completion, cache_read, cache_write, duration, usd, outcome)
+            return True
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    def record_error(
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        error_type: str | BaseException | type[BaseException],
+        *,
+        duration_seconds: float | None = None,
+        count_request: bool = True,
+    ) -> bool:
+        """Record one failed LLM request.
+
+        Counts ``llm_errors_total{error_type}`` and, so that success and error rates add up, the
+        failed request in ``llm_requests_total{status="error"}`` (pass ``count_request=False``
+        if the same failure is also recorded with ``record_request``). ``error_type`` may be a
+        string, an exception or an exception class (its class name is used).
+        """
+        try:
+            duration = values.optional_duration(duration_seconds)
+            if type(error_type) is not str:
+                error_type = _error_name(error_type)
+            series = self._errors.get((agent_id, model, provider, error_type))
+            series.record(duration, bool(count_request))
+            return True
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    def increment_active_requests(self, agent_id: str, provider: str) -> bool:
+        """One more request in flight for this agent and provider."""
+        try:
+            self._active.get((agent_id, provider)).acquire()
+            return True
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    def decrement_active_requests(self, agent_id: str, provider: str) -> bool:
+        """One request fewer in flight; a decrement with none in flight is rejected."""
+        try:
+            self._active.get((agent_id, provider)).release()
+            return True
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    def track_request(self, agent_id: str, model: str, provider: str) -> ActiveRequest:
+        """A context manager (``with`` or ``async with``) that holds the in-flight gauge up.
+
+        It records nothing else, so it composes with ``record_request`` without counting a
+        request twice. ``model`` is accepted for symmetry; the gauge has no model label.
+        """
+        return ActiveRequest(self, agent_id, provider)
+
+    def set_cache_size(self, tenant: str, size: float) -> bool:
+        """Set the size of ``tenant``'s response cache (number of entries)."""
+        try:
+            value = values.cache_size(size)
+            self._cache_sizes.get((tenant,)).set(value)
+            return True
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    # -- exposition ---------------------------------------------------------------------------
+
+    def get_metrics(self) -> bytes:
+        """The Prometheus text exposition of every metric (all workers' in multiprocess mode)."""
+        return generate_latest(exposition_registry(self.registry))
+
+
+class ActiveRequest:
+    """Context manager returned by ``LLMMetrics.track_request``; sync and async."""
+
+    __slots__ = ("_agent_id", "_held", "_metrics", "_provider")
+
+    def __init__(self, metrics: LLMMetrics, agent_id: str, provider: str) -> None:
+        self._metrics = metrics
+        self._agent_id = agent_id
+        self._provider = provider
+        self._held = False
+
+    def __enter__(self) -> ActiveRequest:
+        self._held = self._metrics.increment_active_requests(self._agent_id, self._provider)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._held:
+            self._held = False
+            self._metrics.decrement_active_requests(self._agent_id, self._provider)
+
+    async def __aenter__(self) -> ActiveRequest:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.__exit__(*exc_info)
+
+
+_default: LLMMetrics | None = None
+_default_lock = threading.Lock()
+
+
+def get_llm_metrics() -> LLMMetrics:
+    """Return the process-wide ``LLMMetrics`` on the default registry, creating it once.
+
+    Strict mode is on when the environment variable ``LLMOBS_STRICT`` is ``1`` or ``true``.
+    """
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                strict = os.environ.get("LLMOBS_STRICT", "").strip().lower() in {"1", "true", "yes"}
+                _default = LLMMetrics(strict=strict)
+    return _default

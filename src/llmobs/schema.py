@@ -1,0 +1,208 @@
+"""Every metric llmobs exposes, as data.
+
+This module is the single source of truth for metric names, types, labels, help texts, units and
+histogram buckets. The runtime builds its collectors from it and the generator builds every PromQL
+expression from it; no other module spells a metric name.
+
+Example:
+    >>> from llmobs.schema import METRICS, REQUESTS
+    >>> REQUESTS.name, REQUESTS.labels
+    ('llm_requests_total', ('agent_id', 'model', 'provider', 'status'))
+    >>> [m.name for m in METRICS if "provider" not in m.labels][:2]
+    ['llm_cache_hits_total', 'llm_cache_misses_total']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class MetricKind(str, Enum):
+    """Prometheus metric type."""
+
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: its exposed name, type, label names, help text and unit.
+
+    ``unit`` names what a sample measures (``requests``, ``tokens``, ``usd``, ``seconds``,
+    ``entries``, ``records``); the dashboard generator maps it to a Grafana unit.
+    ``multiprocess_mode`` is how a gauge's per-worker values combine in multiprocess mode.
+    """
+
+    name: str
+    kind: MetricKind
+    labels: tuple[str, ...]
+    help: str
+    unit: str
+    buckets: tuple[float, ...] | None = None
+    multiprocess_mode: str | None = None
+
+    @property
+    def base_name(self) -> str:
+        """The name without the ``_total`` suffix that the Prometheus client adds to counters."""
+        if self.kind is MetricKind.COUNTER and self.name.endswith("_total"):
+            return self.name[: -len("_total")]
+        return self.name
+
+
+# Latency buckets for LLM calls: a cached answer in tens of milliseconds up to long generations
+# of several minutes. 10 s is a bucket boundary so the p99 < 10 s SLO is measured exactly.
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+REQUESTS = MetricSpec(
+    name="llm_requests_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model", "provider", "status"),
+    help="LLM requests completed, by agent, model, provider and status.",
+    unit="requests",
+)
+TOKENS = MetricSpec(
+    name="llm_tokens_used_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model", "provider", "token_type"),
+    help="Tokens used by LLM requests, by agent, model, provider and token type "
+    "(prompt, completion, cache_read, cache_write).",
+    unit="tokens",
+)
+CACHE_HITS = MetricSpec(
+    name="llm_cache_hits_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model"),
+    help="LLM requests answered from the response cache, by agent and model.",
+    unit="requests",
+)
+CACHE_MISSES = MetricSpec(
+    name="llm_cache_misses_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model"),
+    help="LLM requests that looked in the response cache and missed, by agent and model.",
+    unit="requests",
+)
+ERRORS = MetricSpec(
+    name="llm_errors_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model", "provider", "error_type"),
+    help="LLM request errors, by agent, model, provider and error type.",
+    unit="errors",
+)
+COST = MetricSpec(
+    name="llm_cost_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model", "provider"),
+    help="Cost of LLM requests in US dollars, by agent, model and provider.",
+    unit="usd",
+)
+REQUEST_DURATION = MetricSpec(
+    name="llm_request_duration_seconds",
+    kind=MetricKind.HISTOGRAM,
+    labels=("agent_id", "model", "provider"),
+    help="LLM request latency in seconds, by agent, model and provider.",
+    unit="seconds",
+    buckets=DURATION_BUCKETS,
+)
+ACTIVE_REQUESTS = MetricSpec(
+    name="llm_active_requests",
+    kind=MetricKind.GAUGE,
+    labels=("agent_id", "provider"),
+    help="LLM requests in flight, by agent and provider.",
+    unit="requests",
+    multiprocess_mode="livesum",
+)
+CACHE_SIZE = MetricSpec(
+    name="llm_cache_size",
+    kind=MetricKind.GAUGE,
+    labels=("tenant",),
+    help="Entries in the LLM response cache, by tenant.",
+    unit="entries",
+    multiprocess_mode="livemostrecent",
+)
+LABEL_OVERFLOW = MetricSpec(
+    name="llm_label_overflow_total",
+    kind=MetricKind.COUNTER,
+    labels=("label",),
+    help="Records whose label value was folded into the overflow value because the label "
+    "reached its cap on distinct values, by label name.",
+    unit="records",
+)
+INVALID_RECORDS = MetricSpec(
+    name="llm_invalid_records_total",
+    kind=MetricKind.COUNTER,
+    labels=("reason",),
+    help="Records rejected for bad input, by reason.",
+    unit="records",
+)
+
+#: The seed's metrics, in the order the seed lists them.
+SEED_METRICS: tuple[MetricSpec, ...] = (
+    REQUESTS,
+    TOKENS,
+    CACHE_HITS,
+    CACHE_MISSES,
+    ERRORS,
+    COST,
+    REQUEST_DURATION,
+    ACTIVE_REQUESTS,
+    CACHE_SIZE,
+)
+#: Metrics about the telemetry itself: how much input was folded or rejected.
+SELF_METRICS: tuple[MetricSpec, ...] = (LABEL_OVERFLOW, INVALID_RECORDS)
+#: Every metric llmobs exposes.
+METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
+
+
+class TokenType(str, Enum):
+    """Values of the ``token_type`` label."""
+
+    PROMPT = "prompt"
+    COMPLETION = "completion"
+    CACHE_READ = "cache_read"
+    CACHE_WRITE = "cache_write"
+
+
+#: Value a label takes once it has reached its cap on distinct values.
+OVERFLOW_VALUE = "__overflow__"
+
+#: Default cap on distinct values per label name. Labels not listed use ``DEFAULT_LABEL_LIMIT``.
+DEFAULT_LABEL_LIMITS: dict[str, int] = {
+    "agent_id": 500,
+    "model": 200,
+    "provider": 50,
+    "status": 20,
+    "error_type": 100,
+    "tenant": 1000,
+}
+DEFAULT_LABEL_LIMIT = 100
+
+#: Longest label value kept; longer values are truncated.
+DEFAULT_MAX_LABEL_LENGTH = 128
+
+
+def metric(name: str) -> MetricSpec:
+    """Return the spec of the metric exposed as ``name``; raise KeyError if there is none."""
+    for spec in METRICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no metric named {name!r} in the llmobs schema")

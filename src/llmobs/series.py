@@ -1,0 +1,225 @@
+"""Bound label children for one label set, created once and reused on every record."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from prometheus_client.metrics import MetricWrapperBase
+
+from .errors import InvalidRecordError, Reason
+from .schema import (
+    ACTIVE_REQUESTS,
+    CACHE_HITS,
+    CACHE_MISSES,
+    CACHE_SIZE,
+    COST,
+    ERRORS,
+    LABEL_OVERFLOW,
+    REQUEST_DURATION,
+    REQUESTS,
+    TOKENS,
+    TokenType,
+)
+
+Collectors = dict[str, MetricWrapperBase]
+S = TypeVar("S")
+
+
+def overflow_children(collectors: Collectors, folded: tuple[str, ...]) -> tuple[Any, ...]:
+    """The ``llm_label_overflow_total`` children to increment on each record of a folded set."""
+    counter = collectors[LABEL_OVERFLOW.name]
+    return tuple(counter.labels(label) for label in folded)
+
+
+class SeriesCache(Generic[S]):
+    """Maps raw label tuples to bound series, binding on first use; bounded in size.
+
+    When full it starts over, so a flood of distinct raw values costs rebinding, never memory.
+    """
+
+    def __init__(self, bind: Callable[..., S], max_size: int) -> None:
+        self._bind = bind
+        self._max_size = max_size
+        self._series: dict[Hashable, S] = {}
+
+    def get(self, key: tuple[Any, ...]) -> S:
+        """Return the series bound to ``key``; raise InvalidRecordError for bad label values."""
+        try:
+            series = self._series.get(key)
+        except TypeError:  # an unhashable label value; binding rejects it with a clear message
+            series = None
+        if series is None:
+            series = self._bind(*key)
+            if len(self._series) >= self._max_size:
+                self._series.clear()
+            self._series[key] = series
+        return series
+
+
+class RequestSeries:
+    """Children for one (agent_id, model, provider, status) label set."""
+
+    __slots__ = (
+        "_collectors",
+        "_labels",
+        "_tokens",
+        "cost",
+        "duration",
+        "hits",
+        "misses",
+        "overflows",
+        "requests",
+    )
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        agent_id, model, provider, status = values
+        self._collectors = collectors
+        self._labels = (agent_id, model, provider)
+        self.requests = collectors[REQUESTS.name].labels(agent_id, model, provider, status)
+        self._tokens = {
+            token_type: collectors[TOKENS.name].labels(agent_id, model, provider, token_type.value)
+            for token_type in (TokenType.PROMPT, TokenType.COMPLETION)
+        }
+        self.cost = collectors[COST.name].labels(agent_id, model, provider)
+        self.duration = collectors[REQUEST_DURATION.name].labels(agent_id, model, provider)
+        self.hits: Any = None
+        self.misses: Any = None
+        self.overflows = overflows
+
+    def tokens(self, token_type: TokenType) -> Any:
+        """The token counter child for ``token_type``, bound on first use."""
+        child = self._tokens.get(token_type)
+        if child is None:
+            child = self._collectors[TOKENS.name].labels(*self._labels, token_type.value)
+            self._tokens[token_type] = child
+        return child
+
+    def cache_outcome(self, hit: bool) -> Any:
+        """The cache hit or miss counter child.
+
+        Both are bound together on first use, so a service with a cache exposes hits and misses
+        from its first record on, and one without a cache exposes neither.
+        """
+        if self.hits is None:
+            agent_id, model, _ = self._labels
+            self.hits = self._collectors[CACHE_HITS.name].labels(agent_id, model)
+            self.misses = self._collectors[CACHE_MISSES.name].labels(agent_id, model)
+        return self.hits if hit else self.misses
+
+    def record(
+        self,
+        prompt: int,
+        completion: int,
+        cache_read: int,
+        cache_write: int,
+        duration: float | None,
+        cost: float | None,
+        cached: bool | None,
+    ) -> None:
+        """Update every child for one completed request; inputs are already validated."""
+        self.requests.inc()
+        tokens = self._tokens
+        tokens[TokenType.PROMPT].inc(prompt)
+        tokens[TokenType.COMPLETION].inc(completion)
+        if cache_read:
+            self.tokens(TokenType.CACHE_READ).inc(cache_read)
+        if cache_write:
+            self.tokens(TokenType.CACHE_WRITE).inc(cache_write)
+        if duration is not None:
+            self.duration.observe(duration)
+        if cost is not None:
+            self.cost.inc(cost)
+        if cached is not None:
+            self.cache_outcome(cached).inc()
+        for overflow in self.overflows:
+            overflow.inc()
+
+
+class ErrorSeries:
+    """Children for one (agent_id, model, provider, error_type) label set."""
+
+    __slots__ = ("_collectors", "_duration", "_labels", "errors", "overflows", "requests")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        agent_id, model, provider, error_type, status = values
+        self._collectors = collectors
+        self._labels = (agent_id, model, provider)
+        self.errors = collectors[ERRORS.name].labels(agent_id, model, provider, error_type)
+        self.requests = collectors[REQUESTS.name].labels(agent_id, model, provider, status)
+        self._duration: Any = None
+        self.overflows = overflows
+
+    def record(self, duration: float | None, count_request: bool) -> None:
+        """Count one error, and the failed request unless the caller counts it elsewhere."""
+        self.errors.inc()
+        if count_request:
+            self.requests.inc()
+        if duration is not None:
+            if self._duration is None:
+                self._duration = self._collectors[REQUEST_DURATION.name].labels(*self._labels)
+            self._duration.observe(duration)
+        for overflow in self.overflows:
+            overflow.inc()
+
+
+class ActiveSeries:
+    """The in-flight gauge child for one (agent_id, provider) label set.
+
+    The count of requests in flight is kept per recorded label set, so a decrement without a
+    matching increment is rejected instead of driving the gauge below zero.
+    """
+
+    __slots__ = ("_counts", "_key", "_lock", "gauge", "overflows")
+
+    def __init__(
+        self,
+        collectors: Collectors,
+        values: tuple[str, ...],
+        overflows: tuple[Any, ...],
+        counts: dict[tuple[str, ...], int],
+        lock: threading.Lock,
+    ):
+        self.gauge = collectors[ACTIVE_REQUESTS.name].labels(*values)
+        self.overflows = overflows
+        self._key = values
+        self._counts = counts
+        self._lock = lock
+
+    def acquire(self) -> None:
+        """One more request in flight."""
+        with self._lock:
+            self._counts[self._key] = self._counts.get(self._key, 0) + 1
+            self.gauge.inc()
+        for overflow in self.overflows:
+            overflow.inc()
+
+    def release(self) -> None:
+        """One request fewer in flight; raises InvalidRecordError if none was."""
+        with self._lock:
+            count = self._counts.get(self._key, 0)
+            if count <= 0:
+                raise InvalidRecordError(
+                    Reason.ACTIVE_UNDERFLOW,
+                    "decrement_active_requests without a matching increment for "
+                    f"agent_id={self._key[0]!r}, provider={self._key[1]!r}",
+                )
+            self._counts[self._key] = count - 1
+            self.gauge.dec()
+
+
+class CacheSizeSeries:
+    """The cache size gauge child for one tenant."""
+
+    __slots__ = ("gauge", "overflows")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        self.gauge = collectors[CACHE_SIZE.name].labels(*values)
+        self.overflows = overflows
+
+    def set(self, size: float) -> None:
+        """Set the tenant's cache size."""
+        self.gauge.set(size)
+        for overflow in self.overflows:
+            overflow.inc()

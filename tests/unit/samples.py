@@ -1,0 +1,26 @@
+"""Helpers to read metric samples back from a registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+AGENT = {"agent_id": "meetmind.coordinator", "model": "gpt-4", "provider": "openai"}
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    """The sample's value, 0.0 when the series does not exist."""
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def series_count(registry: CollectorRegistry, prefix: str = "llm_") -> int:
+    """How many samples with ``prefix`` the registry exposes."""
+    return sum(
+        1
+        for family in registry.collect()
+        for s in family.samples
+        if s.name.startswith(prefix) and not s.name.endswith("_created")
+    )
+
+
+def invalid(registry: CollectorRegistry, reason: str) -> float:
+    return sample(registry, "llm_invalid_records_total", reason=reason)

@@ -1,0 +1,213 @@
+"""LLMMetrics records the seed's metrics with their exact names and labels."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from llmobs import METRICS, LLMMetrics, MetricKind
+
+from .samples import AGENT, sample
+
+REQUEST = dict(AGENT, status="success")
+
+
+def record(metrics: LLMMetrics, **overrides: object) -> bool:
+    fields: dict[str, object] = dict(
+        REQUEST,
+        duration_seconds=2.5,
+        prompt_tokens=100,
+        completion_tokens=200,
+        cached=False,
+        cost=0.015,
+    )
+    fields.update(overrides)
+    return metrics.record_request(**fields)
+
+
+def test_record_request_updates_every_metric(metrics, registry):
+    assert record(metrics) is True
+    assert sample(registry, "llm_requests_total", **REQUEST) == 1
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="prompt") == 100
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="completion") == 200
+    assert sample(registry, "llm_cost_total", **AGENT) == pytest.approx(0.015)
+    assert sample(registry, "llm_request_duration_seconds_count", **AGENT) == 1
+    assert sample(registry, "llm_request_duration_seconds_sum", **AGENT) == 2.5
+    assert sample(registry, "llm_request_duration_seconds_bucket", **AGENT, le="2.5") == 1
+    assert sample(registry, "llm_request_duration_seconds_bucket", **AGENT, le="1.0") == 0
+    cache = {"agent_id": AGENT["agent_id"], "model": AGENT["model"]}
+    assert sample(registry, "llm_cache_misses_total", **cache) == 1
+    assert sample(registry, "llm_cache_hits_total", **cache) == 0
+
+
+def test_repeated_records_accumulate(metrics, registry):
+    for _ in range(3):
+        record(metrics, cost=0.5)
+    assert sample(registry, "llm_requests_total", **REQUEST) == 3
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="prompt") == 300
+    assert sample(registry, "llm_cost_total", **AGENT) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    ("cached", "hits", "misses"), [(True, 1.0, 0.0), (False, 0.0, 1.0), (None, None, None)]
+)
+def test_cached_is_three_valued(metrics, registry, cached, hits, misses):
+    record(metrics, cached=cached)
+    cache = {"agent_id": AGENT["agent_id"], "model": AGENT["model"]}
+    assert registry.get_sample_value("llm_cache_hits_total", cache) == hits
+    assert registry.get_sample_value("llm_cache_misses_total", cache) == misses
+
+
+def test_cache_tokens_only_when_given(metrics, registry):
+    record(metrics)
+    assert (
+        registry.get_sample_value("llm_tokens_used_total", dict(AGENT, token_type="cache_read"))
+        is None
+    )
+    record(metrics, cache_read_tokens=50, cache_write_tokens=7)
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="cache_read") == 50
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="cache_write") == 7
+
+
+def test_no_cost_adds_nothing_to_cost(metrics, registry):
+    record(metrics, cost=None)
+    assert sample(registry, "llm_cost_total", **AGENT) == 0
+    assert sample(registry, "llm_requests_total", **REQUEST) == 1
+
+
+def test_record_error_counts_error_and_failed_request(metrics, registry):
+    assert metrics.record_error(**AGENT, error_type="rate_limit") is True
+    assert sample(registry, "llm_errors_total", **AGENT, error_type="rate_limit") == 1
+    assert sample(registry, "llm_requests_total", **AGENT, status="error") == 1
+    assert registry.get_sample_value("llm_request_duration_seconds_count", AGENT) is None
+
+
+def test_record_error_takes_exceptions_and_duration(metrics, registry):
+    metrics.record_error(**AGENT, error_type=TimeoutError("slow"), duration_seconds=30.0)
+    metrics.record_error(**AGENT, error_type=ConnectionError)
+    assert sample(registry, "llm_errors_total", **AGENT, error_type="TimeoutError") == 1
+    assert sample(registry, "llm_errors_total", **AGENT, error_type="ConnectionError") == 1
+    assert sample(registry, "llm_request_duration_seconds_count", **AGENT) == 1
+
+
+def test_record_error_without_counting_the_request(metrics, registry):
+    metrics.record_error(**AGENT, error_type="timeout", count_request=False)
+    assert sample(registry, "llm_errors_total", **AGENT, error_type="timeout") == 1
+    assert sample(registry, "llm_requests_total", **AGENT, status="error") == 0
+
+
+ACTIVE = {"agent_id": "agent.id", "provider": "openai"}
+
+
+def test_track_request_holds_gauge_during_body(metrics, registry):
+    with metrics.track_request("agent.id", "gpt-4", "openai"):
+        assert sample(registry, "llm_active_requests", **ACTIVE) == 1
+        with metrics.track_request("agent.id", "gpt-4", "openai"):
+            assert sample(registry, "llm_active_requests", **ACTIVE) == 2
+    assert sample(registry, "llm_active_requests", **ACTIVE) == 0
+
+
+def test_track_request_releases_when_body_raises(metrics, registry):
+    with pytest.raises(RuntimeError), metrics.track_request("agent.id", "gpt-4", "openai"):
+        raise RuntimeError("provider down")
+    assert sample(registry, "llm_active_requests", **ACTIVE) == 0
+
+
+def test_track_request_async(metrics, registry):
+    async def call() -> float:
+        async with metrics.track_request("agent.id", "gpt-4", "openai"):
+            await asyncio.sleep(0)
+            return sample(registry, "llm_active_requests", **ACTIVE)
+
+    async def failing() -> None:
+        async with metrics.track_request("agent.id", "gpt-4", "openai"):
+            raise ValueError("bad")
+
+    assert asyncio.run(call()) == 1
+    with pytest.raises(ValueError):
+        asyncio.run(failing())
+    assert sample(registry, "llm_active_requests", **ACTIVE) == 0
+
+
+def test_track_request_composes_with_record_request(metrics, registry):
+    with metrics.track_request("meetmind.coordinator", "gpt-4", "openai"):
+        record(metrics)
+    assert sample(registry, "llm_requests_total", **REQUEST) == 1
+    assert (
+        sample(registry, "llm_active_requests", agent_id=AGENT["agent_id"], provider="openai") == 0
+    )
+
+
+def test_increment_and_decrement_active_requests(metrics, registry):
+    metrics.increment_active_requests("agent.id", "openai")
+    metrics.increment_active_requests("agent.id", "openai")
+    metrics.decrement_active_requests("agent.id", "openai")
+    assert sample(registry, "llm_active_requests", **ACTIVE) == 1
+
+
+def test_set_cache_size(metrics, registry):
+    metrics.set_cache_size("acme", 120)
+    metrics.set_cache_size("acme", 80)
+    assert sample(registry, "llm_cache_size", tenant="acme") == 80
+
+
+def test_metrics_on_one_registry_share_collectors(registry):
+    first, second = LLMMetrics(registry=registry), LLMMetrics(registry=registry)
+    record(first)
+    record(second)
+    assert sample(registry, "llm_requests_total", **REQUEST) == 2
+
+
+def test_foreign_collector_with_our_name_is_a_clear_error(registry):
+    from prometheus_client import Counter
+
+    Counter("llm_requests", "someone else's", registry=registry)
+    with pytest.raises(ValueError, match="cannot register llmobs metrics"):
+        LLMMetrics(registry=registry)
+
+
+def test_exposition_matches_schema():
+    metrics = LLMMetrics(registry=CollectorRegistry(), label_limits={"tenant": 1})
+    metrics.set_cache_size("other", 1)
+    record(metrics, cache_read_tokens=1)
+    record(metrics, cached=True)
+    metrics.record_error(**AGENT, error_type="timeout")
+    with metrics.track_request("a", "m", "p"):
+        pass
+    metrics.set_cache_size("t", 1)
+    exposed = {
+        family.name: family
+        for family in text_string_to_metric_families(metrics.get_metrics().decode())
+    }
+    for spec in METRICS:
+        family = exposed[spec.base_name]
+        assert family.type == spec.kind.value
+        assert family.documentation == spec.help
+        samples = [s for s in family.samples if not s.name.endswith("_created")]
+        assert samples, spec.name
+        for s in samples:
+            extra = {"le"} if spec.kind is MetricKind.HISTOGRAM else set()
+            assert set(s.labels) - extra == set(spec.labels), (spec.name, s.labels)
+
+
+def test_get_metrics_is_bytes_with_every_seed_name(metrics):
+    record(metrics)
+    text = metrics.get_metrics()
+    assert isinstance(text, bytes)
+    for name in (
+        "llm_requests_total",
+        "llm_tokens_used_total",
+        "llm_cost_total",
+        "llm_request_duration_seconds_bucket",
+    ):
+        assert name.encode() in text
+
+
+def test_fresh_registries_are_independent():
+    a, b = CollectorRegistry(), CollectorRegistry()
+    record(LLMMetrics(registry=a))
+    assert sample(a, "llm_requests_total", **REQUEST) == 1
+    assert sample(b, "llm_requests_total", **REQUEST) == 0
