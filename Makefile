@@ -7,7 +7,7 @@ PIP ?= $(PYTHON) -m pip
 all: lint test
 
 install:
-	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
 
 test: install
 	$(PYTHON) -m pytest -p no:cacheprovider

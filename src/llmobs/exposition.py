@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
@@ -14,6 +14,9 @@ from prometheus_client import make_wsgi_app as _client_wsgi_app
 from prometheus_client import start_http_server as _client_http_server
 
 logger = logging.getLogger("llmobs")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -117,20 +120,18 @@ def start_metrics_server(
         raise OSError(exc.errno, f"cannot serve metrics on {addr}:{port}: {exc.strerror}") from exc
 
 
-def make_asgi_app(registry: CollectorRegistry | None = None) -> Callable[..., Any]:
-    """An ASGI app serving the metrics at whatever path it is routed to.
+class MetricsASGIApp:
+    """ASGI app serving the metrics at whatever path it is routed to.
 
-    Route it rather than mount it, so ``/metrics`` answers without a redirect to ``/metrics/``::
-
-        app.add_route("/metrics", make_asgi_app())   # FastAPI or Starlette
+    An object rather than a function, so Starlette and FastAPI route to it as an ASGI app.
     """
-    serve = _client_asgi_app(exposition_registry(registry))
 
-    async def metrics_app(
-        scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
-    ):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._serve = _client_asgi_app(registry)
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope.get("type") == "http":
-            await serve(scope, receive, send)
+            await self._serve(scope, receive, send)
         elif scope.get("type") == "lifespan":
             while True:
                 message = await receive()
@@ -140,7 +141,15 @@ def make_asgi_app(registry: CollectorRegistry | None = None) -> Callable[..., An
                     await send({"type": "lifespan.shutdown.complete"})
                     return
 
-    return metrics_app
+
+def make_asgi_app(registry: CollectorRegistry | None = None) -> MetricsASGIApp:
+    """An ASGI app serving the metrics.
+
+    Route it rather than mount it, so ``/metrics`` answers without a redirect to ``/metrics/``::
+
+        app.add_route("/metrics", make_asgi_app())   # FastAPI or Starlette
+    """
+    return MetricsASGIApp(exposition_registry(registry))
 
 
 def make_wsgi_app(registry: CollectorRegistry | None = None) -> Callable[..., Any]:

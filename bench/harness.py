@@ -1,0 +1,40 @@
+"""Timing helpers for the benchmarks: every figure is a ratio against a baseline of the same run."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+
+def per_call_seconds(fn: Callable[[], object], calls: int) -> float:
+    """Seconds per call of ``fn``, timed over ``calls`` calls with the collector off."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - start) / calls
+    finally:
+        gc.enable()
+
+
+def best_of(rounds: int, candidates: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Run each candidate ``rounds`` times, interleaved, and keep each one's fastest time."""
+    best = {name: float("inf") for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            best[name] = min(best[name], run())
+    return best
+
+
+def report(title: str, measured: float, baseline: float, target: float, unit: str = "µs") -> bool:
+    """Print one figure as a ratio against its baseline; return whether it meets ``target``."""
+    scale = 1e6 if unit == "µs" else 1e3
+    ratio = measured / baseline
+    verdict = "ok" if ratio <= target else "MISSED"
+    print(
+        f"{title:<58} {measured * scale:9.2f} {unit} vs {baseline * scale:9.2f} {unit}"
+        f"  ratio {ratio:5.2f} (target <= {target:.2f})  {verdict}"
+    )
+    return ratio <= target

@@ -1,0 +1,14 @@
+"""Run every benchmark; exit 1 if a target is missed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_metrics
+
+if __name__ == "__main__":
+    results = [bench_metrics.main()]
+    sys.exit(0 if all(results) else 1)

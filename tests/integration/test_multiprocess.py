@@ -1,0 +1,92 @@
+"""Multiprocess mode with real worker processes: totals add up across workers, in-flight
+requests are summed over live workers, and a dead worker's gauges go with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.integration
+
+WORKER = Path(__file__).with_name("mp_worker.py")
+REQUESTS, IN_FLIGHT = 50, 3
+
+
+def start_worker(directory: Path, agent: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    worker = subprocess.Popen(
+        [sys.executable, str(WORKER), agent, str(REQUESTS), str(IN_FLIGHT)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert worker.stdout is not None
+    assert worker.stdout.readline().strip() == "ready", "worker did not start"
+    return worker
+
+
+def scrape(worker: subprocess.Popen[str]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write("metrics\n")
+    worker.stdin.flush()
+    text = worker.stdout.readline().replace("\\n", "\n")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(samples: dict, name: str, **labels: str) -> float:
+    return sum(
+        value
+        for (sample_name, sample_labels), value in samples.items()
+        if sample_name == name and labels.items() <= dict(sample_labels).items()
+    )
+
+
+def stop(worker: subprocess.Popen[str]) -> None:
+    if worker.poll() is None:
+        assert worker.stdin is not None
+        worker.stdin.write("exit\n")
+        worker.stdin.flush()
+        worker.wait(timeout=10)
+
+
+def test_workers_aggregate_and_dead_workers_leave_the_gauge(tmp_path):
+    from llmobs import mark_process_dead
+
+    workers = [start_worker(tmp_path, agent) for agent in ("a", "b", "a")]
+    try:
+        samples = scrape(workers[0])
+        assert total(samples, "llm_requests_total", status="success") == 3 * REQUESTS
+        assert total(samples, "llm_requests_total", agent_id="a") == 2 * REQUESTS
+        assert total(samples, "llm_tokens_used_total", token_type="completion") == 60 * REQUESTS
+        assert total(samples, "llm_cost_total") == 0.25 * 3 * REQUESTS
+        assert total(samples, "llm_request_duration_seconds_count") == 3 * REQUESTS
+        assert total(samples, "llm_active_requests") == 3 * IN_FLIGHT
+        assert total(samples, "llm_active_requests", agent_id="a") == 2 * IN_FLIGHT
+        assert total(samples, "llm_cache_size", tenant="acme") == 7
+        # No per-pid series leak out of the aggregation.
+        assert not any("pid" in dict(labels) for _, labels in samples)
+
+        dead = workers.pop()
+        dead.send_signal(signal.SIGKILL)
+        dead.wait(timeout=10)
+        mark_process_dead(dead.pid, str(tmp_path))
+
+        samples = scrape(workers[0])
+        assert total(samples, "llm_active_requests") == 2 * IN_FLIGHT
+        assert total(samples, "llm_active_requests", agent_id="a") == IN_FLIGHT
+        # Counted work of the dead worker stays counted.
+        assert total(samples, "llm_requests_total", status="success") == 3 * REQUESTS
+    finally:
+        for worker in workers:
+            stop(worker)
