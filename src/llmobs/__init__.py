@@ -9,21 +9,40 @@ Example:
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .cost import CostEntry, CostTracker, get_cost_tracker
 from .errors import InvalidRecordError, Reason
 from .exposition import make_asgi_app, make_wsgi_app, mark_process_dead, start_metrics_server
 from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
+from .observer import LLMCall, LLMObserver
+from .price_overrides import PriceFileError
+from .pricing import LLMCostCalculator, ModelPricing
 from .schema import METRICS, MetricKind, MetricSpec, TokenType
+from .store import CostStoreError
+from .summaries import DailyCostSummary
+from .usage import TokenUsage, extract_usage
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "METRICS",
     "ActiveRequest",
+    "CostEntry",
+    "CostStoreError",
+    "CostTracker",
+    "DailyCostSummary",
     "InvalidRecordError",
+    "LLMCall",
+    "LLMCostCalculator",
     "LLMMetrics",
+    "LLMObserver",
     "MetricKind",
     "MetricSpec",
+    "ModelPricing",
+    "PriceFileError",
     "Reason",
     "TokenType",
+    "TokenUsage",
+    "extract_usage",
+    "get_cost_tracker",
     "get_llm_metrics",
     "make_asgi_app",
     "make_wsgi_app",

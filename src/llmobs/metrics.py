@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -22,10 +23,28 @@ from .series import (
     ErrorSeries,
     RequestSeries,
     SeriesCache,
+    UnpricedSeries,
     overflow_children,
 )
 
 ERROR_STATUS = "error"
+F = TypeVar("F", bound=Callable[..., bool])
+
+
+def _never_raises(method: F) -> F:
+    """Bad input is counted as rejected, unexpected failures as internal errors; both return
+    False instead of raising into the observed service (strict mode raises)."""
+
+    @functools.wraps(method)
+    def guarded(self: LLMMetrics, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return method(self, *args, **kwargs)
+        except InvalidRecordError as error:
+            return self._rejections.reject(error)
+        except Exception as exc:
+            return self._rejections.internal(exc)
+
+    return guarded  # type: ignore[return-value]
 
 
 def _error_name(error_type: object) -> object:
@@ -95,6 +114,7 @@ class LLMMetrics:
         self._errors = SeriesCache(self._bind_error, max_cached_label_sets)
         self._active = SeriesCache(self._bind_active, max_cached_label_sets)
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
+        self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
 
     # -- binding label sets -------------------------------------------------------------------
 
@@ -136,8 +156,12 @@ class LLMMetrics:
     def _bind_cache_size(self, tenant: object) -> CacheSizeSeries:
         return CacheSizeSeries(self._collectors, *self._resolve(tenant=tenant))
 
+    def _bind_unpriced(self, model: object, provider: object) -> UnpricedSeries:
+        return UnpricedSeries(self._collectors, *self._resolve(model=model, provider=provider))
+
     # -- recording ----------------------------------------------------------------------------
 
+    @_never_raises
     def record_request(
         self,
         agent_id: str,
@@ -159,22 +183,18 @@ class LLMMetrics:
         consulted (counted as neither). ``cost`` is in USD; None records no cost. Token counts
         are recorded as reported, each under its own ``token_type``; cache tokens only when given.
         """
-        try:
-            prompt = values.token_count(prompt_tokens, "prompt_tokens")
-            completion = values.token_count(completion_tokens, "completion_tokens")
-            cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
-            cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
-            duration = values.optional_duration(duration_seconds)
-            usd = values.optional_cost(cost)
-            outcome = values.cache_outcome(cached)
-            series = self._requests.get((agent_id, model, provider, status))
-            series.record(prompt, completion, cache_read, cache_write, duration, usd, outcome)
-            return True
-        except InvalidRecordError as error:
-            return self._rejections.reject(error)
-        except Exception as exc:
-            return self._rejections.internal(exc)
+        prompt = values.token_count(prompt_tokens, "prompt_tokens")
+        completion = values.token_count(completion_tokens, "completion_tokens")
+        cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
+        cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
+        duration = values.optional_duration(duration_seconds)
+        usd = values.optional_cost(cost)
+        outcome = values.cache_outcome(cached)
+        series = self._requests.get((agent_id, model, provider, status))
+        series.record(prompt, completion, cache_read, cache_write, duration, usd, outcome)
+        return True
 
+    @_never_raises
     def record_error(
         self,
         agent_id: str,
@@ -192,37 +212,24 @@ class LLMMetrics:
         if the same failure is also recorded with ``record_request``). ``error_type`` may be a
         string, an exception or an exception class (its class name is used).
         """
-        try:
-            duration = values.optional_duration(duration_seconds)
-            if type(error_type) is not str:
-                error_type = _error_name(error_type)
-            series = self._errors.get((agent_id, model, provider, error_type))
-            series.record(duration, bool(count_request))
-            return True
-        except InvalidRecordError as error:
-            return self._rejections.reject(error)
-        except Exception as exc:
-            return self._rejections.internal(exc)
+        duration = values.optional_duration(duration_seconds)
+        if type(error_type) is not str:
+            error_type = _error_name(error_type)
+        series = self._errors.get((agent_id, model, provider, error_type))
+        series.record(duration, bool(count_request))
+        return True
 
+    @_never_raises
     def increment_active_requests(self, agent_id: str, provider: str) -> bool:
         """One more request in flight for this agent and provider."""
-        try:
-            self._active.get((agent_id, provider)).acquire()
-            return True
-        except InvalidRecordError as error:
-            return self._rejections.reject(error)
-        except Exception as exc:
-            return self._rejections.internal(exc)
+        self._active.get((agent_id, provider)).acquire()
+        return True
 
+    @_never_raises
     def decrement_active_requests(self, agent_id: str, provider: str) -> bool:
         """One request fewer in flight; a decrement with none in flight is rejected."""
-        try:
-            self._active.get((agent_id, provider)).release()
-            return True
-        except InvalidRecordError as error:
-            return self._rejections.reject(error)
-        except Exception as exc:
-            return self._rejections.internal(exc)
+        self._active.get((agent_id, provider)).release()
+        return True
 
     def track_request(self, agent_id: str, model: str, provider: str) -> ActiveRequest:
         """A context manager (``with`` or ``async with``) that holds the in-flight gauge up.
@@ -232,16 +239,27 @@ class LLMMetrics:
         """
         return ActiveRequest(self, agent_id, provider)
 
+    @_never_raises
     def set_cache_size(self, tenant: str, size: float) -> bool:
         """Set the size of ``tenant``'s response cache (number of entries)."""
-        try:
-            value = values.cache_size(size)
-            self._cache_sizes.get((tenant,)).set(value)
-            return True
-        except InvalidRecordError as error:
-            return self._rejections.reject(error)
-        except Exception as exc:
-            return self._rejections.internal(exc)
+        value = values.cache_size(size)
+        self._cache_sizes.get((tenant,)).set(value)
+        return True
+
+    @_never_raises
+    def record_unpriced(self, model: str, provider: str) -> bool:
+        """Count one request whose model has no known price (its cost was recorded as 0)."""
+        self._unpriced.get((model, provider)).record()
+        return True
+
+    def count_rejection(self, error: InvalidRecordError) -> bool:
+        """Count a record rejected elsewhere (cost calculator, cost tracker) by the same rule:
+        counted and logged once per reason, or raised in strict mode. Returns False."""
+        return self._rejections.reject(error)
+
+    def count_internal_error(self, exc: Exception) -> bool:
+        """Count an unexpected failure inside llmobs (raised in strict mode). Returns False."""
+        return self._rejections.internal(exc)
 
     # -- exposition ---------------------------------------------------------------------------
 

@@ -147,6 +147,13 @@ LABEL_OVERFLOW = MetricSpec(
     "reached its cap on distinct values, by label name.",
     unit="records",
 )
+UNPRICED_REQUESTS = MetricSpec(
+    name="llm_unpriced_requests_total",
+    kind=MetricKind.COUNTER,
+    labels=("model", "provider"),
+    help="LLM requests whose model has no known price; their cost was recorded as 0.",
+    unit="requests",
+)
 INVALID_RECORDS = MetricSpec(
     name="llm_invalid_records_total",
     kind=MetricKind.COUNTER,
@@ -167,8 +174,8 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
     ACTIVE_REQUESTS,
     CACHE_SIZE,
 )
-#: Metrics about the telemetry itself: how much input was folded or rejected.
-SELF_METRICS: tuple[MetricSpec, ...] = (LABEL_OVERFLOW, INVALID_RECORDS)
+#: Metrics about the numbers themselves: spend not priced, input folded or rejected.
+SELF_METRICS: tuple[MetricSpec, ...] = (UNPRICED_REQUESTS, LABEL_OVERFLOW, INVALID_RECORDS)
 #: Every metric llmobs exposes.
 METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
 

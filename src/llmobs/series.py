@@ -20,6 +20,7 @@ from .schema import (
     REQUEST_DURATION,
     REQUESTS,
     TOKENS,
+    UNPRICED_REQUESTS,
     TokenType,
 )
 
@@ -207,6 +208,22 @@ class ActiveSeries:
                 )
             self._counts[self._key] = count - 1
             self.gauge.dec()
+
+
+class UnpricedSeries:
+    """The unpriced-requests counter child for one (model, provider) label set."""
+
+    __slots__ = ("counter", "overflows")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        self.counter = collectors[UNPRICED_REQUESTS.name].labels(*values)
+        self.overflows = overflows
+
+    def record(self) -> None:
+        """Count one request whose cost could not be priced."""
+        self.counter.inc()
+        for overflow in self.overflows:
+            overflow.inc()
 
 
 class CacheSizeSeries:

@@ -178,6 +178,7 @@ def test_exposition_matches_schema():
     with metrics.track_request("a", "m", "p"):
         pass
     metrics.set_cache_size("t", 1)
+    metrics.record_unpriced("my-model", "local")
     exposed = {
         family.name: family
         for family in text_string_to_metric_families(metrics.get_metrics().decode())

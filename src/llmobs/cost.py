@@ -1,0 +1,526 @@
+"""CostTracker: durable spend tracking with daily, weekly and monthly summaries and budgets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+from . import values
+from .budgets import BudgetAlerts, BudgetCallback, budget_status, check_budget, check_percent
+from .errors import InvalidRecordError, Reason
+from .labels import clean_label_value
+from .periods import Period, local_day, parse_period, parse_timezone
+from .pricing import LLMCostCalculator
+from .store import NANO, CostStore, StoredEntry, default_path, utc_timestamp
+from .summaries import DailyCostSummary, Totals, usd
+
+logger = logging.getLogger("llmobs")
+
+MAX_NAME_LENGTH = 256
+PRUNE_EVERY_SECONDS = 3600.0
+_UNSET: Any = object()
+BUDGET_NAMES = {
+    Period.DAY: "daily_budget",
+    Period.WEEK: "weekly_budget",
+    Period.MONTH: "monthly_budget",
+}
+
+
+@dataclass(frozen=True)
+class CostEntry:
+    """One recorded LLM request and what it cost. ``priced`` is False for a model with no
+    known price, recorded at 0 USD."""
+
+    timestamp: datetime
+    agent_id: str
+    model: str
+    provider: str
+    team: str
+    prompt_tokens: int
+    completion_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
+    priced: bool
+
+    @classmethod
+    def from_stored(cls, stored: StoredEntry) -> CostEntry:
+        return cls(
+            timestamp=datetime.fromtimestamp(stored.ts, timezone.utc),
+            agent_id=stored.agent_id,
+            model=stored.model,
+            provider=stored.provider,
+            team=stored.team,
+            prompt_tokens=stored.prompt_tokens,
+            completion_tokens=stored.completion_tokens,
+            cache_read_tokens=stored.cache_read_tokens,
+            cache_write_tokens=stored.cache_write_tokens,
+            cost=usd(stored.cost_nusd),
+            priced=stored.priced,
+        )
+
+
+def team_before(separator: str) -> Callable[[str], str]:
+    """Team of an agent id: the part before the first ``separator`` (the whole id if none)."""
+
+    def team_of(agent_id: str) -> str:
+        return agent_id.split(separator, 1)[0] or agent_id
+
+    return team_of
+
+
+def _name(value: object, field: str) -> str:
+    return clean_label_value(value, field, MAX_NAME_LENGTH)
+
+
+class CostTracker:
+    """Records what every LLM request cost and answers how much was spent, by whom, against
+    which budget. Data lives in SQLite, so it survives restarts and is shared by every process
+    on the host that opens the same file.
+
+    Example:
+        >>> tracker = CostTracker(":memory:", daily_budget=100.0)
+        >>> tracker.record_cost(agent_id="meetmind.coordinator", model="gpt-4o",
+        ...     provider="openai", prompt_tokens=1000, completion_tokens=500)
+        0.0075
+        >>> tracker.get_daily_summary().cost_by_team
+        {'meetmind': 0.0075}
+        >>> tracker.check_budget_threshold(80.0)["is_over_threshold"]
+        False
+
+    Args:
+        path: the SQLite file (default: ``$LLMOBS_COST_DB`` or
+            ``~/.local/share/llmobs/costs.sqlite3``), or ``":memory:"`` for no file.
+        daily_budget, weekly_budget, monthly_budget: budgets in USD; when not given, the ones
+            saved in the file are used. Weeks run Monday to Sunday, months by the calendar.
+        timezone: IANA name of the time zone where days begin (saved in the file; UTC).
+        team_of: derives the team from an agent id; default: the part before the first
+            ``team_separator`` (``meetmind.coordinator`` -> ``meetmind``).
+        retention_days: raw entries older than this are pruned; daily aggregates are kept.
+        calculator: prices requests recorded without a cost; the default calculator if None.
+        clock: returns the current time (for tests).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        daily_budget: float | None = _UNSET,
+        weekly_budget: float | None = _UNSET,
+        monthly_budget: float | None = _UNSET,
+        timezone: str | tzinfo | None = None,
+        team_of: Callable[[str], str] | None = None,
+        team_separator: str = ".",
+        retention_days: int | None = None,
+        calculator: LLMCostCalculator | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if retention_days is not None and (
+            isinstance(retention_days, bool)
+            or not isinstance(retention_days, int)
+            or retention_days < 1
+        ):
+            raise ValueError(f"retention_days must be a positive integer, got {retention_days!r}")
+        if not isinstance(team_separator, str) or not team_separator:
+            raise ValueError(f"team_separator must be a non-empty string, got {team_separator!r}")
+        self.store = CostStore(default_path() if path is None else path)
+        self.path = self.store.path
+        self.timezone = self._agree_on_timezone(timezone)
+        self._team_of = team_of or team_before(team_separator)
+        self._retention_days = retention_days
+        self._calculator = calculator
+        self._clock = clock or (lambda: datetime.now(tz=self.timezone))
+        self._alerts = BudgetAlerts()
+        self._lock = threading.Lock()
+        self._budgets: dict[Period, float | None] = {}
+        self._load_budgets()
+        self.set_budgets(
+            daily_budget=daily_budget, weekly_budget=weekly_budget, monthly_budget=monthly_budget
+        )
+        self._next_prune = 0.0
+        self._prune_if_due()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def _agree_on_timezone(self, requested: str | tzinfo | None) -> tzinfo:
+        saved = self.store.get_setting("timezone")
+        if requested is None:
+            zone = parse_timezone(saved) if saved else parse_timezone(None)
+        else:
+            zone = parse_timezone(requested)
+            if saved and str(zone) != saved:
+                raise ValueError(
+                    f"{self.path}: days in this cost database begin in time zone {saved!r}, "
+                    f"not {str(zone)!r}; every process sharing it must use the same one"
+                )
+        if not saved:
+            self.store.set_setting("timezone", str(zone))
+        return zone
+
+    def _load_budgets(self) -> None:
+        saved = self.store.get_setting("budgets") or {}
+        for period in Period:
+            self._budgets[period] = saved.get(period.value)
+
+    def set_budgets(
+        self,
+        *,
+        daily_budget: float | None = _UNSET,
+        weekly_budget: float | None = _UNSET,
+        monthly_budget: float | None = _UNSET,
+    ) -> None:
+        """Set budgets in USD (None removes one); they are saved in the file for every process
+        and for ``obsgen costs``. A budget not passed keeps its value."""
+        given = {Period.DAY: daily_budget, Period.WEEK: weekly_budget, Period.MONTH: monthly_budget}
+        changes = {
+            period: check_budget(value, BUDGET_NAMES[period])
+            for period, value in given.items()
+            if value is not _UNSET
+        }
+        if not changes:
+            return
+        with self._lock:
+            self._budgets.update(changes)
+            saved = {p.value: amount for p, amount in self._budgets.items() if amount is not None}
+        self.store.set_setting("budgets", saved)
+
+    def budget(self, period: str | Period = Period.DAY) -> float | None:
+        """The budget of ``period`` in USD, None if there is none."""
+        return self._budgets[parse_period(period)]
+
+    @property
+    def daily_budget(self) -> float | None:
+        return self._budgets[Period.DAY]
+
+    @property
+    def calculator(self) -> LLMCostCalculator:
+        return self._calculator or LLMCostCalculator.default()
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record_cost(
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        *,
+        cache_read_tokens: int | None = 0,
+        cache_write_tokens: int | None = 0,
+        cost: float | None = None,
+        at: datetime | None = None,
+    ) -> float:
+        """Record one request's cost and return it in USD.
+
+        The cost is computed from current prices unless ``cost`` is given. Once this returns,
+        the entry is on disk. Bad input is rejected and counted (0.0 is returned), or raised as
+        ``ValueError`` when the metrics are in strict mode.
+        """
+        metrics = self.calculator.metrics
+        try:
+            entry = self._entry(
+                agent_id,
+                model,
+                provider,
+                prompt_tokens,
+                completion_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                cost,
+                at,
+            )
+        except InvalidRecordError as error:
+            metrics.count_rejection(error)
+            return 0.0
+        except Exception as exc:
+            metrics.count_internal_error(exc)
+            return 0.0
+        try:
+            day_total = self.store.add(entry)
+        except Exception as exc:
+            logger.error("llmobs could not store a cost entry in %s: %s", self.path, exc)
+            metrics.count_internal_error(exc)
+            return usd(entry.cost_nusd)
+        self._after_record(entry.day, day_total)
+        return usd(entry.cost_nusd)
+
+    def _entry(
+        self,
+        agent_id: object,
+        model: object,
+        provider: object,
+        prompt_tokens: object,
+        completion_tokens: object,
+        cache_read_tokens: object,
+        cache_write_tokens: object,
+        cost: object,
+        at: object,
+    ) -> StoredEntry:
+        agent, model_name, provider_name = (
+            _name(agent_id, "agent_id"),
+            _name(model, "model"),
+            _name(provider, "provider"),
+        )
+        prompt = values.token_count(prompt_tokens, "prompt_tokens")
+        completion = values.token_count(completion_tokens, "completion_tokens")
+        cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
+        cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
+        moment = self._moment(at)
+        if cost is None:
+            usd_cost = self.calculator.cost_of(
+                model_name,
+                prompt,
+                completion,
+                provider=provider_name,
+                cache_read_tokens=cache_read,
+                cache_write_tokens=cache_write,
+                at=moment,
+            )
+            if usd_cost is None:
+                self.calculator.warn_unpriced(model_name, provider_name)
+        else:
+            usd_cost = values.cost_usd(cost)
+        return StoredEntry(
+            ts=moment.timestamp(),
+            day=local_day(moment, self.timezone),
+            agent_id=agent,
+            model=model_name,
+            provider=provider_name,
+            team=_name(self._team_of(agent), "team"),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            cost_nusd=0 if usd_cost is None else round(usd_cost * NANO),
+            priced=usd_cost is not None,
+        )
+
+    def _moment(self, at: object) -> datetime:
+        if at is None:
+            return self._clock()
+        if not isinstance(at, datetime):
+            raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
+        return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+
+    def _after_record(self, day: date, day_total_nusd: int) -> None:
+        if self._alerts.callbacks:
+            try:
+                self._fire_due_alerts(day, day_total_nusd)
+            except Exception as exc:
+                logger.exception("llmobs budget alert check failed")
+                self.calculator.metrics.count_internal_error(exc)
+        self._prune_if_due()
+
+    def _prune_if_due(self) -> None:
+        if self._retention_days is None or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        cutoff = self._clock() - timedelta(days=self._retention_days)
+        self.store.prune_entries(utc_timestamp(cutoff))
+
+    # -- budgets -------------------------------------------------------------------------------
+
+    def _spent_nusd(self, period: Period, day: date) -> int:
+        first, last = period.bounds(day)
+        return self.store.total_nusd(first, last)
+
+    def check_budget_threshold(
+        self, threshold_percent: float = 80.0, period: str | Period = Period.DAY
+    ) -> dict[str, Any]:
+        """How much of the current period's budget is spent.
+
+        Returns ``is_over_threshold`` and ``percent_used`` as the seed describes, plus
+        ``budget``, ``spent``, ``remaining``, ``is_over_budget`` and the period's bounds. With no
+        budget for the period, ``budget`` and ``percent_used`` are None and nothing is over.
+        """
+        threshold = check_percent(threshold_percent)
+        which = parse_period(period)
+        today = local_day(self._clock(), self.timezone)
+        first, last = which.bounds(today)
+        spent = usd(self._spent_nusd(which, today))
+        return budget_status(which, first, last, self._budgets[which], spent, threshold)
+
+    def add_budget_alert(
+        self,
+        callback: BudgetCallback,
+        threshold_percent: float = 80.0,
+        period: str | Period = Period.DAY,
+    ) -> None:
+        """Call ``callback(status)`` once per period when spend crosses ``threshold_percent`` of
+        the period's budget; ``status`` is what ``check_budget_threshold`` returns.
+
+        Once means once across every process sharing the database: the first one to see the
+        crossing fires it. A callback that raises is logged and never reaches the caller.
+        """
+        if not callable(callback):
+            raise ValueError(f"callback must be callable, got {callback!r}")
+        threshold = check_percent(threshold_percent)
+        which = parse_period(period)
+        if self._budgets[which] is None:
+            raise ValueError(
+                f"no {which.value} budget is set: pass {BUDGET_NAMES[which]} to the tracker first"
+            )
+        with self._lock:
+            self._alerts.add(which, threshold, callback)
+
+    def _fire_due_alerts(self, day: date, day_total_nusd: int) -> None:
+        for period in self._alerts.periods():
+            budget = self._budgets[period]
+            if budget is None:
+                continue
+            spent_nusd = day_total_nusd if period is Period.DAY else self._spent_nusd(period, day)
+            spent = usd(spent_nusd)
+            first, last = period.bounds(day)
+            with self._lock:
+                due = self._alerts.due(period, first, spent / budget * 100.0)
+                self._alerts.fired.update((period, first, t) for t in due)
+            for threshold in due:
+                if self.store.claim_alert(period.value, first, threshold, time.time()):
+                    status = budget_status(period, first, last, budget, spent, threshold)
+                    for callback in self._alerts.callbacks[(period, threshold)]:
+                        self._call(callback, status)
+
+    def _call(self, callback: BudgetCallback, status: dict[str, Any]) -> None:
+        try:
+            callback(status)
+        except Exception as exc:
+            logger.exception("llmobs budget alert callback %r failed", callback)
+            self.calculator.metrics.count_internal_error(exc)
+
+    # -- summaries -----------------------------------------------------------------------------
+
+    def _today(self, day: date | None) -> date:
+        if day is None:
+            return local_day(self._clock(), self.timezone)
+        if not isinstance(day, date):
+            raise ValueError(f"day must be a date, got {day!r}")
+        return day.date() if isinstance(day, datetime) else day
+
+    def totals(self, first: date, last: date) -> Totals:
+        """Spend and breakdowns over the days from ``first`` to ``last`` inclusive."""
+        return Totals.of(self.store.daily_rows(first, last))
+
+    def get_daily_summary(self, day: date | None = None) -> DailyCostSummary:
+        """The spend of ``day`` (today by default)."""
+        today = self._today(day)
+        return DailyCostSummary.of(today, self.totals(today, today))
+
+    def period_summary(self, period: str | Period, day: date | None = None) -> dict[str, Any]:
+        """The spend of the day, week or month containing ``day``, with its budget status."""
+        which = parse_period(period)
+        first, last = which.bounds(self._today(day))
+        totals = self.totals(first, last)
+        budget = self._budgets[which]
+        return {
+            "period": which.value,
+            "start": first.isoformat(),
+            "end": last.isoformat(),
+            **totals.as_dict(),
+            "budget": budget,
+            "percent_used": None
+            if budget is None
+            else round(totals.cost_nusd / NANO / budget * 100.0, 2),
+        }
+
+    def get_weekly_summary(self, day: date | None = None) -> dict[str, Any]:
+        """The spend of the week (Monday to Sunday) containing ``day``: ``total_cost``,
+        ``cost_by_day``, ``cost_by_agent``, ``cost_by_model``, ``cost_by_provider``, ..."""
+        return self.period_summary(Period.WEEK, day)
+
+    def get_monthly_summary(self, day: date | None = None) -> dict[str, Any]:
+        """The spend of the calendar month containing ``day``, with the same keys."""
+        return self.period_summary(Period.MONTH, day)
+
+    # -- history -------------------------------------------------------------------------------
+
+    def entries(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        agent_id: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        team: str | None = None,
+    ) -> Iterator[CostEntry]:
+        """Raw entries with ``start <= timestamp < end``, oldest first, optionally filtered."""
+        filters = {
+            name: value
+            for name, value in (
+                ("agent_id", agent_id),
+                ("model", model),
+                ("provider", provider),
+                ("team", team),
+            )
+            if value is not None
+        }
+        stored = self.store.entries(
+            None if start is None else utc_timestamp(start),
+            None if end is None else utc_timestamp(end),
+            filters,
+        )
+        return (CostEntry.from_stored(entry) for entry in stored)
+
+    def export_csv(self, destination: str | Path | IO[str], **query: Any) -> int:
+        """Write entries (filtered as ``entries`` takes them) as CSV; return how many."""
+        if isinstance(destination, (str, Path)):
+            with open(destination, "w", newline="", encoding="utf-8") as handle:
+                return self.export_csv(handle, **query)
+        writer = csv.writer(destination)
+        fields = list(CostEntry.__dataclass_fields__)
+        writer.writerow(fields)
+        count = 0
+        for entry in self.entries(**query):
+            row = [getattr(entry, name) for name in fields]
+            row[0] = entry.timestamp.isoformat()
+            writer.writerow(row)
+            count += 1
+        return count
+
+    def export_csv_text(self, **query: Any) -> str:
+        """The CSV export as a string."""
+        buffer = io.StringIO()
+        self.export_csv(buffer, **query)
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+_trackers: dict[str, CostTracker] = {}
+_trackers_lock = threading.Lock()
+
+
+def get_cost_tracker(
+    daily_budget: float | None = _UNSET,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> CostTracker:
+    """The process-wide tracker of the cost database at ``path`` (see ``CostTracker``).
+
+    Asking again for the same database returns the same tracker; budgets passed then update it.
+    """
+    target = default_path() if path is None else os.fspath(path)
+    key = target if target == ":memory:" else os.path.abspath(target)
+    with _trackers_lock:
+        tracker = _trackers.get(key)
+        if tracker is None:
+            tracker = CostTracker(target, daily_budget=daily_budget, **options)
+            _trackers[key] = tracker
+            return tracker
+    budgets = {
+        name: options[name] for name in ("weekly_budget", "monthly_budget") if name in options
+    }
+    tracker.set_budgets(daily_budget=daily_budget, **budgets)
+    return tracker

@@ -1,0 +1,57 @@
+"""Budget periods: a calendar day, an ISO week (Monday to Sunday) or a calendar month."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+from enum import Enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class Period(str, Enum):
+    """A budget period."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    def bounds(self, day: date) -> tuple[date, date]:
+        """First and last day (inclusive) of the period that contains ``day``."""
+        if self is Period.DAY:
+            return day, day
+        if self is Period.WEEK:
+            start = day - timedelta(days=day.weekday())
+            return start, start + timedelta(days=6)
+        start = day.replace(day=1)
+        next_month = (start + timedelta(days=32)).replace(day=1)
+        return start, next_month - timedelta(days=1)
+
+
+def parse_period(value: object) -> Period:
+    """``value`` as a Period; raise ValueError naming the allowed values."""
+    try:
+        return Period(value)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Period)
+        raise ValueError(f"period must be one of {allowed}, got {value!r}") from None
+
+
+def parse_timezone(value: str | tzinfo | None) -> tzinfo:
+    """A time zone from an IANA name (``Europe/Stockholm``) or a tzinfo; UTC for None."""
+    if value is None:
+        return ZoneInfo("UTC")
+    if isinstance(value, tzinfo):
+        return value
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'UTC'") from None
+
+
+def local_day(moment: datetime, zone: tzinfo) -> date:
+    """The calendar day ``moment`` falls on in ``zone``."""
+    return moment.astimezone(zone).date()
+
+
+def days(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, inclusive."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

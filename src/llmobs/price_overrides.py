@@ -1,0 +1,127 @@
+"""User price overrides: a YAML file of USD-per-million-token prices that win over bundled data.
+
+Format::
+
+    prices:
+      - model: my-finetuned-gpt        # exact name, or a glob such as "llama-3*"
+        provider: openai               # optional: only for this provider
+        input: 3.0                     # USD per million prompt tokens
+        output: 12.0                   # USD per million completion tokens
+        cache_read: 0.3                # optional, defaults to the input price
+        cache_write: 3.75              # optional, defaults to the input price
+        per_request: 0.0               # optional, USD per request
+
+An exact name wins over a glob; among globs the first in the file wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .rates import TokenRates
+
+_REQUIRED = ("model", "input", "output")
+_PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "per_request")
+_ALLOWED = {"model", "provider", *_PRICE_KEYS}
+
+
+class PriceFileError(ValueError):
+    """The price override file is missing, unreadable or wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    """One entry of the override file."""
+
+    model: str
+    provider: str | None
+    rates: TokenRates
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in self.model for ch in "*?[")
+
+    def matches(self, model: str, provider: str | None) -> bool:
+        """Whether this entry prices ``model`` (lower-cased) from ``provider``."""
+        if self.provider is not None and self.provider != provider:
+            return False
+        if self.is_glob:
+            return fnmatch.fnmatchcase(model, self.model)
+        return model == self.model
+
+
+def _price(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PriceFileError(f"{where}: must be a number of USD per million tokens, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise PriceFileError(f"{where}: must be a finite price of 0 or more, got {value!r}")
+    return float(value)
+
+
+def _name(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PriceFileError(f"{where}: must be a non-empty string, got {value!r}")
+    return value.strip().lower()
+
+
+def parse_overrides(document: object, source: str) -> tuple[PriceOverride, ...]:
+    """Validate a loaded override document; raise PriceFileError naming the bad entry."""
+    if document is None:
+        return ()
+    if not isinstance(document, dict) or set(document) - {"prices"}:
+        raise PriceFileError(f"{source}: expected a mapping with one key 'prices'")
+    entries = document.get("prices") or []
+    if not isinstance(entries, list):
+        raise PriceFileError(f"{source}: prices: must be a list of model prices")
+    overrides = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: prices[{index}]"
+        if not isinstance(entry, dict):
+            raise PriceFileError(f"{where}: must be a mapping, got {entry!r}")
+        unknown = sorted(set(map(str, entry)) - _ALLOWED)
+        if unknown:
+            raise PriceFileError(
+                f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_ALLOWED))})"
+            )
+        for key in _REQUIRED:
+            if key not in entry:
+                raise PriceFileError(f"{where}: missing required key {key!r}")
+        prices = {key: _price(entry[key], f"{where}.{key}") for key in _PRICE_KEYS if key in entry}
+        provider = entry.get("provider")
+        overrides.append(
+            PriceOverride(
+                model=_name(entry["model"], f"{where}.model"),
+                provider=None if provider is None else _name(provider, f"{where}.provider"),
+                rates=TokenRates(**prices),
+            )
+        )
+    return tuple(overrides)
+
+
+def load_overrides(path: str | Path) -> tuple[PriceOverride, ...]:
+    """Read and validate the override file at ``path``."""
+    import yaml  # only needed when an override file is used
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PriceFileError(f"{path}: cannot read price file: {exc.strerror}") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PriceFileError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_overrides(document, str(path))
+
+
+def find_override(
+    overrides: tuple[PriceOverride, ...], model: str, provider: str | None
+) -> PriceOverride | None:
+    """The entry that prices ``model``: an exact name first, else the first matching glob."""
+    exact = [o for o in overrides if not o.is_glob and o.matches(model, provider)]
+    if exact:
+        # A provider-specific entry is more specific than one for every provider.
+        return min(exact, key=lambda o: o.provider is None)
+    return next((o for o in overrides if o.is_glob and o.matches(model, provider)), None)

@@ -1,0 +1,278 @@
+"""LLMCostCalculator: the USD cost of an LLM request from current model prices."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import values
+from .bundled_prices import BundledModel, find_bundled_model
+from .errors import InvalidRecordError, Reason
+from .price_overrides import PriceOverride, find_override, load_overrides
+from .rates import TokenRates
+
+if TYPE_CHECKING:
+    from .metrics import LLMMetrics
+
+logger = logging.getLogger("llmobs")
+
+PRICES_FILE_ENV = "LLMOBS_PRICES_FILE"
+UNKNOWN_PROVIDER = "unknown"
+
+
+@dataclass(frozen=True)
+class ModelPricing:
+    """Where a model's price comes from and what it is.
+
+    ``source`` is ``"override"`` (the user's price file) or ``"genai-prices"`` (bundled data).
+    """
+
+    model: str
+    provider: str | None
+    source: str
+    priced_as: str
+    _rates: TokenRates | None = None
+    _bundled: BundledModel | None = None
+
+    def rates_at(self, at: datetime) -> TokenRates:
+        """The rates in force at ``at``."""
+        if self._rates is not None:
+            return self._rates
+        assert self._bundled is not None
+        return self._bundled.rates_at(at)
+
+    @property
+    def changes_over_time(self) -> bool:
+        return self._bundled is not None and self._bundled.changes_over_time
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecordError(
+            Reason.INVALID_LABEL if not isinstance(value, str) else Reason.EMPTY_LABEL,
+            f"{field} must be a non-empty string, got {value!r}",
+        )
+    return value.strip().lower()
+
+
+def _moment(at: object) -> datetime:
+    if at is None:
+        return datetime.now(timezone.utc)
+    if isinstance(at, datetime):
+        return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime or None, got {at!r}")
+
+
+class _DefaultOrInstance:
+    """Makes a method callable on the class, where it uses the process-wide default instance."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self._function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        return types.MethodType(
+            self._function, instance if instance is not None else owner.default()
+        )
+
+
+class LLMCostCalculator:
+    """Computes the USD cost of an LLM request from current prices for GPT, Claude, Gemini and
+    every other model genai-prices knows, with the user's overrides winning.
+
+    Prices come from genai-prices' bundled data, offline. A model's price is resolved once and
+    cached, so a priced call costs about a microsecond. A model with no price costs 0, is
+    counted in ``llm_unpriced_requests_total{model,provider}`` and logged once.
+
+    Token convention: ``prompt_tokens`` counts every input token, cached ones included;
+    ``cache_read_tokens`` and ``cache_write_tokens`` are parts of it priced at their own rates.
+    For Anthropic, whose ``input_tokens`` leaves cache tokens out, pass their sum.
+
+    Example:
+        >>> LLMCostCalculator.calculate_cost("gpt-4o", 1000, 500)   # the process-wide default
+        0.0075
+        >>> calc = LLMCostCalculator(overrides=[])
+        >>> calc.calculate_cost("claude-3-5-sonnet-20241022", 10_000, 1_000,
+        ...     provider="anthropic", cache_read_tokens=8_000)
+        0.0234
+
+    Args:
+        overrides: a YAML price file (path), parsed overrides, or None for the file named by
+            ``LLMOBS_PRICES_FILE`` if set.
+        metrics: where unpriced and rejected requests are counted; ``get_llm_metrics()`` if None.
+    """
+
+    _default: LLMCostCalculator | None = None
+    _default_lock = threading.Lock()
+
+    def __init__(
+        self,
+        overrides: str | Path | Sequence[PriceOverride] | None = None,
+        *,
+        metrics: LLMMetrics | None = None,
+    ) -> None:
+        if overrides is None:
+            overrides = os.environ.get(PRICES_FILE_ENV) or ()
+        if isinstance(overrides, (str, Path)):
+            overrides = load_overrides(overrides)
+        self._overrides = tuple(overrides)
+        self._metrics = metrics
+        self._pricing: dict[tuple[Any, Any], ModelPricing | None] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> LLMCostCalculator:
+        """The process-wide calculator used when ``calculate_cost`` is called on the class."""
+        if cls._default is None:
+            with cls._default_lock:
+                if cls._default is None:
+                    cls._default = cls()
+        return cls._default
+
+    @property
+    def metrics(self) -> LLMMetrics:
+        if self._metrics is None:
+            from .metrics import get_llm_metrics
+
+            self._metrics = get_llm_metrics()
+        return self._metrics
+
+    def pricing(self, model: str, provider: str | None = None) -> ModelPricing | None:
+        """How ``model`` is priced, or None if it has no known price. Cached per name."""
+        key = (model, provider)
+        try:
+            return self._pricing[key]
+        except (KeyError, TypeError):  # not seen yet, or not text (rejected just below)
+            pass
+        name = _text(model, "model")
+        provider_name = None if provider is None else _text(provider, "provider")
+        override = find_override(self._overrides, name, provider_name)
+        if override is not None:
+            found: ModelPricing | None = ModelPricing(
+                name, provider_name, "override", override.model, _rates=override.rates
+            )
+        else:
+            bundled = find_bundled_model(name, provider_name)
+            found = (
+                None
+                if bundled is None
+                else ModelPricing(
+                    name,
+                    provider_name,
+                    "genai-prices",
+                    f"{bundled.provider_id}/{bundled.model_id}",
+                    _bundled=bundled,
+                )
+            )
+        with self._lock:
+            if len(self._pricing) >= 10_000:
+                self._pricing.clear()
+            self._pricing[key] = found
+        return found
+
+    def cost_of(
+        self,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        provider: str | None = None,
+        cache_read_tokens: int | None = 0,
+        cache_write_tokens: int | None = 0,
+        at: datetime | None = None,
+    ) -> float | None:
+        """The request's cost in USD, or None if the model has no known price.
+
+        Raises InvalidRecordError for bad input; counts nothing.
+        """
+        prompt = values.token_count(prompt_tokens, "prompt_tokens")
+        completion = values.token_count(completion_tokens, "completion_tokens")
+        cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
+        cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
+        if cache_read + cache_write > prompt:
+            raise InvalidRecordError(
+                Reason.INVALID_TOKENS,
+                f"cache_read_tokens + cache_write_tokens ({cache_read + cache_write}) exceed "
+                f"prompt_tokens ({prompt}); prompt_tokens must include cached tokens (for "
+                "Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
+            )
+        pricing = self.pricing(model, provider)
+        if pricing is None:
+            return None
+        rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
+        return rates.cost(prompt, completion, cache_read, cache_write)
+
+    def note_unpriced(self, model: str, provider: str | None) -> None:
+        """Count a request of a model with no price in the metrics, and warn once per model."""
+        self.metrics.record_unpriced(model, provider if provider is not None else UNKNOWN_PROVIDER)
+        self.warn_unpriced(model, provider)
+
+    def warn_unpriced(self, model: str, provider: str | None) -> None:
+        """Log once per model and provider that the model has no price."""
+        key = (str(model), str(provider if provider is not None else UNKNOWN_PROVIDER))
+        if key in self._warned:
+            return
+        with self._lock:
+            first = key not in self._warned
+            self._warned.add(key)
+        if first:
+            logger.warning(
+                "llmobs has no price for model %r (provider %r): its cost is recorded as 0 "
+                "and counted as unpriced; add it to a price file (%s) to price it",
+                key[0],
+                key[1],
+                PRICES_FILE_ENV,
+            )
+
+    @_DefaultOrInstance
+    def calculate_cost(
+        self,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        provider: str | None = None,
+        cache_read_tokens: int | None = 0,
+        cache_write_tokens: int | None = 0,
+        at: datetime | None = None,
+    ) -> float:
+        """USD cost of one request; 0.0 for a model with no price or for rejected input.
+
+        Never raises for bad input unless the metrics are in strict mode.
+        """
+        try:
+            cost = self.cost_of(
+                model,
+                prompt_tokens,
+                completion_tokens,
+                provider=provider,
+                cache_read_tokens=cache_read_tokens,
+                cache_write_tokens=cache_write_tokens,
+                at=at,
+            )
+        except InvalidRecordError as error:
+            self.metrics.count_rejection(error)
+            return 0.0
+        except Exception as exc:
+            self.metrics.count_internal_error(exc)
+            return 0.0
+        if cost is None:
+            self.note_unpriced(model, provider)
+            return 0.0
+        return cost
+
+    def clear_cache(self) -> None:
+        """Forget resolved prices, e.g. after genai-prices' data was updated."""
+        with self._lock:
+            self._pricing.clear()
+
+
+_NO_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)  # unused by rates that never change
