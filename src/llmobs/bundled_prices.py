@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,16 @@ PROVIDER_ALIASES = {
 }
 
 
+#: Published prices genai-prices' data lacks, filled in where its entry has none:
+#: (provider id, model id) -> field -> rate. Gemini 1.5 Pro context-cache reads are USD 0.3125 per
+#: million tokens up to 128k prompt tokens and USD 0.625 above (ai.google.dev/pricing).
+SUPPLEMENTS: dict[tuple[str, str], dict[str, Rate]] = {
+    ("google", "gemini-1.5-pro"): {
+        "cache_read": TieredRate(base=0.3125, tiers=((128_000, 0.625),)),
+    },
+}
+
+
 def _rate(value: Any) -> Rate | None:
     if value is None:
         return None
@@ -34,16 +44,19 @@ def _rate(value: Any) -> Rate | None:
     return TieredRate(base=float(value.base), tiers=tiers)
 
 
-def rates_from_model_price(price: Any) -> TokenRates:
-    """Convert a genai-prices ModelPrice to TokenRates (text tokens and per-request fees)."""
+def rates_from_model_price(price: Any, supplement: dict[str, Rate] | None = None) -> TokenRates:
+    """Convert a genai-prices ModelPrice to TokenRates (text tokens and per-request fees),
+    filling fields it lacks from ``supplement``."""
     per_thousand_requests = getattr(price, "requests_kcount", None)
-    return TokenRates(
+    rates = TokenRates(
         input=_rate(getattr(price, "input_mtok", None)) or 0.0,
         output=_rate(getattr(price, "output_mtok", None)) or 0.0,
         cache_read=_rate(getattr(price, "cache_read_mtok", None)),
         cache_write=_rate(getattr(price, "cache_write_mtok", None)),
         per_request=float(per_thousand_requests) / 1000 if per_thousand_requests else 0.0,
     )
+    missing = {k: v for k, v in (supplement or {}).items() if getattr(rates, k) is None}
+    return replace(rates, **missing) if missing else rates
 
 
 @dataclass(frozen=True)
@@ -85,20 +98,28 @@ def _known_provider(provider: str | None) -> str | None:
 def find_bundled_model(model: str, provider: str | None) -> BundledModel | None:
     """Look ``model`` up in the bundled data; None if it has no price there.
 
-    A provider genai-prices knows restricts the search to it; an unknown provider (a proxy, a
-    gateway) searches every provider by model name.
+    The provider's own price list is searched first (aliases such as ``gemini`` or ``bedrock``
+    map to genai-prices' ids); a model it does not list, or an unknown provider (a proxy, a
+    gateway), is looked up across every provider by model name.
     """
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
-    try:
-        found_provider, info = snapshot.find_provider_model(
-            model, None, _known_provider(provider), None
-        )
-    except LookupError:
-        return None
-    if isinstance(info.prices, list):
-        schedule = tuple((c.constraint, rates_from_model_price(c.prices)) for c in info.prices)
+    known = _known_provider(provider)
+    # The provider's own list first; a model it does not list (a gateway's naming) model-wide.
+    for provider_id in dict.fromkeys((known, None)):
+        try:
+            found_provider, info = snapshot.find_provider_model(model, None, provider_id, None)
+            break
+        except LookupError:
+            continue
     else:
-        schedule = ((None, rates_from_model_price(info.prices)),)
+        return None
+    supplement = SUPPLEMENTS.get((found_provider.id, info.id))
+    if isinstance(info.prices, list):
+        schedule = tuple(
+            (c.constraint, rates_from_model_price(c.prices, supplement)) for c in info.prices
+        )
+    else:
+        schedule = ((None, rates_from_model_price(info.prices, supplement)),)
     return BundledModel(provider_id=found_provider.id, model_id=info.id, schedule=schedule)

@@ -62,12 +62,10 @@ def _text(value: object, field: str) -> str:
     return value.strip().lower()
 
 
-def _moment(at: object) -> datetime:
+def _moment(at: datetime | None) -> datetime:
     if at is None:
         return datetime.now(timezone.utc)
-    if isinstance(at, datetime):
-        return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-    raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime or None, got {at!r}")
+    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
 class _DefaultOrInstance:
@@ -204,6 +202,8 @@ class LLMCostCalculator:
                 f"prompt_tokens ({prompt}); prompt_tokens must include cached tokens (for "
                 "Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
             )
+        if at is not None and not isinstance(at, datetime):
+            raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
         pricing = self.pricing(model, provider)
         if pricing is None:
             return None

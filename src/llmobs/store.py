@@ -350,7 +350,7 @@ class CostStore:
             with self._lock:
                 rows = self._conn.execute(query, (*after, *params)).fetchall()
             for row in rows:
-                yield StoredEntry(row[1], date.fromisoformat(row[2]), *row[3:13], bool(row[13]))
+                yield StoredEntry(row[1], date.fromisoformat(row[2]), *row[3:12], bool(row[12]))
             if len(rows) < batch:
                 return
             after = (rows[-1][1], rows[-1][0])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from prometheus_client import REGISTRY
 
 from llmobs import get_llm_metrics
@@ -85,3 +88,142 @@ def test_fastapi_style_endpoint_example():
     body = metrics.get_metrics()
     assert CONTENT_TYPE_LATEST.startswith("text/plain")
     assert b"# TYPE llm_requests_total counter" in body
+
+
+def test_cost_tracking_example(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LLMOBS_COST_DB", str(tmp_path / "costs.sqlite3"))
+
+    # --- the seed's example, verbatim but for the import path ---
+    from llmobs import get_cost_tracker
+
+    # Initialize with daily budget
+    tracker = get_cost_tracker(daily_budget=100.0)
+
+    # Record a cost
+    cost = tracker.record_cost(
+        agent_id="meetmind.coordinator",
+        model="gpt-4",
+        provider="openai",
+        prompt_tokens=100,
+        completion_tokens=200,
+    )
+
+    # Get daily summary
+    summary = tracker.get_daily_summary()
+    print(f"Today's cost: ${summary.total_cost}")
+    print(f"Requests: {summary.total_requests}")
+    print(f"Cost by agent: {summary.cost_by_agent}")
+
+    # Check budget threshold
+    status = tracker.check_budget_threshold(threshold_percent=80.0)
+    if status["is_over_threshold"]:
+        print(f"Warning: {status['percent_used']}% of budget used")
+
+    # Get weekly summary
+    weekly = tracker.get_weekly_summary()
+    print(f"Week cost: ${weekly['total_cost']}")
+
+    # Get monthly summary
+    monthly = tracker.get_monthly_summary()
+    print(f"Month cost: ${monthly['total_cost']}")
+    # --- end of the example ---
+
+    out = capsys.readouterr().out
+    assert cost == 0.015  # GPT-4: 100 x $30/M + 200 x $60/M
+    assert "Today's cost: $0.015" in out
+    assert "Requests: 1" in out
+    assert "Cost by agent: {'meetmind.coordinator': 0.015}" in out
+    assert "Warning" not in out
+    assert "Week cost: $0.015" in out and "Month cost: $0.015" in out
+    assert tracker.path == str(tmp_path / "costs.sqlite3")
+
+
+def test_test_cost_tracking_section(tmp_path, monkeypatch):
+    from llmobs import get_cost_tracker
+
+    monkeypatch.setenv("LLMOBS_COST_DB", str(tmp_path / "section.sqlite3"))
+    tracker = get_cost_tracker(daily_budget=100.0)
+    cost = tracker.record_cost(
+        agent_id="test.agent",
+        model="gpt-4",
+        provider="openai",
+        prompt_tokens=100,
+        completion_tokens=200,
+    )
+    summary = tracker.get_daily_summary()
+    assert cost > 0
+    assert summary.total_cost > 0
+    assert summary.total_requests == 1
+    status = tracker.check_budget_threshold()
+    assert status["budget"] == 100.0
+
+
+def test_integration_example_service(tmp_path, monkeypatch):
+    """The seed's MyLLMService, with its separate calls, counts each request once."""
+    import time
+
+    from llmobs import LLMCostCalculator, get_cost_tracker, get_llm_metrics
+
+    monkeypatch.setenv("LLMOBS_COST_DB", str(tmp_path / "service.sqlite3"))
+
+    class Response:
+        prompt_tokens, completion_tokens = 1000, 100
+
+    class MyLLMService:
+        def __init__(self):
+            self.metrics = get_llm_metrics()
+            self.cost_tracker = get_cost_tracker(daily_budget=100.0)
+
+        async def _call_llm(self, prompt, model, provider):
+            if prompt == "fail":
+                raise TimeoutError("slow")
+            return Response()
+
+        async def generate_completion(self, prompt, agent_id, model, provider):
+            start_time = time.time()
+            try:
+                self.metrics.increment_active_requests(agent_id, provider)
+                response = await self._call_llm(prompt, model, provider)
+                duration = time.time() - start_time
+                cost = LLMCostCalculator.calculate_cost(
+                    model, response.prompt_tokens, response.completion_tokens
+                )
+                self.metrics.record_request(
+                    agent_id=agent_id,
+                    model=model,
+                    provider=provider,
+                    status="success",
+                    duration_seconds=duration,
+                    prompt_tokens=response.prompt_tokens,
+                    completion_tokens=response.completion_tokens,
+                    cached=False,
+                    cost=cost,
+                )
+                self.cost_tracker.record_cost(
+                    agent_id=agent_id,
+                    model=model,
+                    provider=provider,
+                    prompt_tokens=response.prompt_tokens,
+                    completion_tokens=response.completion_tokens,
+                )
+                return response
+            except Exception as e:
+                self.metrics.record_error(
+                    agent_id=agent_id, model=model, provider=provider, error_type=type(e).__name__
+                )
+                raise
+            finally:
+                self.metrics.decrement_active_requests(agent_id, provider)
+
+    labels = {"agent_id": "seed.service", "model": "gpt-4o-mini", "provider": "openai"}
+    before = value("llm_requests_total", **labels, status="success")
+    service = MyLLMService()
+    asyncio.run(service.generate_completion("hi", "seed.service", "gpt-4o-mini", "openai"))
+    with pytest.raises(TimeoutError):
+        asyncio.run(service.generate_completion("fail", "seed.service", "gpt-4o-mini", "openai"))
+    assert value("llm_requests_total", **labels, status="success") == before + 1
+    assert value("llm_errors_total", **labels, error_type="TimeoutError") >= 1
+    assert value("llm_active_requests", agent_id="seed.service", provider="openai") == 0
+    assert service.cost_tracker.get_daily_summary().total_cost == pytest.approx(
+        (1000 * 0.15 + 100 * 0.6) / 1e6
+    )
