@@ -16,12 +16,12 @@ unit: install
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
 
 lint:
-	$(PYTHON) -m ruff check src tests bench examples
-	$(PYTHON) -m ruff format --check src tests bench examples
+	$(PYTHON) -m ruff check src obsgen tests bench examples
+	$(PYTHON) -m ruff format --check src obsgen tests bench examples
 
 format:
-	$(PYTHON) -m ruff check --fix src tests bench examples
-	$(PYTHON) -m ruff format src tests bench examples
+	$(PYTHON) -m ruff check --fix src obsgen tests bench examples
+	$(PYTHON) -m ruff format src obsgen tests bench examples
 
 bench: install
 	$(PYTHON) bench/run.py

@@ -7,8 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_costs
 import bench_metrics
 
 if __name__ == "__main__":
-    results = [bench_metrics.main()]
+    results = [bench_metrics.main(), bench_costs.main()]
     sys.exit(0 if all(results) else 1)

@@ -108,6 +108,7 @@ class CostTracker:
         retention_days: raw entries older than this are pruned; daily aggregates are kept.
         calculator: prices requests recorded without a cost; the default calculator if None.
         clock: returns the current time (for tests).
+        read_only: open an existing database only to read it (reports); nothing is written.
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class CostTracker:
         retention_days: int | None = None,
         calculator: LLMCostCalculator | None = None,
         clock: Callable[[], datetime] | None = None,
+        read_only: bool = False,
     ) -> None:
         if retention_days is not None and (
             isinstance(retention_days, bool)
@@ -132,7 +134,8 @@ class CostTracker:
             raise ValueError(f"retention_days must be a positive integer, got {retention_days!r}")
         if not isinstance(team_separator, str) or not team_separator:
             raise ValueError(f"team_separator must be a non-empty string, got {team_separator!r}")
-        self.store = CostStore(default_path() if path is None else path)
+        self.read_only = read_only
+        self.store = CostStore(default_path() if path is None else path, read_only=read_only)
         self.path = self.store.path
         self.timezone = self._agree_on_timezone(timezone)
         self._team_of = team_of or team_before(team_separator)
@@ -162,7 +165,7 @@ class CostTracker:
                     f"{self.path}: days in this cost database begin in time zone {saved!r}, "
                     f"not {str(zone)!r}; every process sharing it must use the same one"
                 )
-        if not saved:
+        if not saved and not self.read_only:
             self.store.set_setting("timezone", str(zone))
         return zone
 
@@ -188,6 +191,8 @@ class CostTracker:
         }
         if not changes:
             return
+        if self.read_only:
+            raise ValueError(f"{self.path}: opened read-only, budgets cannot be changed")
         with self._lock:
             self._budgets.update(changes)
             saved = {p.value: amount for p, amount in self._budgets.items() if amount is not None}
@@ -408,7 +413,7 @@ class CostTracker:
 
     def totals(self, first: date, last: date) -> Totals:
         """Spend and breakdowns over the days from ``first`` to ``last`` inclusive."""
-        return Totals.of(self.store.daily_rows(first, last))
+        return Totals.of(self.store.grouped(first, last), self.store.day_totals(first, last))
 
     def get_daily_summary(self, day: date | None = None) -> DailyCostSummary:
         """The spend of ``day`` (today by default)."""

@@ -125,10 +125,9 @@ class StoredEntry:
 
 
 @dataclass(frozen=True)
-class DailyRow:
-    """The aggregate of one day for one (agent, model, provider)."""
+class GroupRow:
+    """Sums over a range of days for one (agent, model, provider, team)."""
 
-    day: date
     agent_id: str
     model: str
     provider: str
@@ -139,6 +138,15 @@ class DailyRow:
     completion_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
+    cost_nusd: int
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """One day's total requests and spend."""
+
+    day: date
+    requests: int
     cost_nusd: int
 
 
@@ -299,14 +307,26 @@ class CostStore:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def daily_rows(self, first: date, last: date) -> list[DailyRow]:
-        """Aggregates of every day from ``first`` to ``last`` inclusive."""
+    def grouped(self, first: date, last: date) -> list[GroupRow]:
+        """Sums per (agent, model, provider, team) over the days ``first`` to ``last``."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT * FROM daily WHERE day BETWEEN ? AND ?",
+                "SELECT agent_id, model, provider, team, SUM(requests), SUM(unpriced), "
+                "SUM(prompt_tokens), SUM(completion_tokens), SUM(cache_read_tokens), "
+                "SUM(cache_write_tokens), SUM(cost_nusd) FROM daily WHERE day BETWEEN ? AND ? "
+                "GROUP BY agent_id, model, provider, team",
                 (first.isoformat(), last.isoformat()),
             ).fetchall()
-        return [DailyRow(date.fromisoformat(r[0]), *r[1:]) for r in rows]
+        return [GroupRow(*row) for row in rows]
+
+    def day_totals(self, first: date, last: date) -> list[DayTotal]:
+        """Each day's totals from ``first`` to ``last`` (days with no requests are absent)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT day, requests, cost_nusd FROM daily_total WHERE day BETWEEN ? AND ?",
+                (first.isoformat(), last.isoformat()),
+            ).fetchall()
+        return [DayTotal(date.fromisoformat(day), requests, cost) for day, requests, cost in rows]
 
     def total_nusd(self, first: date, last: date) -> int:
         """Total spend from ``first`` to ``last`` inclusive, in nano-dollars."""

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from .store import NANO, DailyRow
+from .store import NANO, DayTotal, GroupRow
 
 BREAKDOWNS = ("agent", "model", "provider", "team", "day")
 
@@ -37,9 +37,10 @@ class Totals:
     )
 
     @classmethod
-    def of(cls, rows: Iterable[DailyRow]) -> Totals:
+    def of(cls, groups: Iterable[GroupRow], days: Iterable[DayTotal]) -> Totals:
+        """Totals from per-group sums and per-day totals over the same days."""
         totals = cls()
-        for row in rows:
+        for row in groups:
             totals.cost_nusd += row.cost_nusd
             totals.requests += row.requests
             totals.unpriced += row.unpriced
@@ -47,10 +48,13 @@ class Totals:
             totals.completion_tokens += row.completion_tokens
             totals.cache_read_tokens += row.cache_read_tokens
             totals.cache_write_tokens += row.cache_write_tokens
-            keys = (row.agent_id, row.model, row.provider, row.team, row.day.isoformat())
-            for name, key in zip(BREAKDOWNS, keys, strict=True):
+            keys = (row.agent_id, row.model, row.provider, row.team)
+            for name, key in zip(BREAKDOWNS, keys, strict=False):
                 totals.by[name][key] += row.cost_nusd
                 totals.requests_by[name][key] += row.requests
+        for day in days:
+            totals.by["day"][day.day.isoformat()] = day.cost_nusd
+            totals.requests_by["day"][day.day.isoformat()] = day.requests
         return totals
 
     def cost_by(self, name: str) -> dict[str, float]:

@@ -1,0 +1,153 @@
+"""Benchmarks of cost tracking: the one-call entry point, durable records and summaries."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sqlite3
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+from bench_metrics import CALLS, plain_client_floor
+from harness import best_of, per_call_seconds, report
+from prometheus_client import CollectorRegistry
+
+from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver, TokenUsage
+
+USAGE = TokenUsage(prompt_tokens=1000, completion_tokens=200, cache_read_tokens=400)
+AGENTS = [f"team{i % 3}.agent{i}" for i in range(8)]
+MODELS = [("gpt-4o", "openai"), ("claude-3-5-sonnet", "anthropic"), ("gemini-1.5-flash", "google")]
+
+
+def observer_call(tracker: CostTracker | None = None, calls: int = CALLS) -> float:
+    metrics = LLMMetrics(registry=CollectorRegistry())
+    observer = LLMObserver(
+        metrics=metrics,
+        tracker=tracker,
+        calculator=LLMCostCalculator(overrides=[], metrics=metrics),
+    )
+    state = {"i": 0}
+
+    def call() -> None:
+        i = state["i"] = state["i"] + 1
+        with observer.call(AGENTS[i & 7], "gpt-4o", "openai", cached=False) as llm_call:
+            llm_call.usage = USAGE
+
+    return per_call_seconds(call, calls)
+
+
+def raw_sqlite_insert(path: str, calls: int) -> float:
+    """The floor of a durable write: one row, one transaction, WAL, plain sqlite3."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (ts REAL, agent TEXT, cost INTEGER)")
+
+    def insert() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?, ?, ?)", (time.time(), "agent", 1))
+        conn.execute("COMMIT")
+
+    seconds = per_call_seconds(insert, calls)
+    conn.close()
+    return seconds
+
+
+def record_cost_sqlite(path: str, calls: int) -> float:
+    tracker = CostTracker(
+        path, calculator=LLMCostCalculator(overrides=[], metrics=LLMMetrics(CollectorRegistry()))
+    )
+    state = {"i": 0}
+
+    def record() -> None:
+        i = state["i"] = state["i"] + 1
+        tracker.record_cost(AGENTS[i & 7], "gpt-4o", "openai", 1000, 200, cache_read_tokens=400)
+
+    seconds = per_call_seconds(record, calls)
+    tracker.close()
+    return seconds
+
+
+def fill(tracker: CostTracker, entries: int, days: int) -> None:
+    start = datetime(2026, 9, 1, tzinfo=timezone.utc)
+    step = timedelta(days=days) / entries
+    for i in range(entries):
+        model, provider = MODELS[i % 3]
+        tracker.record_cost(AGENTS[i & 7], model, provider, 1000, 200, at=start + step * i)
+
+
+def summary_times(tracker: CostTracker, day: datetime) -> dict[str, float]:
+    on = day.date()
+    return {
+        "daily": per_call_seconds(lambda: tracker.get_daily_summary(on), 50),
+        "weekly": per_call_seconds(lambda: tracker.get_weekly_summary(on), 50),
+        "monthly": per_call_seconds(lambda: tracker.get_monthly_summary(on), 50),
+    }
+
+
+def main() -> bool:
+    print("== cost tracking ==")
+    best = best_of(5, {"floor": plain_client_floor, "observer": observer_call})
+    ok = report(
+        "observer call (metrics + cost) vs plain client floor", best["observer"], best["floor"], 1.5
+    )
+    memory = min(observer_call(CostTracker(":memory:"), 20_000) for _ in range(3))
+    print(
+        f"{'  the same with an in-memory tracker':<58} {memory * 1e6:9.2f} µs "
+        f"(ratio {memory / best['floor']:.2f} to the floor; each call is also a SQL transaction)"
+    )
+
+    with tempfile.TemporaryDirectory() as folder:
+        best = best_of(
+            3,
+            {
+                "raw": lambda: raw_sqlite_insert(os.path.join(folder, "raw.db"), 5_000),
+                "tracker": lambda: record_cost_sqlite(os.path.join(folder, "costs.db"), 5_000),
+            },
+        )
+        ok &= report(
+            "record_cost on SQLite vs one raw sqlite3 insert+commit",
+            best["tracker"],
+            best["raw"],
+            4.0,
+        )
+        rate = 1 / best["tracker"]
+        verdict = "ok" if rate >= 10_000 else "MISSED"
+        print(
+            f"{'  record_cost throughput on one thread':<58} {rate:9.0f} records/s "
+            f"(target >= 10,000)  {verdict}"
+        )
+        ok &= rate >= 10_000
+
+        calc = LLMCostCalculator(overrides=[], metrics=LLMMetrics(CollectorRegistry()))
+        small = CostTracker(os.path.join(folder, "small.db"), calculator=calc)
+        fill(small, 24 * 90, 90)  # the same aggregates: every agent and model each day
+        big = CostTracker(os.path.join(folder, "big.db"), calculator=calc)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        fill(big, 1_000_000, 90)
+        filled = time.perf_counter() - started
+        rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        day = datetime(2026, 10, 15, tzinfo=timezone.utc)
+        baseline = summary_times(small, day)
+        measured = summary_times(big, day)
+        print(
+            f"  recorded 1,000,000 entries over 90 days in {filled:.0f} s; "
+            f"peak RSS grew {rss_growth:.1f} MiB; file {os.path.getsize(big.path) >> 20} MiB"
+        )
+        for name in ("daily", "weekly", "monthly"):
+            ok &= report(
+                f"{name} summary, 1,000,000 entries vs 2,160 (same aggregates)",
+                measured[name],
+                baseline[name],
+                2.0,
+                unit="ms",
+            )
+            under = measured[name] < 0.005
+            print(
+                f"{'':<58} {measured[name] * 1e3:9.2f} ms (target < 5 ms)  "
+                f"{'ok' if under else 'MISSED'}"
+            )
+            ok &= under
+    return ok

@@ -1,0 +1,1 @@
+"""obsgen: LLM observability as code: the generator and command line of the obsgen project."""

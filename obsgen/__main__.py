@@ -1,0 +1,5 @@
+"""``python -m obsgen``."""
+
+from obsgen.cli import main
+
+main()

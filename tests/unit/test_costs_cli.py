@@ -1,0 +1,145 @@
+"""``obsgen costs`` reports spend from a tracker's database, as a real user runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from llmobs import CostTracker, LLMCostCalculator, LLMMetrics
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "costs.sqlite3"
+    calc = LLMCostCalculator(overrides=[], metrics=LLMMetrics(CollectorRegistry()))
+    tracker = CostTracker(path, daily_budget=10.0, weekly_budget=40.0, calculator=calc)
+    for agent, model, provider, cost, count in [
+        ("meetmind.coordinator", "gpt-4o", "openai", 0.5, 4),
+        ("meetmind.notes", "claude-3-haiku", "anthropic", 0.25, 8),
+        ("svea.pm", "gemini-1.5-flash", "google", 1.0, 3),
+    ]:
+        for _ in range(count):
+            tracker.record_cost(agent, model, provider, 100, 10, cost=cost, at=NOW)
+    tracker.record_cost("svea.pm", "my-llama", "vllm", 100, 10, at=NOW)  # unpriced
+    tracker.record_cost(
+        "svea.pm",
+        "gpt-4o",
+        "openai",
+        1,
+        1,
+        cost=30.0,
+        at=datetime(2026, 11, 23, tzinfo=timezone.utc),
+    )  # Monday, same week
+    tracker.close()
+    return path
+
+
+def obsgen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "obsgen", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_table_by_agent_with_budget(db):
+    result = obsgen("costs", "--db", str(db), "--date", "2026-11-25")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("LLM spend, day 2026-11-25 (UTC), by agent")
+    lines = out.splitlines()
+    agents = [line.split()[0] for line in lines[3:6]]
+    assert agents == ["svea.pm", "meetmind.coordinator", "meetmind.notes"]  # highest spend first
+    assert lines[6].split() == ["total", "16", "7.000000"]
+    assert "budget 10.00 USD: 70.00% used, 3.00 USD remaining" in out
+    assert "1 requests of models with no known price" in out
+
+
+def test_week_by_team_as_json(db):
+    result = obsgen(
+        "costs",
+        "--db",
+        str(db),
+        "--date",
+        "2026-11-25",
+        "--period",
+        "week",
+        "--by",
+        "team",
+        "--format",
+        "json",
+    )
+    report = json.loads(result.stdout)
+    assert (report["start"], report["end"]) == ("2026-11-23", "2026-11-29")
+    assert report["rows"] == [
+        {"team": "svea", "requests": 5, "cost_usd": 33.0},
+        {"team": "meetmind", "requests": 12, "cost_usd": 4.0},
+    ]
+    assert report["total_cost_usd"] == 37.0 and report["budget_usd"] == 40.0
+    assert report["percent_used"] == 92.5 and report["remaining_usd"] == 3.0
+
+
+def test_month_by_provider_as_csv_without_budget(db):
+    result = obsgen(
+        "costs",
+        "--db",
+        str(db),
+        "--date",
+        "2026-11-25",
+        "--period",
+        "month",
+        "--by",
+        "provider",
+        "--format",
+        "csv",
+    )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0] == {"provider": "openai", "requests": "5", "cost_usd": "32.000000"}
+    assert {r["provider"] for r in rows} == {"openai", "google", "anthropic", "vllm"}
+    table = obsgen("costs", "--db", str(db), "--date", "2026-11-25", "--period", "month")
+    assert "no month budget set" in table.stdout
+
+
+def test_database_from_the_environment(db, monkeypatch):
+    monkeypatch.setenv("LLMOBS_COST_DB", str(db))
+    assert "meetmind.coordinator" in obsgen("costs", "--date", "2026-11-25").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["costs", "--db", "/nonexistent/costs.sqlite3"],
+            "obsgen: error: /nonexistent/costs.sqlite3: no cost database at this path",
+        ),
+        (["costs", "--by", "color"], "obsgen: error: obsgen costs: Invalid value for '--by'"),
+        (["costs", "--date", "yesterday"], "'yesterday' is not a date like 2026-11-27"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(args, message, tmp_path):
+    result = obsgen(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_database_is_reported_not_replaced(tmp_path):
+    path = tmp_path / "costs.sqlite3"
+    path.write_text("garbage" * 100)
+    result = obsgen("costs", "--db", str(path))
+    assert result.returncode == 2
+    assert "not a usable llmobs cost database" in result.stderr
+    assert path.read_text() == "garbage" * 100
+
+
+def test_help_describes_every_option():
+    out = obsgen("costs", "--help").stdout
+    for option in ("--period", "--by", "--db", "--format", "--date"):
+        assert option in out
