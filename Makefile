@@ -28,6 +28,8 @@ bench: install
 
 example: install
 	$(PYTHON) examples/seed_metrics.py
+	$(PYTHON) examples/seed_costs.py
+	obsgen costs
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache
