@@ -1,16 +1,42 @@
-"""The obsgen command line."""
+"""The obsgen command line: build, validate, init and costs."""
 
 from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
 from llmobs import CostStoreError, CostTracker
 from llmobs.store import default_path
 
+from . import build as builder
+from . import config as configuration
+from . import promtool, render
 from .costs_report import FORMATS, GROUPINGS, CostReport
+
+TARGET_CHOICES = ["all", *render.TARGETS]
+STARTER_CONFIG = Path(__file__).parent / "templates" / "obsgen.yaml"
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default=configuration.DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The obsgen config file.",
+)
+out_option = click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The folder the generated files live under (the repository root).",
+)
 
 
 class UsageError(click.ClickException):
@@ -18,8 +44,18 @@ class UsageError(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:
+    def show(self, file: object = None) -> None:
         click.echo(f"obsgen: error: {self.message}", err=True)
+
+
+def _load(path: str) -> configuration.Config:
+    """The config, or every issue on its own line and exit code 2."""
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as exc:
+        for issue in exc.issues[:-1]:
+            click.echo(f"obsgen: error: {issue}", err=True)
+        raise UsageError(str(exc.issues[-1])) from None
 
 
 def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -35,6 +71,93 @@ def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.version_option(package_name="obsgen", prog_name="obsgen")
 def cli() -> None:
     """LLM observability as code: metrics, costs, dashboards and alert rules."""
+
+
+@cli.command()
+@click.argument("target", type=click.Choice(TARGET_CHOICES), default="all")
+@config_option
+@out_option
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 naming every file that differs from what the config "
+    "generates (for CI).",
+)
+def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
+    """Generate the dashboard, Prometheus config, rules and rule tests from the config.
+
+    TARGET is dashboards, alerts, prometheus or all. The output is byte-identical across runs,
+    and each file is written atomically.
+    """
+    files = builder.generate(_load(config_path), target)
+    root = Path(out_dir)
+    if not check:
+        for relative, content in files.items():
+            builder.write_atomically(root / relative, content)
+            click.echo(f"wrote {root / relative}")
+        return
+    drift = builder.differing(files, root)
+    for path in drift:
+        click.echo(f"obsgen: {path} differs from what {config_path} generates", err=True)
+    if drift:
+        click.echo("obsgen: run `obsgen build` and commit the result", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} generated files are up to date")
+
+
+@cli.command()
+@config_option
+@out_option
+def validate(config_path: str, out_dir: str) -> None:
+    """Check the config; with promtool on PATH, also check the generated Prometheus config and
+    rules and run the alert unit tests."""
+    files = builder.generate(_load(config_path), "all")
+    click.echo(f"{config_path}: valid")
+    if promtool.available() is None:
+        click.echo(
+            "promtool is not on PATH, so the Prometheus checks were skipped "
+            "(`apt-get install prometheus` provides it)"
+        )
+        return
+    root = Path(out_dir)
+    drift = builder.differing(files, root)
+    if drift:
+        raise UsageError(
+            f"{', '.join(drift)}: not what {config_path} generates; run `obsgen build` first"
+        )
+    failures = 0
+    for step, ok, output in promtool.check_all(
+        root,
+        render.PROMETHEUS,
+        [render.RECORDING_RULES, render.ALERT_RULES],
+        [render.ALERT_TESTS],
+    ):
+        click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")
+        if not ok:
+            failures += 1
+            click.echo(output, err=True)
+    if failures:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    default=configuration.DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the starter config.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented starter config."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    builder.write_atomically(target, STARTER_CONFIG.read_text(encoding="utf-8"))
+    click.echo(f"wrote {path}; edit it, then run `obsgen build`")
 
 
 @cli.command()

@@ -16,7 +16,8 @@ from .collectors import collectors_for
 from .errors import InvalidRecordError, Rejections
 from .exposition import exposition_registry
 from .labels import LabelGuard
-from .schema import DEFAULT_MAX_LABEL_LENGTH, INVALID_RECORDS
+from .labels import clean_label_value
+from .schema import BUILD_INFO, DEFAULT_MAX_LABEL_LENGTH, INVALID_RECORDS
 from .series import (
     ActiveSeries,
     CacheSizeSeries,
@@ -28,6 +29,7 @@ from .series import (
 )
 
 ERROR_STATUS = "error"
+VERSION_ENV = "LLMOBS_SERVICE_VERSION"
 F = TypeVar("F", bound=Callable[..., bool])
 
 
@@ -115,6 +117,9 @@ class LLMMetrics:
         self._active = SeriesCache(self._bind_active, max_cached_label_sets)
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
+        self._version: str | None = None
+        if os.environ.get(VERSION_ENV):
+            self.set_build_info(os.environ[VERSION_ENV])
 
     # -- binding label sets -------------------------------------------------------------------
 
@@ -250,6 +255,22 @@ class LLMMetrics:
     def record_unpriced(self, model: str, provider: str) -> bool:
         """Count one request whose model has no known price (its cost was recorded as 0)."""
         self._unpriced.get((model, provider)).record()
+        return True
+
+    @_never_raises
+    def set_build_info(self, version: str) -> bool:
+        """Expose ``llm_build_info{version} 1`` for the running version of the service.
+
+        A new version after a restart marks a deployment on the dashboard. Set automatically
+        from the environment variable ``LLMOBS_SERVICE_VERSION``.
+        """
+        cleaned = clean_label_value(version, "version", self._guard.max_length)
+        gauge = self._collectors[BUILD_INFO.name]
+        with self._in_flight_lock:
+            if self._version is not None and self._version != cleaned:
+                gauge.remove(self._version)
+            gauge.labels(cleaned).set(1)
+            self._version = cleaned
         return True
 
     def count_rejection(self, error: InvalidRecordError) -> bool:

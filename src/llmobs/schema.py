@@ -147,6 +147,15 @@ LABEL_OVERFLOW = MetricSpec(
     "reached its cap on distinct values, by label name.",
     unit="records",
 )
+BUILD_INFO = MetricSpec(
+    name="llm_build_info",
+    kind=MetricKind.GAUGE,
+    labels=("version",),
+    help="The version of the LLM service that is running (always 1); a new version marks a "
+    "deployment.",
+    unit="info",
+    multiprocess_mode="livemax",
+)
 UNPRICED_REQUESTS = MetricSpec(
     name="llm_unpriced_requests_total",
     kind=MetricKind.COUNTER,
@@ -174,8 +183,11 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
     ACTIVE_REQUESTS,
     CACHE_SIZE,
 )
-#: Metrics about the numbers themselves: spend not priced, input folded or rejected.
-SELF_METRICS: tuple[MetricSpec, ...] = (UNPRICED_REQUESTS, LABEL_OVERFLOW, INVALID_RECORDS)
+#: Metrics about the service and the numbers themselves: the running version, spend not
+#: priced, input folded or rejected.
+SELF_METRICS: tuple[MetricSpec, ...] = (
+    BUILD_INFO, UNPRICED_REQUESTS, LABEL_OVERFLOW, INVALID_RECORDS,
+)
 #: Every metric llmobs exposes.
 METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
 

@@ -179,6 +179,7 @@ def test_exposition_matches_schema():
         pass
     metrics.set_cache_size("t", 1)
     metrics.record_unpriced("my-model", "local")
+    metrics.set_build_info("1.2.3")
     exposed = {
         family.name: family
         for family in text_string_to_metric_families(metrics.get_metrics().decode())
@@ -212,3 +213,17 @@ def test_fresh_registries_are_independent():
     record(LLMMetrics(registry=a))
     assert sample(a, "llm_requests_total", **REQUEST) == 1
     assert sample(b, "llm_requests_total", **REQUEST) == 0
+
+
+def test_build_info_marks_the_running_version(metrics, registry):
+    metrics.set_build_info("1.0.0")
+    metrics.set_build_info("1.1.0")
+    assert registry.get_sample_value("llm_build_info", {"version": "1.1.0"}) == 1
+    assert registry.get_sample_value("llm_build_info", {"version": "1.0.0"}) is None
+    assert metrics.set_build_info("") is False
+
+
+def test_build_info_from_the_environment(monkeypatch, registry):
+    monkeypatch.setenv("LLMOBS_SERVICE_VERSION", "2026.11.27")
+    LLMMetrics(registry=registry)
+    assert registry.get_sample_value("llm_build_info", {"version": "2026.11.27"}) == 1

@@ -1,0 +1,381 @@
+"""``obsgen.yaml``: a versioned config, loaded into a validated, frozen model.
+
+Every threshold and selector the generator uses lives here; unknown keys, wrong types and
+impossible values are reported one line each with the file, line and key path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmobs.schema import DURATION_BUCKETS
+
+from . import validation as check
+from .validation import ConfigError, ConfigIssue, Reader
+from .yaml_lines import YAMLSyntaxError, load_with_lines
+
+API_VERSION = "obsgen/v1"
+DEFAULT_CONFIG = "obsgen.yaml"
+
+
+@dataclass(frozen=True)
+class TLS:
+    """TLS settings for scraping an HTTPS metrics endpoint."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """Basic auth; the password is read by Prometheus from ``password_file``."""
+
+    username: str
+    password_file: str
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """How Prometheus scrapes the LLM service (the seed's "Configure Prometheus" step)."""
+
+    job_name: str = "llm-service"
+    targets: tuple[str, ...] = ("localhost:8000",)
+    metrics_path: str = "/metrics"
+    scheme: str = "http"
+    interval: str = "15s"
+    timeout: str = "10s"
+    tls: TLS | None = None
+    basic_auth: BasicAuth | None = None
+
+
+@dataclass(frozen=True)
+class RemoteWrite:
+    """A long-term store Prometheus sends samples to (Mimir, Thanos, Cortex, ...)."""
+
+    url: str
+    basic_auth: BasicAuth | None = None
+    bearer_token_file: str | None = None
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """Prometheus-wide settings: evaluation interval, Alertmanagers, remote write."""
+
+    evaluation_interval: str = "15s"
+    scrape: Scrape = field(default_factory=Scrape)
+    alertmanagers: tuple[str, ...] = ("localhost:9093",)
+    remote_write: tuple[RemoteWrite, ...] = ()
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Spend budgets in USD and the percentages at which they alert."""
+
+    daily: float | None = 100.0
+    weekly: float | None = None
+    monthly: float | None = None
+    warning_percent: float = 80.0
+    critical_percent: float = 100.0
+    teams: tuple[tuple[str, float], ...] = ()
+    agents: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class SLO:
+    """Service level objectives, the seed's "Monitor Key Metrics" defaults."""
+
+    success_rate_percent: float = 99.0
+    error_rate_percent: float = 1.0
+    cache_hit_rate_percent: float = 30.0
+    p99_latency_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The generated Grafana dashboard's identity."""
+
+    title: str = "LLM Usage"
+    uid: str = "llm-usage"
+    refresh: str = "30s"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated config."""
+
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    budgets: Budgets = field(default_factory=Budgets)
+    slo: SLO = field(default_factory=SLO)
+    team_separator: str = "."
+    dashboard: Dashboard = field(default_factory=Dashboard)
+    runbook_url: str = "https://github.com/obsgen/obsgen/blob/main/docs/runbooks.md"
+    source: str = DEFAULT_CONFIG
+
+
+def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
+    if data is None:
+        return None
+    section = r.mapping(data, path, {"username", "password_file"})
+    username = r.value(section, path, "username", check.text)
+    password_file = r.value(section, path, "password_file", check.text)
+    return BasicAuth(username or "", password_file or "")
+
+
+def _tls(r: Reader, data: Any, path: tuple) -> TLS | None:
+    if data is None:
+        return None
+    keys = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
+    section = r.mapping(data, path, keys)
+    tls = TLS(
+        ca_file=r.value(section, path, "ca_file", check.text, None),
+        cert_file=r.value(section, path, "cert_file", check.text, None),
+        key_file=r.value(section, path, "key_file", check.text, None),
+        server_name=r.value(section, path, "server_name", check.text, None),
+        insecure_skip_verify=r.value(section, path, "insecure_skip_verify", check.boolean, False),
+    )
+    if (tls.cert_file is None) != (tls.key_file is None):
+        r.fail(path, "cert_file and key_file must be given together")
+    return tls
+
+
+def _list(r: Reader, data: dict, path: tuple, key: str, item_check, default: tuple) -> tuple:
+    if key not in data or data[key] is None:
+        return default
+    items = data[key]
+    if not isinstance(items, list) or not items:
+        r.fail((*path, key), f"must be a non-empty list, got {check.describe(items)}")
+        return default
+    checked = []
+    for index, item in enumerate(items):
+        try:
+            checked.append(item_check(item))
+        except ValueError as exc:
+            r.fail((*path, key, index), str(exc))
+    return tuple(checked)
+
+
+def _scrape(r: Reader, data: Any, path: tuple) -> Scrape:
+    keys = {
+        "job_name",
+        "targets",
+        "metrics_path",
+        "scheme",
+        "interval",
+        "timeout",
+        "tls",
+        "basic_auth",
+    }
+    section = r.mapping(data, path, keys)
+    default = Scrape()
+    scrape = Scrape(
+        job_name=r.value(section, path, "job_name", check.identifier, default.job_name),
+        targets=_list(r, section, path, "targets", check.host_port, default.targets),
+        metrics_path=r.value(
+            section, path, "metrics_path", check.metrics_path, default.metrics_path
+        ),
+        scheme=r.value(section, path, "scheme", check.one_of("http", "https"), default.scheme),
+        interval=r.value(section, path, "interval", check.duration, default.interval),
+        timeout=r.value(section, path, "timeout", check.duration, default.timeout),
+        tls=_tls(r, section.get("tls"), (*path, "tls")),
+        basic_auth=_basic_auth(r, section.get("basic_auth"), (*path, "basic_auth")),
+    )
+    if check.duration_seconds(scrape.timeout) > check.duration_seconds(scrape.interval):
+        r.fail((*path, "timeout"), f"must not be longer than interval ({scrape.interval})")
+    return scrape
+
+
+def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        r.fail(path, f"must be a list, got {check.describe(data)}")
+        return ()
+    targets = []
+    for index, item in enumerate(data):
+        where = (*path, index)
+        section = r.mapping(item, where, {"url", "basic_auth", "bearer_token_file"})
+        target = RemoteWrite(
+            url=r.value(section, where, "url", check.url) or "",
+            basic_auth=_basic_auth(r, section.get("basic_auth"), (*where, "basic_auth")),
+            bearer_token_file=r.value(section, where, "bearer_token_file", check.text, None),
+        )
+        if target.basic_auth is not None and target.bearer_token_file is not None:
+            r.fail(where, "basic_auth and bearer_token_file cannot both be set")
+        targets.append(target)
+    return tuple(targets)
+
+
+def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
+    section = r.mapping(
+        data, path, {"evaluation_interval", "scrape", "alertmanagers", "remote_write"}
+    )
+    default = PrometheusSettings()
+    return PrometheusSettings(
+        evaluation_interval=r.value(
+            section, path, "evaluation_interval", check.duration, default.evaluation_interval
+        ),
+        scrape=_scrape(r, section.get("scrape"), (*path, "scrape")),
+        alertmanagers=_list(
+            r, section, path, "alertmanagers", check.host_port, default.alertmanagers
+        ),
+        remote_write=_remote_write(r, section.get("remote_write"), (*path, "remote_write")),
+    )
+
+
+def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float], ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        r.fail(path, f"must be a mapping of names to USD amounts, got {check.describe(data)}")
+        return ()
+    budgets = []
+    for name, amount in data.items():
+        where = (*path, str(name))
+        if not isinstance(name, str) or not name.strip():
+            r.fail(where, "names must be non-empty strings")
+            continue
+        try:
+            budgets.append((name, check.positive(amount)))
+        except ValueError as exc:
+            r.fail(where, str(exc))
+    return tuple(sorted(budgets))
+
+
+def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
+    keys = {"daily", "weekly", "monthly", "warning_percent", "critical_percent", "teams", "agents"}
+    section = r.mapping(data, path, keys)
+    default = Budgets()
+    explicit_daily = "daily" in section
+    budgets = Budgets(
+        daily=r.value(
+            section, path, "daily", check.positive, None if explicit_daily else default.daily
+        ),
+        weekly=r.value(section, path, "weekly", check.positive, None),
+        monthly=r.value(section, path, "monthly", check.positive, None),
+        warning_percent=r.value(
+            section, path, "warning_percent", check.budget_percent, default.warning_percent
+        ),
+        critical_percent=r.value(
+            section, path, "critical_percent", check.budget_percent, default.critical_percent
+        ),
+        teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
+        agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
+    )
+    if budgets.warning_percent >= budgets.critical_percent:
+        r.fail(
+            (*path, "warning_percent"),
+            f"must be below critical_percent ({budgets.critical_percent:g})",
+        )
+    return budgets
+
+
+def _latency_objective(value: Any) -> float:
+    seconds = check.positive(value)
+    lowest, highest = DURATION_BUCKETS[0], DURATION_BUCKETS[-2]
+    if not lowest < seconds < highest:
+        raise ValueError(
+            f"must be between {lowest:g} and {highest:g} seconds, where the latency histogram "
+            f"can tell it apart, got {check.describe(value)}"
+        )
+    return seconds
+
+
+def _slo(r: Reader, data: Any, path: tuple) -> SLO:
+    keys = {
+        "success_rate_percent",
+        "error_rate_percent",
+        "cache_hit_rate_percent",
+        "p99_latency_seconds",
+    }
+    section = r.mapping(data, path, keys)
+    default = SLO()
+    return SLO(
+        success_rate_percent=r.value(
+            section, path, "success_rate_percent", check.percent, default.success_rate_percent
+        ),
+        error_rate_percent=r.value(
+            section, path, "error_rate_percent", check.percent, default.error_rate_percent
+        ),
+        cache_hit_rate_percent=r.value(
+            section, path, "cache_hit_rate_percent", check.percent, default.cache_hit_rate_percent
+        ),
+        p99_latency_seconds=r.value(
+            section, path, "p99_latency_seconds", _latency_objective, default.p99_latency_seconds
+        ),
+    )
+
+
+def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
+    section = r.mapping(data, path, {"title", "uid", "refresh"})
+    default = Dashboard()
+    return Dashboard(
+        title=r.value(section, path, "title", check.text, default.title),
+        uid=r.value(section, path, "uid", check.identifier, default.uid),
+        refresh=r.value(section, path, "refresh", check.duration, default.refresh),
+    )
+
+
+def _separator(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 1 or value.isalnum() or value.isspace():
+        raise ValueError(
+            f"must be one punctuation character such as '.', got {check.describe(value)}"
+        )
+    return value
+
+
+def parse(data: Any, lines: dict, source: str) -> Config:
+    """Validate a loaded document into a Config; raise ConfigError listing every issue."""
+    r = Reader(source, lines)
+    keys = {"apiVersion", "prometheus", "budgets", "slo", "teams", "dashboard", "runbook_url"}
+    top = r.mapping(data, (), keys) if data is not None else {}
+    if data is None:
+        r.fail(("apiVersion",), f"is required (the file is empty); use {API_VERSION}")
+    elif "apiVersion" not in top:
+        r.fail(("apiVersion",), f"is required; use {API_VERSION}")
+    elif top["apiVersion"] != API_VERSION:
+        r.fail(
+            ("apiVersion",),
+            f"unknown version {check.describe(top['apiVersion'])}; this obsgen reads {API_VERSION}",
+        )
+    teams = r.mapping(top.get("teams"), ("teams",), {"separator"})
+    config = Config(
+        prometheus=_prometheus(r, top.get("prometheus"), ("prometheus",)),
+        budgets=_budgets(r, top.get("budgets"), ("budgets",)),
+        slo=_slo(r, top.get("slo"), ("slo",)),
+        team_separator=r.value(teams, ("teams",), "separator", _separator, "."),
+        dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
+        runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
+        source=source,
+    )
+    if r.issues:
+        raise ConfigError(r.issues)
+    return config
+
+
+def load(path: str | Path = DEFAULT_CONFIG) -> Config:
+    """Read and validate the config file at ``path``."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    source, 1, "(file)", "no such file; `obsgen init` writes a starter config"
+                )
+            ]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigIssue(source, 1, "(file)", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        data, lines = load_with_lines(text)
+    except YAMLSyntaxError as exc:
+        raise ConfigError([ConfigIssue(source, exc.line, "(syntax)", str(exc))]) from None
+    return parse(data, lines, source)

@@ -1,0 +1,37 @@
+"""Running promtool on generated files, when it is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def available() -> str | None:
+    """The promtool on PATH, or None."""
+    return shutil.which("promtool")
+
+
+def run(*args: str | Path) -> tuple[bool, str]:
+    """Run ``promtool args``; return whether it passed and what it printed."""
+    binary = available()
+    if binary is None:
+        return False, "promtool is not on PATH"
+    result = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=300)
+    return result.returncode == 0, (result.stdout + result.stderr).strip()
+
+
+def check_all(
+    out_dir: Path, prometheus_config: str, rule_files: list[str], test_files: list[str]
+) -> list[tuple[str, bool, str]]:
+    """``check config``, ``check rules`` and ``test rules`` on the generated files."""
+    results = []
+    steps = (
+        [("check config", prometheus_config)]
+        + [("check rules", f) for f in rule_files]
+        + [("test rules", f) for f in test_files]
+    )
+    for command, file in steps:
+        ok, output = run(*command.split(), out_dir / file)
+        results.append((f"promtool {command} {file}", ok, output))
+    return results

@@ -1,0 +1,198 @@
+"""Reading a config document key by key, collecting one precise error per bad value."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .yaml_lines import Path
+
+DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
+_UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):(\d+)$")
+REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One thing wrong with the config: where, and what."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """The config is invalid; ``issues`` holds one entry per problem, in file order."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.line, i.path))
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Prometheus duration such as ``1h30m``."""
+    total = 0.0
+    for amount, unit in re.findall(r"(\d+)(ms|[ywdhms])", text):
+        total += int(amount) * _UNITS[unit]
+    return total
+
+
+def describe(value: object) -> str:
+    """A value as it would be written in YAML, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return str(value)
+
+
+class Reader:
+    """Reads a config document, recording issues with the line of each key."""
+
+    def __init__(self, file: str, lines: dict[Path, int]) -> None:
+        self.file = file
+        self._lines = lines
+        self.issues: list[ConfigIssue] = []
+
+    def line_of(self, path: Path) -> int:
+        while path and path not in self._lines:
+            path = path[:-1]
+        return self._lines.get(path, 1)
+
+    def fail(self, path: Path, message: str) -> None:
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        self.issues.append(ConfigIssue(self.file, self.line_of(path), dotted or "(top)", message))
+
+    def mapping(self, data: object, path: Path, allowed: set[str]) -> dict[str, Any]:
+        """``data`` as a mapping whose keys are all in ``allowed``; {} (and an issue) if not."""
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.fail(path, f"must be a mapping, got {describe(data)}")
+            return {}
+        for key in data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.fail((*path, str(key)), f"unknown key (known keys: {known})")
+        return data
+
+    def value(
+        self,
+        data: dict[str, Any],
+        path: Path,
+        key: str,
+        check: Callable[[Any], Any],
+        default: Any = REQUIRED,
+    ) -> Any:
+        """``data[key]`` passed through ``check``, which raises ValueError with the message."""
+        if key not in data or data[key] is None:
+            if default is REQUIRED:
+                self.fail((*path, key), "is required")
+            return None if default is REQUIRED else default
+        try:
+            return check(data[key])
+        except ValueError as exc:
+            self.fail((*path, key), str(exc))
+            return None if default is REQUIRED else default
+
+
+# -- checks: each returns the value or raises ValueError saying what is wrong ----------------------
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a non-empty string, got {describe(value)}")
+    return value.strip()
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {describe(value)}")
+    return value
+
+
+def number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"must be a number, got {describe(value)}")
+    return float(value)
+
+
+def positive(value: Any) -> float:
+    amount = number(value)
+    if amount <= 0:
+        raise ValueError(f"must be a positive number, got {describe(value)}")
+    return amount
+
+
+def percent(value: Any) -> float:
+    amount = number(value)
+    if not 0 < amount <= 100:
+        raise ValueError(f"must be a percentage above 0 and at most 100, got {describe(value)}")
+    return amount
+
+
+def budget_percent(value: Any) -> float:
+    amount = number(value)
+    if not 0 < amount <= 1000:
+        raise ValueError(f"must be a percentage of the budget above 0, got {describe(value)}")
+    return amount
+
+
+def duration(value: Any) -> str:
+    if (
+        not isinstance(value, str)
+        or not value
+        or not DURATION.match(value)
+        or not duration_seconds(value)
+    ):
+        raise ValueError(f"must be a duration such as 30s, 5m or 1h, got {describe(value)}")
+    return value
+
+
+def host_port(value: Any) -> str:
+    match = HOST_PORT.match(value) if isinstance(value, str) else None
+    if match is None or not 0 < int(match.group(1)) <= 65535:
+        raise ValueError(f"must be host:port with a port from 1 to 65535, got {describe(value)}")
+    return value
+
+
+def url(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+        raise ValueError(f"must be an http:// or https:// URL, got {describe(value)}")
+    return value
+
+
+def metrics_path(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError(f"must be a URL path starting with /, got {describe(value)}")
+    return value
+
+
+def identifier(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$", value):
+        raise ValueError(
+            "must be 1 to 40 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+            f"got {describe(value)}"
+        )
+    return value
+
+
+def one_of(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {describe(value)}")
+        return value
+
+    return check
