@@ -15,8 +15,7 @@ from . import values
 from .collectors import collectors_for
 from .errors import InvalidRecordError, Rejections
 from .exposition import exposition_registry
-from .labels import LabelGuard
-from .labels import clean_label_value
+from .labels import LabelGuard, clean_label_value
 from .schema import BUILD_INFO, DEFAULT_MAX_LABEL_LENGTH, INVALID_RECORDS
 from .series import (
     ActiveSeries,

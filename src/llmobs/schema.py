@@ -186,7 +186,10 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
 #: Metrics about the service and the numbers themselves: the running version, spend not
 #: priced, input folded or rejected.
 SELF_METRICS: tuple[MetricSpec, ...] = (
-    BUILD_INFO, UNPRICED_REQUESTS, LABEL_OVERFLOW, INVALID_RECORDS,
+    BUILD_INFO,
+    UNPRICED_REQUESTS,
+    LABEL_OVERFLOW,
+    INVALID_RECORDS,
 )
 #: Every metric llmobs exposes.
 METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
