@@ -166,14 +166,14 @@ def _spend_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     horizon = step_at + _minutes(rule.duration) + 10
 
     def stepped(amount: float) -> list[tuple[str, str]]:
-        return [(name, f"0x{step_at - 1} {amount:g}x{horizon}")]
+        return [(name, f"0x{step_at - 1} {amount!r}x{horizon}")]
 
     return _pair(
         rule,
-        stepped(threshold * 0.9),
-        stepped(threshold * 1.5),
+        stepped(threshold),
+        stepped(threshold * 1.01),
         step_at,
-        threshold * 1.5,
+        threshold * 1.01,
         alert_labels,
         horizon,
     )
@@ -232,10 +232,10 @@ def _requests(failing: float) -> list[tuple[str, str]]:
 
 def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     allowed = 1 - config.slo.success_rate_percent / 100
-    loud = min(allowed * 10, 0.5)
+    loud = allowed * 1.5
     return _pair(
         rule,
-        _requests(allowed / 10),
+        _requests(allowed * 0.5),
         _requests(loud),
         1,
         1 - loud,
@@ -246,10 +246,10 @@ def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]
 
 def _error_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     allowed = config.slo.error_rate_percent / 100
-    loud = min(allowed * 10, 0.5)
+    loud = allowed * 1.5
     return _pair(
         rule,
-        _requests(allowed / 10),
+        _requests(allowed * 0.5),
         _requests(loud),
         1,
         loud,
@@ -304,10 +304,10 @@ def _cache_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     objective = config.slo.cache_hit_rate_percent / 100
     return _pair(
         rule,
-        _cache_series((1 + objective) / 2),
-        _cache_series(objective / 2),
+        _cache_series(objective * 1.1),
+        _cache_series(objective * 0.9),
         1,
-        objective / 2,
+        objective * 0.9,
         {"agent_id": SERIES_LABELS["agent_id"]},
         45,
     )

@@ -1,0 +1,104 @@
+"""Real promtool checks the generated Prometheus config and rules and runs the alert tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from obsgen import render
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PROMTOOL = shutil.which("promtool")
+
+if PROMTOOL is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("promtool is required in CI: apt-get install -y prometheus")
+    pytest.skip("promtool is not installed (apt-get install prometheus)", allow_module_level=True)
+
+
+def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def build(config: Path, out: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "build", "-c", str(config), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(params=["obsgen.yaml", "tests/fixtures/full.yaml"], ids=["default", "full"])
+def generated(request, tmp_path) -> Path:
+    if request.param == "obsgen.yaml":
+        return ROOT
+    build(ROOT / request.param, tmp_path)
+    return tmp_path
+
+
+def test_check_config(generated):
+    result = promtool("check", "config", generated / render.PROMETHEUS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize("rules", [render.RECORDING_RULES, render.ALERT_RULES])
+def test_check_rules(generated, rules):
+    result = promtool("check", "rules", generated / rules)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_unit_tests_pass(generated):
+    result = promtool("test", "rules", generated / render.ALERT_TESTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_unit_tests_cover_every_alert_on_both_sides(generated):
+    import yaml
+
+    alerts = {
+        rule["alert"]
+        for group in yaml.safe_load((generated / render.ALERT_RULES).read_text())["groups"]
+        for rule in group["rules"]
+    }
+    tests = yaml.safe_load((generated / render.ALERT_TESTS).read_text())["tests"]
+    silent, firing = set(), set()
+    for test in tests:
+        for check in test["alert_rule_test"]:
+            (firing if check["exp_alerts"] else silent).add(check["alertname"])
+            for alert in check["exp_alerts"]:
+                assert {"severity"} <= set(alert["exp_labels"])
+                assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
+    assert alerts == silent == firing
+
+
+def test_a_broken_rule_fails_its_unit_test(tmp_path):
+    """The unit tests really check the expressions: loosen a threshold and they fail."""
+    build(ROOT / "obsgen.yaml", tmp_path)
+    rules = tmp_path / render.ALERT_RULES
+    rules.write_text(
+        rules.read_text().replace(":llm_cost:increase24h > 80", ":llm_cost:increase24h > 81")
+    )
+    result = promtool("test", "rules", tmp_path / render.ALERT_TESTS)
+    assert result.returncode != 0
+
+
+def test_validate_runs_the_promtool_checks():
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok   promtool") == 4

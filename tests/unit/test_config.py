@@ -1,0 +1,243 @@
+"""obsgen.yaml validation: every mistake is one exact line naming the file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsgen.config import API_VERSION, ConfigError, load
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = (ROOT / "obsgen.yaml").read_text()
+
+
+def mutate(path: str, value: object) -> str:
+    """The good config with one key set (``None`` deletes it), as YAML text."""
+    document = yaml.safe_load(GOOD)
+    *parents, last = path.split(".")
+    node = document
+    for key in parents:
+        node = node.setdefault(key, {})
+    if value is None:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def errors_of(text: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    return [f"{issue.path}: {issue.message}" for issue in caught.value.issues]
+
+
+def test_the_repository_config_is_valid_and_matches_the_starter():
+    config = load(ROOT / "obsgen.yaml")
+    starter = (ROOT / "obsgen" / "templates" / "obsgen.yaml").read_text()
+    assert starter == GOOD
+    assert config.budgets.daily == 100.0
+    assert (
+        config.slo.success_rate_percent,
+        config.slo.cache_hit_rate_percent,
+        config.slo.p99_latency_seconds,
+        config.slo.error_rate_percent,
+    ) == (99, 30, 10, 1)
+    assert config.prometheus.scrape.targets == ("localhost:8000",)
+
+
+def test_the_full_fixture_is_valid():
+    config = load(ROOT / "tests" / "fixtures" / "full.yaml")
+    assert config.budgets.teams == (("meetmind", 40.0), ("svea", 12.5))
+    assert config.prometheus.scrape.tls.server_name == "llm.internal"
+    assert len(config.prometheus.remote_write) == 2
+
+
+def test_config_is_frozen():
+    config = load(ROOT / "obsgen.yaml")
+    with pytest.raises(AttributeError):
+        config.budgets.daily = 5  # type: ignore[misc]
+
+
+CASES = [
+    (
+        "apiVersion",
+        "obsgen/v2",
+        "apiVersion: unknown version 'obsgen/v2'; this obsgen reads obsgen/v1",
+    ),
+    ("apiVersion", None, f"apiVersion: is required; use {API_VERSION}"),
+    ("budgets.daily", -5, "budgets.daily: must be a positive number, got -5"),
+    ("budgets.daily", "lots", "budgets.daily: must be a number, got 'lots'"),
+    ("budgets.weekly", 0, "budgets.weekly: must be a positive number, got 0"),
+    (
+        "budgets.warning_percent",
+        120,
+        "budgets.warning_percent: must be below critical_percent (100)",
+    ),
+    (
+        "budgets.critical_percent",
+        -1,
+        "budgets.critical_percent: must be a percentage of the budget above 0, got -1",
+    ),
+    (
+        "budgets.teams",
+        {"meetmind": -3},
+        "budgets.teams.meetmind: must be a positive number, got -3",
+    ),
+    (
+        "budgets.agents",
+        ["svea.pm"],
+        "budgets.agents: must be a mapping of names to USD amounts, got a list",
+    ),
+    (
+        "budgets.dialy",
+        5,
+        "budgets.dialy: unknown key (known keys: agents, critical_percent, "
+        "daily, monthly, teams, warning_percent, weekly)",
+    ),
+    (
+        "slo.success_rate_percent",
+        101,
+        "slo.success_rate_percent: must be a percentage above 0 and at most 100, got 101",
+    ),
+    ("slo.error_rate_percent", True, "slo.error_rate_percent: must be a number, got true"),
+    (
+        "slo.p99_latency_seconds",
+        600,
+        "slo.p99_latency_seconds: must be between 0.025 and 120 "
+        "seconds, where the latency histogram can tell it apart, got 600",
+    ),
+    (
+        "prometheus.evaluation_interval",
+        "15 seconds",
+        "prometheus.evaluation_interval: must be a duration such as 30s, 5m or 1h, "
+        "got '15 seconds'",
+    ),
+    (
+        "prometheus.scrape.interval",
+        "0s",
+        "prometheus.scrape.interval: must be a duration such as 30s, 5m or 1h, got '0s'",
+    ),
+    (
+        "prometheus.scrape.timeout",
+        "1m",
+        "prometheus.scrape.timeout: must not be longer than interval (15s)",
+    ),
+    (
+        "prometheus.scrape.targets",
+        ["localhost"],
+        "prometheus.scrape.targets[0]: must be host:port with a port from 1 to 65535, "
+        "got 'localhost'",
+    ),
+    (
+        "prometheus.scrape.targets",
+        ["localhost:99999"],
+        "prometheus.scrape.targets[0]: must be host:port with a port from 1 to 65535, "
+        "got 'localhost:99999'",
+    ),
+    (
+        "prometheus.scrape.targets",
+        [],
+        "prometheus.scrape.targets: must be a non-empty list, got a list",
+    ),
+    (
+        "prometheus.scrape.metrics_path",
+        "metrics",
+        "prometheus.scrape.metrics_path: must be a URL path starting with /, got 'metrics'",
+    ),
+    (
+        "prometheus.scrape.scheme",
+        "ftp",
+        "prometheus.scrape.scheme: must be one of http, https, got 'ftp'",
+    ),
+    (
+        "prometheus.scrape.job_name",
+        "llm service",
+        "prometheus.scrape.job_name: must be 1 to 40 letters, digits, '.', '_' or '-', starting "
+        "with a letter or digit, got 'llm service'",
+    ),
+    (
+        "prometheus.scrape.tls",
+        {"cert_file": "c.pem"},
+        "prometheus.scrape.tls: cert_file and key_file must be given together",
+    ),
+    (
+        "prometheus.scrape.basic_auth",
+        {"username": "u", "password": "hunter2"},
+        "prometheus.scrape.basic_auth.password: unknown key (known keys: password_file, username)",
+    ),
+    (
+        "prometheus.alertmanagers",
+        "localhost:9093",
+        "prometheus.alertmanagers: must be a non-empty list, got 'localhost:9093'",
+    ),
+    (
+        "prometheus.remote_write",
+        [{"url": "mimir:9009/push"}],
+        "prometheus.remote_write[0].url: must be an http:// or https:// URL, got 'mimir:9009/push'",
+    ),
+    (
+        "prometheus.remote_write",
+        [{"bearer_token_file": "t"}],
+        "prometheus.remote_write[0].url: is required",
+    ),
+    (
+        "teams.separator",
+        "ab",
+        "teams.separator: must be one punctuation character such as '.', got 'ab'",
+    ),
+    (
+        "dashboard.uid",
+        "llm usage!",
+        "dashboard.uid: must be 1 to 40 letters, digits, '.', '_' or '-', starting with a letter "
+        "or digit, got 'llm usage!'",
+    ),
+    ("dashboard.title", "", "dashboard.title: must be a non-empty string, got ''"),
+    ("slo", [1], "slo: must be a mapping, got a list"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), CASES, ids=[c[0] for c in CASES])
+def test_one_mistake_one_exact_message(tmp_path, path, value, message):
+    messages = errors_of(mutate(path, value), tmp_path)
+    if path == "prometheus.scrape.basic_auth":  # the misspelt key also leaves one missing
+        assert messages == ["prometheus.scrape.basic_auth.password_file: is required", message]
+    else:
+        assert messages == [message]
+
+
+def test_messages_carry_the_line_of_the_key(tmp_path):
+    text = GOOD.replace("  daily: 100.0", "  daily: -1")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "daily: -1" in row)
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:{line}: budgets.daily: must be a positive number, got -1"
+
+
+def test_every_mistake_is_reported_once(tmp_path):
+    text = GOOD.replace("daily: 100.0", "daily: -1").replace("uid: llm-usage", "uid: 'a b'")
+    assert len(errors_of(text, tmp_path)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "apiVersion: is required (the file is empty); use obsgen/v1"),
+        ("apiVersion: obsgen/v1\nbudgets: {daily: 1\n", "(syntax): not valid YAML"),
+        ("apiVersion: obsgen/v1\nslo: {}\nslo: {}\n", "slo: duplicate key"),
+        ("- just\n- a list\n", "(top): must be a mapping, got a list"),
+    ],
+)
+def test_malformed_files(tmp_path, text, message):
+    (first,) = errors_of(text, tmp_path)[:1]
+    assert message in first
+
+
+def test_missing_file_points_at_init(tmp_path):
+    with pytest.raises(ConfigError, match="no such file; `obsgen init` writes a starter config"):
+        load(tmp_path / "nope.yaml")
