@@ -2,9 +2,12 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: all install test unit lint format bench example clean
+.PHONY: all install generate test unit lint format bench example clean
 
-all: lint test
+all: generate lint test
+
+generate: install
+	obsgen build
 
 install:
 	$(PIP) install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
