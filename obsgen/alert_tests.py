@@ -40,7 +40,8 @@ def _series(name: str, labels: dict[str, str]) -> str:
 
 
 def _minutes(duration: str) -> int:
-    return int(duration_seconds(duration) // 60)
+    """Whole evaluation minutes until a ``for:`` of ``duration`` has elapsed."""
+    return math.ceil(duration_seconds(duration) / 60)
 
 
 def _humanize_percentage(value: float) -> str:

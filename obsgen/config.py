@@ -17,6 +17,25 @@ from .validation import ConfigError, ConfigIssue, Reader
 from .yaml_lines import YAMLSyntaxError, load_with_lines
 
 API_VERSION = "obsgen/v1"
+#: Every alert obsgen can generate; ``alerts.for`` may override the ``for:`` of any of them.
+KNOWN_ALERTS = tuple(
+    [
+        f"LLM{scope}Budget{level}"
+        for scope in ("Daily", "Weekly", "Monthly", "TeamDaily", "AgentDaily")
+        for level in ("Warning", "Exceeded")
+    ]
+    + [
+        "LLMDailyBudgetForecast",
+        "LLMSuccessRateLow",
+        "LLMErrorRateHigh",
+        "LLMLatencyP99High",
+        "LLMCacheHitRateLow",
+        "LLMMetricsDown",
+        "LLMUnpricedRequests",
+        "LLMLabelOverflow",
+        "LLMInvalidRecords",
+    ]
+)
 DEFAULT_CONFIG = "obsgen.yaml"
 
 
@@ -114,7 +133,12 @@ class Config:
     team_separator: str = "."
     dashboard: Dashboard = field(default_factory=Dashboard)
     runbook_url: str = "https://github.com/obsgen/obsgen/blob/main/docs/runbooks.md"
+    alert_for: tuple[tuple[str, str], ...] = ()
     source: str = DEFAULT_CONFIG
+
+    def for_duration(self, alert: str, default: str) -> str:
+        """The ``for:`` of ``alert``: the config's override, else ``default``."""
+        return dict(self.alert_for).get(alert, default)
 
 
 def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
@@ -328,10 +352,40 @@ def _separator(value: Any) -> str:
     return value
 
 
+def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]:
+    section = r.mapping(data, path, {"for"})
+    durations = section.get("for")
+    if durations is None:
+        return ()
+    where = (*path, "for")
+    if not isinstance(durations, dict):
+        r.fail(where, f"must map alert names to durations, got {check.describe(durations)}")
+        return ()
+    overrides = []
+    for alert, value in durations.items():
+        if alert not in KNOWN_ALERTS:
+            r.fail((*where, str(alert)), "not an alert obsgen generates (see docs/runbooks.md)")
+            continue
+        try:
+            overrides.append((alert, check.hold_duration(value)))
+        except ValueError as exc:
+            r.fail((*where, alert), str(exc))
+    return tuple(sorted(overrides))
+
+
 def parse(data: Any, lines: dict, source: str) -> Config:
     """Validate a loaded document into a Config; raise ConfigError listing every issue."""
     r = Reader(source, lines)
-    keys = {"apiVersion", "prometheus", "budgets", "slo", "teams", "dashboard", "runbook_url"}
+    keys = {
+        "apiVersion",
+        "prometheus",
+        "budgets",
+        "slo",
+        "teams",
+        "dashboard",
+        "runbook_url",
+        "alerts",
+    }
     top = r.mapping(data, (), keys) if data is not None else {}
     if data is None:
         r.fail(("apiVersion",), f"is required (the file is empty); use {API_VERSION}")
@@ -350,6 +404,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         team_separator=r.value(teams, ("teams",), "separator", _separator, "."),
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
         runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
+        alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         source=source,
     )
     if r.issues:

@@ -7,7 +7,7 @@ and carry a severity, a static summary, a templated description and a runbook UR
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llmobs.schema import (
     CACHE_HITS,
@@ -323,6 +323,15 @@ def telemetry_alerts(config: Config) -> RuleGroup:
     )
 
 
+def _with_overrides(group: RuleGroup, config: Config) -> RuleGroup:
+    rules_ = tuple(
+        replace(rule, duration=config.for_duration(rule.alert, rule.duration))
+        for rule in group.rules
+    )
+    return replace(group, rules=rules_)
+
+
 def alert_groups(config: Config) -> tuple[RuleGroup, ...]:
-    """Every alert group, in file order."""
-    return budget_alerts(config), slo_alerts(config), telemetry_alerts(config)
+    """Every alert group, in file order, with the config's ``alerts.for`` overrides applied."""
+    groups = budget_alerts(config), slo_alerts(config), telemetry_alerts(config)
+    return tuple(_with_overrides(group, config) for group in groups)

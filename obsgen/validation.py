@@ -161,6 +161,13 @@ def duration(value: Any) -> str:
     return value
 
 
+def hold_duration(value: Any) -> str:
+    """A ``for:`` duration: like ``duration`` but 0s (fire at once) is allowed."""
+    if value == "0s":
+        return value
+    return duration(value)
+
+
 def host_port(value: Any) -> str:
     match = HOST_PORT.match(value) if isinstance(value, str) else None
     if match is None or not 0 < int(match.group(1)) <= 65535:

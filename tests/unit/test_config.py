@@ -197,6 +197,10 @@ CASES = [
     ),
     ("dashboard.title", "", "dashboard.title: must be a non-empty string, got ''"),
     ("slo", [1], "slo: must be a mapping, got a list"),
+    ("alerts", {"for": {"LLMErrorRateHihg": "1m"}},
+     "alerts.for.LLMErrorRateHihg: not an alert obsgen generates (see docs/runbooks.md)"),
+    ("alerts", {"for": {"LLMErrorRateHigh": "soon"}},
+     "alerts.for.LLMErrorRateHigh: must be a duration such as 30s, 5m or 1h, got 'soon'"),
 ]
 
 
@@ -241,3 +245,14 @@ def test_malformed_files(tmp_path, text, message):
 def test_missing_file_points_at_init(tmp_path):
     with pytest.raises(ConfigError, match="no such file; `obsgen init` writes a starter config"):
         load(tmp_path / "nope.yaml")
+
+
+def test_alert_for_overrides_reach_the_rules():
+    from obsgen import rules
+
+    config = load(ROOT / "tests" / "fixtures" / "full.yaml")
+    durations = {r.alert: r.duration for g in rules.alert_groups(config) for r in g.rules}
+    assert durations["LLMErrorRateHigh"] == "2m"
+    assert durations["LLMDailyBudgetExceeded"] == "0s"
+    assert durations["LLMSuccessRateLow"] == "10m"
+    assert set(durations) <= set(__import__("obsgen.config").config.KNOWN_ALERTS)
