@@ -197,10 +197,16 @@ CASES = [
     ),
     ("dashboard.title", "", "dashboard.title: must be a non-empty string, got ''"),
     ("slo", [1], "slo: must be a mapping, got a list"),
-    ("alerts", {"for": {"LLMErrorRateHihg": "1m"}},
-     "alerts.for.LLMErrorRateHihg: not an alert obsgen generates (see docs/runbooks.md)"),
-    ("alerts", {"for": {"LLMErrorRateHigh": "soon"}},
-     "alerts.for.LLMErrorRateHigh: must be a duration such as 30s, 5m or 1h, got 'soon'"),
+    (
+        "alerts",
+        {"for": {"LLMErrorRateHihg": "1m"}},
+        "alerts.for.LLMErrorRateHihg: not an alert obsgen generates (see docs/runbooks.md)",
+    ),
+    (
+        "alerts",
+        {"for": {"LLMErrorRateHigh": "soon"}},
+        "alerts.for.LLMErrorRateHigh: must be a duration such as 30s, 5m or 1h, got 'soon'",
+    ),
 ]
 
 
