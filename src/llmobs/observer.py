@@ -23,7 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 class LLMCall:
     """One observed call, yielded by ``LLMObserver.call``. Give it the call's usage with
     ``set_usage``; optionally ``cached`` (response-cache hit or miss), ``cost`` (USD, to skip
-    pricing) and ``status``."""
+    pricing), ``status``, and ``duration_seconds`` for a call timed elsewhere (else the time
+    spent in the ``with`` block is recorded)."""
 
     __slots__ = (
         "_observer",
@@ -31,6 +32,7 @@ class LLMCall:
         "agent_id",
         "cached",
         "cost",
+        "duration_seconds",
         "model",
         "provider",
         "status",
@@ -48,6 +50,7 @@ class LLMCall:
         self.cost: float | None = None
         self.status = "success"
         self.usage: TokenUsage | None = None
+        self.duration_seconds: float | None = None
         self._started = 0.0
 
     def set_usage(
@@ -84,7 +87,8 @@ class LLMCall:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        duration = time.perf_counter() - self._started
+        measured = time.perf_counter() - self._started
+        duration = measured if self.duration_seconds is None else self.duration_seconds
         try:
             self._observer.finish(self, duration, exc)
         finally:

@@ -194,3 +194,10 @@ def test_usage_from_openai_anthropic_and_gemini(response, expected):
 def test_no_usage_in_response():
     assert extract_usage({"choices": []}) is None
     assert extract_usage(None) is None
+
+
+def test_duration_timed_elsewhere(observer, registry):
+    with observer.call(**LABELS) as call:
+        call.set_usage(prompt_tokens=1, completion_tokens=1)
+        call.duration_seconds = 42.0
+    assert sample(registry, "llm_request_duration_seconds_sum", **LABELS) == 42.0

@@ -1,0 +1,301 @@
+"""``obsgen demo``: a demo LLM service that runs the workload through the real llmobs runtime.
+
+It serves ``/metrics``; ``POST /control/{pause,resume,burst,spike}`` (or SIGUSR1 for an error
+burst, SIGUSR2 for a spending spike) change what it does; ``GET /status`` reports its totals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry
+
+from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver, make_wsgi_app
+
+from .demo_workload import ERROR_TYPES, TENANTS, Call, Workload
+
+BURST_SECONDS = 60.0
+SPIKE_SECONDS = 60.0
+BURST_ERROR_SHARE = 0.4
+SPIKE_SPEND_FACTOR = 25.0
+DEMO_LABEL_LIMITS = {"agent_id": 24}
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Totals:
+    """What the demo has done, for the status line and ``/status``."""
+
+    requests: int = 0
+    errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, failed: bool) -> None:
+        with self.lock:
+            self.requests += 1
+            self.errors += failed
+
+
+class Demo:
+    """The demo service: worker threads drawing calls at a target rate, recorded by llmobs."""
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        seed: int,
+        version: str,
+        db: str,
+        workers: int,
+        time_scale: float,
+        daily_budget: float,
+    ) -> None:
+        self.registry = CollectorRegistry()
+        self.metrics = LLMMetrics(registry=self.registry, label_limits=DEMO_LABEL_LIMITS)
+        self.metrics.set_build_info(version)
+        calculator = LLMCostCalculator(overrides=(), metrics=self.metrics)
+        self.tracker = CostTracker(db, daily_budget=daily_budget, calculator=calculator)
+        self.observer = LLMObserver(self.metrics, self.tracker, calculator)
+        self.workload = Workload()
+        self.rate, self.seed, self.version = rate, seed, version
+        self.workers, self.time_scale = workers, time_scale
+        self.totals = Totals()
+        self.paused = threading.Event()
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._next_slot = time.monotonic()
+        self._burst_until = self._spike_until = 0.0
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def burst(self, seconds: float = BURST_SECONDS) -> None:
+        """Fail a large share of calls for ``seconds``."""
+        self._burst_until = time.monotonic() + seconds
+
+    def spike(self, seconds: float = SPIKE_SECONDS) -> None:
+        """Send long prompts to an expensive model for ``seconds``."""
+        self._spike_until = time.monotonic() + seconds
+
+    def _update_modes(self) -> None:
+        now = time.monotonic()
+        self.workload.error_share = BURST_ERROR_SHARE if now < self._burst_until else 0.005
+        self.workload.spend_factor = SPIKE_SPEND_FACTOR if now < self._spike_until else 1.0
+
+    # -- the work ----------------------------------------------------------------------------
+
+    def _wait_for_slot(self) -> None:
+        with self._lock:
+            slot = max(self._next_slot, time.monotonic())
+            self._next_slot = slot + 1.0 / self.rate
+        delay = slot - time.monotonic()
+        if delay > 0:
+            self.stopped.wait(delay)
+
+    def _record(self, call: Call) -> None:
+        if call.buggy:  # a client bug: llmobs rejects and counts it, the service carries on
+            self.metrics.record_request(
+                call.agent_id, call.model, call.provider, prompt_tokens=-call.prompt_tokens
+            )
+        with self.observer.call(
+            call.agent_id, call.model, call.provider, cached=call.cached
+        ) as llm_call:
+            time.sleep(min(call.duration_seconds * self.time_scale, 2.0))
+            llm_call.duration_seconds = call.duration_seconds
+            if call.error_type is not None:
+                raise ERRORS[call.error_type](call.error_type)
+            llm_call.set_usage(
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cache_read_tokens=call.cache_read_tokens,
+            )
+            if call.cached:
+                llm_call.cost = 0.0
+
+    def _worker(self, index: int) -> None:
+        rng = random.Random(self.seed * 1000 + index)
+        while not self.stopped.is_set():
+            if self.paused.is_set():
+                self.stopped.wait(0.05)
+                continue
+            self._wait_for_slot()
+            self._update_modes()
+            call = self.workload.draw(rng)
+            with contextlib.suppress(ProviderError):
+                self._record(call)
+            self.totals.add(failed=call.error_type is not None)
+
+    def _caches(self) -> None:
+        rng = random.Random(self.seed)
+        sizes = {tenant: rng.randint(100, 5000) for tenant in TENANTS}
+        while not self.stopped.wait(1.0):
+            for tenant in TENANTS:
+                sizes[tenant] = max(0, sizes[tenant] + rng.randint(-50, 80))
+                self.metrics.set_cache_size(tenant, sizes[tenant])
+
+    def start(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self._worker, args=(i,), daemon=True)
+            for i in range(self.workers)
+        ]
+        threads.append(threading.Thread(target=self._caches, daemon=True))
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def status(self) -> dict[str, Any]:
+        summary = self.tracker.get_daily_summary()
+        in_flight = sum(
+            sample.value
+            for family in self.registry.collect()
+            if family.name == "llm_active_requests"
+            for sample in family.samples
+        )
+        return {
+            "version": self.version,
+            "paused": self.paused.is_set(),
+            "requests": self.totals.requests,
+            "errors": self.totals.errors,
+            "tracked_spend_usd": summary.total_cost,
+            "in_flight": in_flight,
+            "error_burst": self.workload.error_share > 0.005,
+            "spend_spike": self.workload.spend_factor > 1,
+        }
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def app(self) -> Callable[..., Iterable[bytes]]:
+        metrics_app = make_wsgi_app(self.registry)
+        commands = {
+            "pause": self.paused.set,
+            "resume": self.paused.clear,
+            "burst": self.burst,
+            "spike": self.spike,
+        }
+
+        def application(environ: dict[str, Any], start_response: Callable[..., Any]):
+            path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+            if path == "/metrics":
+                return metrics_app(environ, start_response)
+            if path == "/status":
+                return _json(start_response, "200 OK", self.status())
+            command = (
+                commands.get(path.removeprefix("/control/"))
+                if path.startswith("/control/")
+                else None
+            )
+            if command is not None and method == "POST":
+                command()
+                return _json(start_response, "200 OK", self.status())
+            return _json(
+                start_response,
+                "404 Not Found",
+                {"error": "try /metrics, /status or POST /control/{pause,resume,burst,spike}"},
+            )
+
+        return application
+
+
+class ProviderError(RuntimeError):
+    """A simulated provider failure."""
+
+
+#: One exception class per error type, named after it: llmobs records the class name.
+ERRORS = {name: type(name, (ProviderError,), {}) for name in ERROR_TYPES}
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body, sort_keys=True).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def run(
+    *,
+    host: str,
+    port: int,
+    rate: float,
+    seed: int,
+    version: str,
+    db: str,
+    workers: int,
+    time_scale: float,
+    daily_budget: float,
+    duration: float | None,
+    burst: bool,
+    spike: bool,
+    status_line: bool | None = None,
+) -> None:
+    """Run the demo until SIGINT or SIGTERM (or ``duration`` seconds)."""
+    if db != ":memory:":
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    demo = Demo(
+        rate=rate,
+        seed=seed,
+        version=version,
+        db=db,
+        workers=workers,
+        time_scale=time_scale,
+        daily_budget=daily_budget,
+    )
+    server = make_server(host, port, demo.app(), server_class=_Server, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    signal.signal(signal.SIGUSR1, lambda *_: demo.burst())
+    signal.signal(signal.SIGUSR2, lambda *_: demo.spike())
+    signal.signal(signal.SIGTERM, lambda *_: demo.stopped.set())
+    if burst:
+        demo.burst()
+    if spike:
+        demo.spike()
+    demo.start()
+    print(
+        f"obsgen demo {version}: http://{host}:{server.server_port}/metrics, {rate:g} "
+        f"requests/s, costs in {db}",
+        flush=True,
+    )
+    live = sys.stdout.isatty() if status_line is None else status_line
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        while not demo.stopped.wait(1.0):
+            if live:
+                s = demo.status()
+                share = s["errors"] / s["requests"] * 100 if s["requests"] else 0.0
+                sys.stdout.write(
+                    f"\r{s['requests']:>8} requests  ${s['tracked_spend_usd']:>10.4f} today  "
+                    f"{s['errors']:>6} errors ({share:4.1f}%)  {s['in_flight']:>3.0f} in flight"
+                    f"{'  ERROR BURST' if s['error_burst'] else ''}"
+                    f"{'  SPEND SPIKE' if s['spend_spike'] else ''}   "
+                )
+                sys.stdout.flush()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.stopped.set()
+        server.shutdown()
+        demo.tracker.close()
+        if live:
+            print()

@@ -1,0 +1,343 @@
+"""``obsgen stack``: Prometheus, Alertmanager, Grafana and the demo, with or without Docker.
+
+With a Docker engine it runs ``stack/docker-compose.yml``. Without one (a common case, and
+ours in CI) it starts the same programs from PATH as local processes on the generated files,
+with a state folder for their data, pid files and logs, and waits until each is ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import render
+
+COMPOSE_FILE = "stack/docker-compose.yml"
+ALERTMANAGER_CONFIG = "stack/alertmanager/alertmanager.yml"
+GRAFANA_PROVISIONING = "stack/grafana/provisioning"
+ENV_FILE = "stack/.env"
+READY_TIMEOUT = 60.0
+INSTALL_HINTS = {
+    "prometheus": "apt-get install prometheus (Debian, Ubuntu) or prometheus.io/download",
+    "alertmanager": "apt-get install prometheus-alertmanager or prometheus.io/download",
+    "grafana": "grafana.com/grafana/download (optional: the stack runs without it)",
+}
+
+
+class StackError(RuntimeError):
+    """The stack cannot start or stop; the message says what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each component listens (always on 127.0.0.1)."""
+
+    prometheus: int = 9090
+    alertmanager: int = 9093
+    grafana: int = 3000
+    demo: int = 8000
+
+
+@dataclass(frozen=True)
+class Component:
+    """One local process of the stack."""
+
+    name: str
+    command: tuple[str, ...]
+    ready_url: str
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def docker_engine_answers() -> bool:
+    """Whether ``docker`` is installed and an engine answers it."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def ensure_env_file(root: Path) -> str:
+    """The Grafana admin password from ``stack/.env``, created with a random one if missing."""
+    env_file = root / ENV_FILE
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            if line.startswith("GRAFANA_ADMIN_PASSWORD="):
+                return line.split("=", 1)[1].strip()
+        raise StackError(f"{env_file}: no GRAFANA_ADMIN_PASSWORD=... line")
+    password = secrets.token_urlsafe(18)
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.write_text(f"GRAFANA_ADMIN_PASSWORD={password}\n")
+    env_file.chmod(0o600)
+    return password
+
+
+class LocalStack:
+    """The stack as local processes: started from PATH, recorded in ``state_dir``."""
+
+    def __init__(
+        self,
+        root: Path,
+        state_dir: Path,
+        ports: Ports = Ports(),
+        *,
+        demo_args: tuple[str, ...] = (),
+        with_demo: bool = True,
+        with_grafana: bool = True,
+    ) -> None:
+        self.root, self.state, self.ports = root.resolve(), state_dir.resolve(), ports
+        self.demo_args, self.with_demo, self.with_grafana = demo_args, with_demo, with_grafana
+
+    # -- what to run ------------------------------------------------------------------------
+
+    def _binary(self, *names: str) -> str | None:
+        return next((path for name in names if (path := shutil.which(name))), None)
+
+    def components(self) -> list[Component]:
+        """The components to start, in order; raises StackError naming what is missing."""
+        p, state, root = self.ports, self.state, self.root
+        prometheus = self._binary("prometheus")
+        alertmanager = self._binary("alertmanager", "prometheus-alertmanager")
+        missing = [
+            name
+            for name, path in (("prometheus", prometheus), ("alertmanager", alertmanager))
+            if path is None
+        ]
+        if missing:
+            raise StackError(
+                "not found on PATH: "
+                + "; ".join(f"{name} (install: {INSTALL_HINTS[name]})" for name in missing)
+            )
+        components = []
+        if self.with_demo:
+            components.append(
+                Component(
+                    "demo",
+                    (
+                        sys.executable,
+                        "-m",
+                        "obsgen",
+                        "demo",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(p.demo),
+                        "--db",
+                        str(state / "demo-costs.sqlite3"),
+                        *self.demo_args,
+                    ),
+                    f"http://127.0.0.1:{p.demo}/status",
+                    f"http://127.0.0.1:{p.demo}/metrics",
+                )
+            )
+        components.append(
+            Component(
+                "alertmanager",
+                (
+                    alertmanager,
+                    f"--config.file={root / ALERTMANAGER_CONFIG}",
+                    f"--storage.path={state / 'alertmanager'}",
+                    f"--web.listen-address=127.0.0.1:{p.alertmanager}",
+                    "--cluster.listen-address=",
+                ),
+                f"http://127.0.0.1:{p.alertmanager}/-/ready",
+                f"http://127.0.0.1:{p.alertmanager}",
+            )
+        )
+        components.append(
+            Component(
+                "prometheus",
+                (
+                    prometheus,
+                    f"--config.file={root / render.PROMETHEUS}",
+                    f"--storage.tsdb.path={state / 'prometheus'}",
+                    f"--web.listen-address=127.0.0.1:{p.prometheus}",
+                    "--web.enable-lifecycle",
+                ),
+                f"http://127.0.0.1:{p.prometheus}/-/ready",
+                f"http://127.0.0.1:{p.prometheus}",
+            )
+        )
+        grafana = self._binary("grafana-server", "grafana") if self.with_grafana else None
+        if grafana is not None:
+            components.append(self._grafana(grafana))
+        return components
+
+    def _grafana(self, binary: str) -> Component:
+        home = next(
+            (h for h in ("/usr/share/grafana", "/usr/local/share/grafana") if Path(h).is_dir()),
+            "/usr/share/grafana",
+        )
+        command = (binary, "server") if Path(binary).name == "grafana" else (binary,)
+        return Component(
+            "grafana",
+            (*command, f"--homepath={home}"),
+            f"http://127.0.0.1:{self.ports.grafana}/api/health",
+            f"http://127.0.0.1:{self.ports.grafana}",
+            env={
+                "GF_PATHS_PROVISIONING": str(self.root / GRAFANA_PROVISIONING),
+                "GF_PATHS_DATA": str(self.state / "grafana"),
+                "GF_PATHS_LOGS": str(self.state / "logs"),
+                "GF_SERVER_HTTP_ADDR": "127.0.0.1",
+                "GF_SERVER_HTTP_PORT": str(self.ports.grafana),
+                "GF_SECURITY_ADMIN_PASSWORD": ensure_env_file(self.root),
+                "GF_USERS_ALLOW_SIGN_UP": "false",
+                "OBSGEN_PROMETHEUS_URL": f"http://127.0.0.1:{self.ports.prometheus}",
+                "OBSGEN_DASHBOARDS_DIR": str(self.root / "dashboards"),
+            },
+        )
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _pid_file(self, name: str) -> Path:
+        return self.state / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.state / "logs" / f"{name}.log"
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a running component, None if it is not running."""
+        try:
+            pid = int(self._pid_file(name).read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def up(self, echo=print) -> list[Component]:
+        """Start every component not yet running and wait until each is ready."""
+        components = self.components()
+        (self.state / "logs").mkdir(parents=True, exist_ok=True)
+        started: list[Component] = []
+        for component in components:
+            if self.pid(component.name) is not None:
+                echo(f"{component.name} is already running")
+                continue
+            port = int(component.ready_url.split(":")[2].split("/")[0])
+            if not port_is_free(port):
+                self.down(only=[c.name for c in started])
+                raise StackError(
+                    f"port {port} for {component.name} is in use: another stack "
+                    "(`obsgen stack status`) or another program holds it"
+                )
+            self._start(component)
+            started.append(component)
+            try:
+                self._wait_ready(component)
+            except StackError:
+                self.down(only=[c.name for c in started])
+                raise
+            echo(f"{component.name} ready at {component.url}")
+        return components
+
+    def _start(self, component: Component) -> None:
+        log = self.log_file(component.name).open("ab")
+        process = subprocess.Popen(
+            component.command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.state,
+            env={**os.environ, **component.env},
+            start_new_session=True,
+        )
+        log.close()
+        self._pid_file(component.name).write_text(str(process.pid))
+
+    def _wait_ready(self, component: Component) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.pid(component.name) is None:
+                break
+            if http_ok(component.ready_url):
+                return
+            time.sleep(0.2)
+        tail = self.log_file(component.name).read_text(errors="replace").splitlines()[-15:]
+        raise StackError(
+            f"{component.name} did not become ready at {component.ready_url}; "
+            f"last lines of {self.log_file(component.name)}:\n" + "\n".join(tail)
+        )
+
+    def down(self, only: list[str] | None = None, echo=lambda _: None) -> list[str]:
+        """Stop the running components (all, or ``only`` these); return their names."""
+        stopped = []
+        for pid_file in sorted(self.state.glob("*.pid")):
+            name = pid_file.stem
+            if only is not None and name not in only:
+                continue
+            pid = self.pid(name)
+            if pid is not None:
+                _terminate(pid)
+                stopped.append(name)
+                echo(f"stopped {name}")
+            pid_file.unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> list[tuple[str, bool, bool, str]]:
+        """(name, running, ready, url) of every component."""
+        rows = []
+        for component in self.components():
+            running = self.pid(component.name) is not None
+            rows.append(
+                (component.name, running, running and http_ok(component.ready_url), component.url)
+            )
+        return rows
+
+
+def _terminate(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the process group, SIGKILL it if it is still there after ``grace`` seconds."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+            if finished == pid:
+                return
+        except ChildProcessError:
+            pass
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def compose(root: Path, *args: str) -> int:
+    """Run ``docker compose`` on the stack's compose file."""
+    ensure_env_file(root)
+    command = ["docker", "compose", "-f", str(root / COMPOSE_FILE), *args]
+    return subprocess.run(command, cwd=root).returncode
