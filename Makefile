@@ -1,24 +1,34 @@
-# obsgen: `make test` installs what the tests need and runs them all.
-PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+# obsgen: `make up` runs the stack with the demo, `make test` runs every test.
+# Everything Python goes into .venv; Prometheus and Alertmanager come from the system.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+OBSGEN := $(VENV)/bin/obsgen
 
-.PHONY: all install generate test unit lint format bench example clean
+.PHONY: all install system-deps generate test unit lint format bench example up down \
+	stack-up stack-down demo clean
 
 all: generate lint test
 
 generate: install
-	obsgen build
+	$(OBSGEN) build
 
-install:
-	$(PIP) install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+$(PYTHON):
+	python3 -m venv $(VENV) || { scripts/install-system-deps.sh --venv && python3 -m venv $(VENV); }
 
-test: install
+install: $(PYTHON)
+	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+
+system-deps:
+	scripts/install-system-deps.sh
+
+test: install system-deps
 	$(PYTHON) -m pytest -p no:cacheprovider
 
 unit: install
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
 
-lint:
+lint: install
 	$(PYTHON) -m ruff check src obsgen tests bench examples
 	$(PYTHON) -m ruff format --check src obsgen tests bench examples
 
@@ -32,7 +42,20 @@ bench: install
 example: install
 	$(PYTHON) examples/seed_metrics.py
 	$(PYTHON) examples/seed_costs.py
-	obsgen costs
+	$(OBSGEN) costs
+
+up: stack-up
+
+down: stack-down
+
+stack-up: install system-deps
+	$(OBSGEN) stack up
+
+stack-down:
+	$(OBSGEN) stack down
+
+demo: install
+	$(OBSGEN) demo
 
 clean:
-	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache
+	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache $(VENV)

@@ -87,3 +87,14 @@ def test_wsgi_app_mounted_in_flask_answers_without_redirect(recorded):
     response = app.test_client().get("/metrics")
     assert response.status_code == 200
     assert b"llm_requests_total" in response.data
+
+
+def test_fastapi_add_route_serves_metrics_without_redirect(recorded):
+    fastapi = pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    app = fastapi.FastAPI()
+    app.add_route("/metrics", make_asgi_app(recorded.registry))
+    response = TestClient(app).get("/metrics", follow_redirects=False)
+    assert response.status_code == 200
+    assert b"llm_cost_total" in response.content

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs Prometheus (with promtool) and Alertmanager from Debian or Ubuntu packages when they
+# are missing: the local stack and the integration tests run these real binaries.
+# With --venv it installs Python's venv module instead (Debian ships it apart).
+set -euo pipefail
+
+packages="prometheus prometheus-alertmanager"
+if [ "${1:-}" = "--venv" ]; then
+  packages="python3-venv"
+elif command -v prometheus >/dev/null && command -v promtool >/dev/null \
+    && { command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; }; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "Install $packages (Prometheus and Alertmanager: prometheus.io/download)." >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+# Debian's packages start system services on the stack's ports (9090, 9093) where systemd runs;
+# the stack and the tests run their own instances, so stop the ones this script just installed.
+if [ "$packages" != "python3-venv" ] && command -v systemctl >/dev/null \
+    && systemctl is-system-running >/dev/null 2>&1; then
+  $sudo systemctl disable --now prometheus prometheus-alertmanager >/dev/null 2>&1 || true
+  echo "Installed Prometheus and Alertmanager; their system services are stopped and disabled."
+fi

@@ -1,0 +1,387 @@
+"""End to end: the demo service, a real Prometheus and a real Alertmanager, on the generated
+files. Each check says what it expected when it fails.
+
+Native binaries from PATH by default; ``OBSGEN_TEST_STACK=docker`` runs the compose stack
+instead (its fixed ports 9090, 9093 and 8000 must be free).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmobs import CostTracker
+from llmobs.schema import METRICS, MetricKind
+from obsgen import render
+from obsgen.stack import LocalStack, Ports, port_is_free
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = os.environ.get("OBSGEN_TEST_STACK") == "docker"
+
+for binary in ("prometheus", "promtool"):
+    if shutil.which(binary) is None and not DOCKER:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{binary} is required in CI: apt-get install -y prometheus")
+        pytest.skip(f"{binary} is not installed", allow_module_level=True)
+
+TEST_CONFIG = """
+apiVersion: obsgen/v1
+prometheus:
+  evaluation_interval: 1s
+  scrape:
+    job_name: llm-e2e
+    targets: ["127.0.0.1:{demo}"]
+    interval: 1s
+    timeout: 1s
+  alertmanagers: ["127.0.0.1:{alertmanager}"]
+budgets:
+  daily: 0.05
+  warning_percent: 50
+  critical_percent: 100
+slo:
+  error_rate_percent: 1
+alerts:
+  for:
+    LLMDailyBudgetWarning: 0s
+    LLMDailyBudgetExceeded: 0s
+    LLMErrorRateHigh: 0s
+dashboard:
+  uid: llm-e2e
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Stack:
+    """URLs of the running stack, and queries against it."""
+
+    def __init__(self, root: Path, local: LocalStack | None, ports: Ports, db: Path) -> None:
+        self.root, self.local, self.ports, self.db = root, local, ports, db
+        self.prometheus = f"http://127.0.0.1:{ports.prometheus}"
+        self.alertmanager = f"http://127.0.0.1:{ports.alertmanager}"
+        self.demo = f"http://127.0.0.1:{ports.demo}"
+
+    def get(self, url: str) -> Any:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise AssertionError(f"{exc.code} from {urllib.parse.unquote(url)}: {detail}") from None
+
+    def post(self, url: str) -> Any:
+        request = urllib.request.Request(url, data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        url = f"{self.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        body = self.get(url)
+        assert body["status"] == "success", f"query failed: {expr}: {body}"
+        return body["data"]["result"]
+
+    def query_range(self, expr: str, seconds: float, step: float) -> list[dict[str, Any]]:
+        end = time.time()
+        params = {"query": expr, "start": end - seconds, "end": end, "step": step}
+        body = self.get(f"{self.prometheus}/api/v1/query_range?" + urllib.parse.urlencode(params))
+        assert body["status"] == "success", f"range query failed: {expr}: {body}"
+        return body["data"]["result"]
+
+    def firing(self, alertname: str) -> list[dict[str, Any]]:
+        return self.query(f'ALERTS{{alertname="{alertname}", alertstate="firing"}}')
+
+    def in_alertmanager(self, alertname: str) -> list[dict[str, Any]]:
+        alerts = self.get(f"{self.alertmanager}/api/v2/alerts")
+        return [a for a in alerts if a["labels"].get("alertname") == alertname]
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
+    """Poll ``check`` until it returns something truthy; fail saying ``what`` never happened."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(1.0)
+    pytest.fail(f"{what} within {timeout:.0f} s; last result: {last!r}")
+
+
+def _demo_args(version: str) -> tuple[str, ...]:
+    return (
+        "--rate",
+        "80",
+        "--workers",
+        "4",
+        "--time-scale",
+        "0",
+        "--seed",
+        "7",
+        "--service-version",
+        version,
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Stack:
+    if DOCKER:
+        yield from _docker_stack()
+        return
+    root = tmp_path_factory.mktemp("e2e")
+    ports = Ports(
+        prometheus=free_port(), alertmanager=free_port(), grafana=free_port(), demo=free_port()
+    )
+    (root / "obsgen.yaml").write_text(
+        TEST_CONFIG.replace("{demo}", str(ports.demo)).replace(
+            "{alertmanager}", str(ports.alertmanager)
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "build", "-o", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    shutil.copytree(ROOT / "stack" / "alertmanager", root / "stack" / "alertmanager")
+    local = LocalStack(root, root / "state", ports, demo_args=_demo_args("v1"), with_grafana=False)
+    local.up(echo=lambda _: None)
+    try:
+        yield Stack(root, local, ports, root / "state" / "demo-costs.sqlite3")
+    finally:
+        local.down()
+
+
+def _docker_stack():
+    compose = ["docker", "compose", "-f", str(ROOT / "stack" / "docker-compose.yml")]
+    assert all(port_is_free(p) for p in (9090, 9093, 8000)), "ports 9090, 9093, 8000 are busy"
+    subprocess.run(
+        [sys.executable, "-m", "obsgen", "stack", "up", "--mode", "docker"],
+        cwd=ROOT,
+        check=True,
+        timeout=900,
+    )
+    try:
+        yield Stack(ROOT, None, Ports(), Path("/nonexistent"))
+    finally:
+        subprocess.run([*compose, "down", "-v"], cwd=ROOT, check=False, timeout=300)
+
+
+# -- 1. Prometheus scrapes the demo -------------------------------------------------------------
+
+
+def _series_names() -> list[str]:
+    names = []
+    for spec in METRICS:
+        names.append(spec.name + ("_bucket" if spec.kind is MetricKind.HISTOGRAM else ""))
+    return names
+
+
+def test_prometheus_scrapes_the_demo_and_every_schema_metric(stack):
+    up = eventually(
+        lambda: stack.query('up{job=~"llm-e2e|llm-service"} == 1'),
+        "Prometheus never saw the demo up (up == 1)",
+    )
+    assert up[0]["value"][1] == "1"
+
+    def missing() -> list[str]:
+        present = {
+            r["metric"]["__name__"]
+            for r in stack.query('count by (__name__) ({__name__=~"llm_.+"})')
+        }
+        return [name for name in _series_names() if name not in present]
+
+    eventually(
+        lambda: not missing() or None,
+        f"these schema metrics never appeared in Prometheus: {missing()}",
+    )
+
+
+# -- 2. Every dashboard query returns data ------------------------------------------------------
+
+
+def _dashboard() -> dict[str, Any]:
+    return json.loads((ROOT / render.DASHBOARD).read_text())
+
+
+def _substitute(expr: str, values: dict[str, str], range_seconds: int, step: int) -> str:
+    """Replace Grafana's variables and macros as Grafana would for a Prometheus query."""
+    rate_interval = max(step + 1, 4 * 1)  # max($__interval + scrape interval, 4 x scrape)
+    for name in ("agent_id", "model", "provider"):
+        expr = expr.replace(f"${name}", values.get(name, ".*"))
+    return (
+        expr.replace("$__rate_interval", f"{rate_interval}s")
+        .replace("$__range", f"{range_seconds}s")
+        .replace("$__interval", f"{step}s")
+    )
+
+
+def _concrete_values(stack: Stack, expr: str) -> dict[str, str]:
+    """Label values of the longest-lived series of the first metric the query reads (a series
+    born a second ago has one sample, too few for a rate)."""
+    metric = re.search(r"(llm_\w+)", expr).group(1)
+    series = stack.query(
+        f"topk(1, sum by (agent_id, model, provider) (count_over_time({metric}[60s])))"
+    )
+    assert series, f"no series of {metric} to pick concrete variable values from"
+    labels = series[0]["metric"]
+    # Grafana escapes regex characters of a variable's value, then the PromQL string escapes.
+    return {
+        k: re.escape(v).replace("\\", "\\\\")
+        for k, v in labels.items()
+        if k in ("agent_id", "model", "provider")
+    }
+
+
+def _panel_queries() -> list[tuple[str, str, bool]]:
+    return [
+        (panel["title"], target["expr"], target["instant"])
+        for panel in _dashboard()["panels"]
+        for target in panel.get("targets", [])
+    ]
+
+
+@pytest.mark.parametrize("variables", ["all", "concrete"])
+def test_every_panel_query_returns_data(stack, variables):
+    eventually(lambda: stack.query("llm_label_overflow_total"), "no label overflow yet")
+    eventually(lambda: stack.query("llm_errors_total"), "no errors recorded yet")
+    time.sleep(5)  # several scrapes, so rates over $__rate_interval have two samples
+    empty = []
+    for title, expr, instant in _panel_queries():
+        values = {} if variables == "all" else _concrete_values(stack, expr)
+        query = _substitute(expr, values, range_seconds=120, step=2)
+        result = stack.query(query) if instant else stack.query_range(query, 60, 2)
+        if not result:
+            empty.append(f"{title}: {query}")
+    assert not empty, "panel queries that returned no data:\n" + "\n".join(empty)
+
+
+# -- 3. Every recording rule produces series ----------------------------------------------------
+
+
+def test_every_recording_rule_produces_series(stack):
+    import yaml
+
+    records = [
+        rule["record"]
+        for group in yaml.safe_load((stack.root / render.RECORDING_RULES).read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    missing = [record for record in records if not stack.query(record)]
+    if missing:
+        time.sleep(10)
+        missing = [record for record in records if not stack.query(record)]
+    assert not missing, f"recording rules with no series: {missing}"
+
+
+# -- 4. Budget alerts fire, reach Alertmanager, and show as annotations -------------------------
+
+
+def test_budget_alerts_fire_and_reach_alertmanager(stack):
+    for alertname in ("LLMDailyBudgetWarning", "LLMDailyBudgetExceeded"):
+        eventually(
+            lambda a=alertname: stack.firing(a),
+            f"{alertname} never fired in Prometheus with a 0.05 USD daily budget",
+        )
+        arrived = eventually(
+            lambda a=alertname: stack.in_alertmanager(a),
+            f"{alertname} never arrived in Alertmanager",
+        )
+        assert arrived[0]["labels"]["severity"] in ("warning", "critical")
+        assert arrived[0]["annotations"]["runbook_url"].endswith(alertname.lower())
+    annotation = next(
+        a for a in _dashboard()["annotations"]["list"] if a["name"] == "Budget alerts"
+    )
+    events = stack.query_range(annotation["expr"], 120, 5)
+    assert {e["metric"]["alertname"] for e in events} >= {
+        "LLMDailyBudgetWarning",
+        "LLMDailyBudgetExceeded",
+    }
+
+
+# -- 5. An error burst fires the error-rate SLO alert --------------------------------------------
+
+
+def test_error_burst_fires_the_error_rate_alert(stack):
+    stack.post(f"{stack.demo}/control/burst")
+    firing = eventually(
+        lambda: stack.firing("LLMErrorRateHigh"),
+        "LLMErrorRateHigh never fired after an error burst",
+    )
+    assert {alert["metric"]["provider"] for alert in firing} <= {
+        "openai",
+        "anthropic",
+        "google",
+        "vllm",
+    }
+    eventually(
+        lambda: stack.in_alertmanager("LLMErrorRateHigh"),
+        "LLMErrorRateHigh never arrived in Alertmanager",
+    )
+
+
+# -- 7. The spend Prometheus reports equals the tracker's --------------------------------------
+
+
+def test_prometheus_spend_equals_the_tracker_total(stack):
+    if stack.local is None:
+        pytest.skip("the compose demo keeps its cost database inside its container")
+    stack.post(f"{stack.demo}/control/pause")
+    time.sleep(4)  # let calls in flight finish and Prometheus scrape the final counters
+    (row,) = stack.query("sum(llm_cost_total)")
+    prometheus_total = float(row["value"][1])
+    tracker = CostTracker(stack.db, read_only=True)
+    today = tracker.get_daily_summary()
+    yesterday = tracker.get_daily_summary(today.date - timedelta(days=1))
+    tracked = today.total_cost + yesterday.total_cost
+    tracker.close()
+    stack.post(f"{stack.demo}/control/resume")
+    assert prometheus_total > 0.05
+    assert abs(prometheus_total - tracked) < 0.01, (
+        f"Prometheus reports {prometheus_total:.6f} USD, the tracker {tracked:.6f} USD"
+    )
+
+
+# -- 6. A restart with a new version marks a deployment -----------------------------------------
+
+
+def test_restart_with_a_new_version_marks_a_deployment(stack):
+    if stack.local is None:
+        pytest.skip("restarting the compose demo with a new version is done by hand")
+    annotation = next(a for a in _dashboard()["annotations"]["list"] if a["name"] == "Deployments")
+    versions = {e["metric"].get("version") for e in stack.query_range(annotation["expr"], 120, 2)}
+    assert "v2" not in versions
+    stack.local.down(only=["demo"])
+    restarted = LocalStack(
+        stack.root, stack.local.state, stack.ports, demo_args=_demo_args("v2"), with_grafana=False
+    )
+    restarted.up(echo=lambda _: None)
+
+    def deployed() -> set[str]:
+        return {
+            e["metric"].get("version") for e in stack.query_range(annotation["expr"], 120, 2)
+        } & {"v2"}
+
+    eventually(deployed, "the deployment annotation query never returned version v2")

@@ -1,0 +1,118 @@
+"""``obsgen stack up``, ``status`` and ``down`` on a machine without Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+if shutil.which("prometheus") is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("prometheus is required in CI: apt-get install -y prometheus")
+    pytest.skip("prometheus is not installed", allow_module_level=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def obsgen(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "obsgen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+
+
+@pytest.fixture
+def project(tmp_path) -> tuple[Path, list[str]]:
+    demo, alertmanager, prometheus = free_port(), free_port(), free_port()
+    config = (
+        (ROOT / "obsgen.yaml")
+        .read_text()
+        .replace('"localhost:8000"', f'"127.0.0.1:{demo}"')
+        .replace('"localhost:9093"', f'"127.0.0.1:{alertmanager}"')
+    )
+    (tmp_path / "obsgen.yaml").write_text(config)
+    shutil.copytree(
+        ROOT / "stack", tmp_path / "stack", ignore=shutil.ignore_patterns(".env", "prometheus")
+    )
+    options = ["--mode", "local", "--prometheus-port", str(prometheus), "--no-grafana"]
+    return tmp_path, options
+
+
+def test_up_status_down(project):
+    root, options = project
+    up = obsgen(root, "stack", "up", *options, "--demo-rate", "5")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "prometheus ready at http://127.0.0.1:" in up.stdout
+        assert "Stop it with  obsgen stack down" in up.stdout
+        prometheus_url = next(
+            line.split()[1] for line in up.stdout.splitlines() if line.startswith("Prometheus ")
+        )
+        with urllib.request.urlopen(prometheus_url + "/-/ready", timeout=5) as response:
+            assert response.status == 200
+        status = obsgen(root, "stack", "status", *options[:-1])
+        assert status.returncode == 0
+        assert [line.split()[:2] for line in status.stdout.splitlines()] == [
+            ["demo", "ready"],
+            ["alertmanager", "ready"],
+            ["prometheus", "ready"],
+        ]
+        again = obsgen(root, "stack", "up", *options)
+        assert "prometheus is already running" in again.stdout
+    finally:
+        down = obsgen(root, "stack", "down", *options[:-1])
+    assert down.returncode == 0
+    assert sorted(down.stdout.split()) == sorted(
+        ["stopped", "alertmanager", "stopped", "demo", "stopped", "prometheus"]
+    )
+    assert obsgen(root, "stack", "status", *options[:-1]).returncode == 3
+
+
+def test_missing_binaries_are_named_with_how_to_install_them(project, tmp_path):
+    root, options = project
+    bare_path = tmp_path / "bin"
+    bare_path.mkdir()
+    env = {**os.environ, "PATH": str(bare_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "stack", "up", *options],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "not found on PATH: prometheus (install: apt-get install prometheus" in result.stderr
+    assert "alertmanager (install: apt-get install prometheus-alertmanager" in result.stderr
+
+
+def test_a_busy_port_is_reported(project):
+    import socket
+
+    root, options = project
+    port = int(options[options.index("--prometheus-port") + 1])
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = obsgen(root, "stack", "up", *options)
+        obsgen(root, "stack", "down", *options[:-1])
+    assert result.returncode == 2
+    assert f"port {port} for prometheus is in use" in result.stderr

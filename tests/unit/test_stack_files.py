@@ -1,0 +1,120 @@
+"""The compose stack is right for users with Docker: pinned images, loopback only, a real
+Grafana password, and files that exist where the containers expect them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsgen import render
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "stack"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((STACK / "docker-compose.yml").read_text())
+
+
+def test_services(compose):
+    assert set(compose["services"]) == {"prometheus", "alertmanager", "grafana", "demo"}
+
+
+def test_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        if name == "demo":
+            assert "build" in service
+            continue
+        repository, _, tag = image.rpartition(":")
+        assert repository and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: {image}"
+
+
+def test_everything_listens_on_loopback_only(compose):
+    services = compose["services"]
+    assert all(s.get("network_mode") == "host" and "ports" not in s for s in services.values())
+    assert "--web.listen-address=127.0.0.1:9090" in services["prometheus"]["command"]
+    assert "--web.listen-address=127.0.0.1:9093" in services["alertmanager"]["command"]
+    assert services["grafana"]["environment"]["GF_SERVER_HTTP_ADDR"] == "127.0.0.1"
+    command = services["demo"]["command"]
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_grafana_password_comes_from_the_env_file(compose):
+    environment = compose["services"]["grafana"]["environment"]
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "stack/.env" in (ROOT / ".gitignore").read_text().split()
+    assert (STACK / ".env.example").read_text().startswith("# Copy to stack/.env")
+
+
+def test_mounted_files_exist(compose):
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (STACK / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_prometheus_finds_the_rules_inside_its_container(compose):
+    volumes = compose["services"]["prometheus"]["volumes"]
+    config_mount = next(v for v in volumes if v.endswith("/etc/prometheus/prometheus.yml:ro"))
+    assert config_mount.startswith("./prometheus/prometheus.yml")
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in volumes}
+    rule_files = yaml.safe_load((ROOT / render.PROMETHEUS).read_text())["rule_files"]
+    for rule_file in rule_files:
+        inside = Path("/etc/prometheus").joinpath(rule_file).resolve()
+        folder = str(inside.parent)
+        assert folder in mounts, f"{inside} is not mounted"
+        assert (STACK / mounts[folder] / inside.name).exists()
+
+
+def test_grafana_provisioning():
+    datasource = yaml.safe_load(
+        (STACK / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"][0]
+    assert (datasource["uid"], datasource["type"], datasource["isDefault"]) == (
+        "prometheus",
+        "prometheus",
+        True,
+    )
+    provider = yaml.safe_load((STACK / "grafana/provisioning/dashboards/obsgen.yml").read_text())[
+        "providers"
+    ][0]
+    assert provider["options"]["path"] == "${OBSGEN_DASHBOARDS_DIR}"
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed")
+def test_alertmanager_config_is_valid():
+    result = subprocess.run(
+        ["amtool", "check-config", str(STACK / "alertmanager/alertmanager.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _docker_engine() -> bool:
+    from obsgen.stack import docker_engine_answers
+
+    return docker_engine_answers()
+
+
+@pytest.mark.skipif(not _docker_engine(), reason="no Docker engine answers on this machine")
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    env = {"GRAFANA_ADMIN_PASSWORD": "test-password-123"}
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(STACK / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
