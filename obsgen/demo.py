@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver, make_wsgi_app
 
-from .demo_workload import ERROR_TYPES, TENANTS, Call, Workload
+from .demo_workload import BASE_ERROR_SHARE, ERROR_TYPES, TENANTS, Call, Workload
 
 BURST_SECONDS = 60.0
 SPIKE_SECONDS = 60.0
@@ -97,10 +97,15 @@ class Demo:
         """Send long prompts to an expensive model for ``seconds``."""
         self._spike_until = time.monotonic() + seconds
 
+    def in_burst(self) -> bool:
+        return time.monotonic() < self._burst_until
+
+    def in_spike(self) -> bool:
+        return time.monotonic() < self._spike_until
+
     def _update_modes(self) -> None:
-        now = time.monotonic()
-        self.workload.error_share = BURST_ERROR_SHARE if now < self._burst_until else 0.005
-        self.workload.spend_factor = SPIKE_SPEND_FACTOR if now < self._spike_until else 1.0
+        self.workload.error_share = BURST_ERROR_SHARE if self.in_burst() else BASE_ERROR_SHARE
+        self.workload.spend_factor = SPIKE_SPEND_FACTOR if self.in_spike() else 1.0
 
     # -- the work ----------------------------------------------------------------------------
 
@@ -178,8 +183,8 @@ class Demo:
             "errors": self.totals.errors,
             "tracked_spend_usd": summary.total_cost,
             "in_flight": in_flight,
-            "error_burst": self.workload.error_share > 0.005,
-            "spend_spike": self.workload.spend_factor > 1,
+            "error_burst": self.in_burst(),
+            "spend_spike": self.in_spike(),
         }
 
     # -- HTTP ----------------------------------------------------------------------------------

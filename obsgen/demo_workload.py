@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass
 
 ERROR_TYPES = ("rate_limit", "timeout", "server_error")
+#: Share of uncached calls that fail outside an error burst: under the 1% error-rate objective.
+BASE_ERROR_SHARE = 0.005
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def _pick(rng: random.Random, items, weights):
 class Workload:
     """Draws calls; ``error_share`` and ``spend_factor`` change during a burst or a spike."""
 
-    error_share: float = 0.005
+    error_share: float = BASE_ERROR_SHARE
     spend_factor: float = 1.0
     session_counter: int = 0
 
