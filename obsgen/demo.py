@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import random
 import signal
 import sys
@@ -281,6 +282,11 @@ def run(
         flush=True,
     )
     live = sys.stdout.isatty() if status_line is None else status_line
+    if live:  # log lines go above the status line instead of through it
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("\r\x1b[K%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("llmobs").addHandler(handler)
+        logging.getLogger("llmobs").propagate = False
     deadline = None if duration is None else time.monotonic() + duration
     try:
         while not demo.stopped.wait(1.0):
