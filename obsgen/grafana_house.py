@@ -66,6 +66,17 @@ def targets(queries: list[Query]) -> list[g.Target]:
     ]
 
 
+def _common(title: str, description: str, queries: list[Query], pos: g.GridPos) -> dict[str, Any]:
+    """What every panel sets the same way: titles, the datasource variable, targets, position."""
+    return {
+        "title": title,
+        "description": description,
+        "dataSource": DATASOURCE,
+        "targets": targets(queries),
+        "gridPos": pos,
+    }
+
+
 def _thresholds(steps: list[Step]) -> dict[str, Any]:
     return {
         "mode": "absolute",
@@ -87,11 +98,7 @@ def stat(
     decimals: int | None = None,
 ) -> g.Stat:
     return g.Stat(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=targets(queries),
-        gridPos=pos,
+        **_common(title, description, queries, pos),
         format=unit,
         reduceCalc="lastNotNull",
         graphMode="area",
@@ -117,11 +124,7 @@ def gauge(
     maximum: float,
 ) -> g.GaugePanel:
     panel = g.GaugePanel(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=targets(queries),
-        gridPos=pos,
+        **_common(title, description, queries, pos),
         format=unit,
     )
     return _modern_gauge(panel, unit, steps, minimum, maximum, {})
@@ -131,11 +134,7 @@ def bar_gauge(
     title: str, description: str, queries: list[Query], unit: str, pos: g.GridPos, steps: list[Step]
 ) -> g.BarGauge:
     panel = g.BarGauge(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=targets(queries),
-        gridPos=pos,
+        **_common(title, description, queries, pos),
         format=unit,
         orientation=g.ORIENTATION_HORIZONTAL,
         displayMode=g.GAUGE_DISPLAY_MODE_GRADIENT,
@@ -192,11 +191,7 @@ def timeseries(
     minimum: int | None = 0,
 ) -> g.TimeSeries:
     return g.TimeSeries(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=targets(queries),
-        gridPos=pos,
+        **_common(title, description, queries, pos),
         unit=unit,
         fillOpacity=20 if stacked else 10,
         lineWidth=1,
@@ -214,11 +209,7 @@ def pie(
     title: str, description: str, queries: list[Query], unit: str, pos: g.GridPos
 ) -> g.PieChartv2:
     return g.PieChartv2(
-        title=title,
-        description=description,
-        dataSource=DATASOURCE,
-        targets=targets(queries),
-        gridPos=pos,
+        **_common(title, description, queries, pos),
         unit=unit,
         pieType="donut",
         legendDisplayMode="table",

@@ -28,6 +28,7 @@ from llmobs import CostTracker
 from llmobs.schema import METRICS, MetricKind
 from obsgen import render
 from obsgen.stack import LocalStack, Ports, port_is_free
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,14 +64,6 @@ alerts:
 dashboard:
   uid: llm-e2e
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Stack:

@@ -4,10 +4,8 @@ exact total of requests served by all of them."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,17 +13,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import free_port, wait_until_serving
+
 pytestmark = pytest.mark.integration
 pytest.importorskip("gunicorn")
 
 HERE = Path(__file__).parent
 CALLS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str) -> bytes:
@@ -64,17 +58,7 @@ def gunicorn(tmp_path):
         cwd=HERE,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            get(base + "/metrics")
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                message = server.stderr.read().decode()
-                raise RuntimeError(f"gunicorn did not start: {message}") from None
-            time.sleep(0.1)
+    wait_until_serving(base + "/metrics", server)
     yield base
     server.terminate()
     server.wait(timeout=20)

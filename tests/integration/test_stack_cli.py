@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,14 +20,6 @@ if shutil.which("prometheus") is None:
     if os.environ.get("CI"):
         raise RuntimeError("prometheus is required in CI: apt-get install -y prometheus")
     pytest.skip("prometheus is not installed", allow_module_level=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def obsgen(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
