@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -274,20 +275,7 @@ def costs(period: str, by: str, db: str | None, fmt: str, day: date | None) -> N
 )
 @click.option("--burst", is_flag=True, help="Start with an error burst (also: SIGUSR1).")
 @click.option("--spike", is_flag=True, help="Start with a spending spike (also: SIGUSR2).")
-def demo(
-    host: str,
-    port: int,
-    rate: float,
-    seed: int,
-    version: str,
-    db: str,
-    workers: int,
-    time_scale: float,
-    daily_budget: float,
-    duration: float | None,
-    burst: bool,
-    spike: bool,
-) -> None:
+def demo(**options: Any) -> None:
     """Run a demo LLM service: agents of several teams calling OpenAI, Anthropic and Google
     models through llmobs, with cache hits, errors and real prices, serving /metrics.
 
@@ -298,22 +286,10 @@ def demo(
     from . import demo as demo_service
 
     try:
-        demo_service.run(
-            host=host,
-            port=port,
-            rate=rate,
-            seed=seed,
-            version=version,
-            db=db,
-            workers=workers,
-            time_scale=time_scale,
-            daily_budget=daily_budget,
-            duration=duration,
-            burst=burst,
-            spike=spike,
-        )
+        demo_service.run(**options)
     except OSError as exc:
-        raise UsageError(f"cannot serve the demo on {host}:{port}: {exc.strerror}") from None
+        where = f"{options['host']}:{options['port']}"
+        raise UsageError(f"cannot serve the demo on {where}: {exc.strerror}") from None
     except CostStoreError as exc:
         raise UsageError(str(exc)) from None
 
