@@ -34,6 +34,27 @@ from .validation import duration_seconds
 SERIES_LABELS = {"agent_id": "test.agent", "model": "gpt-4o", "provider": "openai"}
 
 
+# Values fed to the tests keep clear of rounding boundaries, so that the annotations promtool
+# renders ("%.2f", 4 significant digits) match the expected text whatever float noise the rates
+# add: spends a tenth of a cent past a cent, shares with one significant digit.
+
+
+def _cents_above(threshold: float) -> float:
+    """An amount past ``threshold`` whose third decimal is 1."""
+    return max(round(threshold * 1.01, 2), round(threshold, 2) + 0.01) + 0.001
+
+
+def _one_digit(value: float, up: bool = False) -> float:
+    """``value`` rounded to one significant digit (down, or up), avoiding a final 5."""
+    exponent = math.floor(math.log10(value))
+    digit = (math.ceil if up else math.floor)(value / 10**exponent)
+    if digit == 5:
+        digit += 1 if up else -1
+    if digit == 0:
+        digit, exponent = 9, exponent - 1
+    return round(digit * 10.0**exponent, 12 - exponent)
+
+
 def _series(name: str, labels: dict[str, str]) -> str:
     body = ",".join(f"{key}={string_literal(value)}" for key, value in sorted(labels.items()))
     return f"{name}{{{body}}}"
@@ -138,29 +159,20 @@ def _pair(
     ]
 
 
-def _threshold(expr: str) -> float:
-    return float(re.search(r">\s*([0-9.e+-]+)\s*$", expr).group(1))
-
-
 # -- budget alerts ------------------------------------------------------------------------------
 
 
 def _spend_labels(rule: rules.AlertRule, config: Config) -> tuple[dict[str, str], dict[str, str]]:
     """Labels of the cost series to feed, and the labels the alert will carry."""
-    team = re.search(r'team="([^"]*)"', rule.expr)
-    agent = re.search(r'agent_id="([^"]*)"', rule.expr)
-    if team:
-        return (
-            {**SERIES_LABELS, "agent_id": f"{team.group(1)}{config.team_separator}agent"},
-            {"team": team.group(1)},
-        )
-    if agent:
-        return {**SERIES_LABELS, "agent_id": agent.group(1)}, {"agent_id": agent.group(1)}
-    return dict(SERIES_LABELS), {}
+    watched = dict(rule.watched)
+    if "team" in watched:
+        agent = f"{watched['team']}{config.team_separator}agent"
+        return {**SERIES_LABELS, "agent_id": agent}, watched
+    return {**SERIES_LABELS, **watched}, watched
 
 
 def _spend_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    threshold = _threshold(rule.expr)
+    threshold = rule.threshold
     series_labels, alert_labels = _spend_labels(rule, config)
     name = _series(COST.name, series_labels)
     step_at = 10  # spend jumps from 0 after 10 minutes: increase() then equals the jump exactly
@@ -172,9 +184,9 @@ def _spend_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     return _pair(
         rule,
         stepped(threshold),
-        stepped(threshold * 1.01),
+        stepped(_cents_above(threshold)),
         step_at,
-        threshold * 1.01,
+        _cents_above(threshold),
         alert_labels,
         horizon,
     )
@@ -190,19 +202,20 @@ def _forecast_value(rate_per_minute: float, minute: int) -> float:
 
 def _forecast_tests(rule: rules.AlertRule, budget: float) -> list[dict[str, Any]]:
     name = _series(COST.name, SERIES_LABELS)
-    loud_rate, quiet_rate = budget * 0.1 / 100, budget * 0.05 / 100
+    # From the first hour on the forecast is 1440 x the rate per minute: aim it just past a cent.
+    loud_rate, quiet_rate = _cents_above(budget * 1.44) / 1440, budget * 0.05 / 100
     active_from = next(m for m in range(1, 60) if _forecast_value(loud_rate, m) > budget)
     fire_at = active_from + _minutes(rule.duration)
     check_at = max(fire_at, 60)  # from 60 minutes the forecast is the exact daily burn
     return [
         _case(
             f"{rule.alert} stays silent when the burn rate fits the budget",
-            [(name, f"0+{quiet_rate:g}x180")],
+            [(name, f"0+{quiet_rate!r}x180")],
             _silent(rule, 120),
         ),
         _case(
             f"{rule.alert} fires when the burn rate would exhaust the budget by midnight",
-            [(name, f"0+{loud_rate:g}x180")],
+            [(name, f"0+{loud_rate!r}x180")],
             [
                 {"eval_time": f"{fire_at - 1}m", "alertname": rule.alert, "exp_alerts": []},
                 {
@@ -233,10 +246,10 @@ def _requests(failing: float) -> list[tuple[str, str]]:
 
 def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     allowed = 1 - config.slo.success_rate_percent / 100
-    loud = allowed * 1.5
+    loud = _one_digit(allowed * 2, up=True)
     return _pair(
         rule,
-        _requests(allowed * 0.5),
+        _requests(_one_digit(allowed / 2)),
         _requests(loud),
         1,
         1 - loud,
@@ -247,10 +260,10 @@ def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]
 
 def _error_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     allowed = config.slo.error_rate_percent / 100
-    loud = allowed * 1.5
+    loud = _one_digit(allowed * 2, up=True)
     return _pair(
         rule,
-        _requests(allowed * 0.5),
+        _requests(_one_digit(allowed / 2)),
         _requests(loud),
         1,
         loud,
@@ -306,9 +319,9 @@ def _cache_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
     return _pair(
         rule,
         _cache_series(objective * 1.1),
-        _cache_series(objective * 0.9),
+        _cache_series(_one_digit(objective * 0.9)),
         1,
-        objective * 0.9,
+        _one_digit(objective * 0.9),
         {"agent_id": SERIES_LABELS["agent_id"]},
         45,
     )

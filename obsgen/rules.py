@@ -45,6 +45,10 @@ class AlertRule:
     description: str
     runbook: str
     labels: tuple[tuple[str, str], ...] = ()
+    #: What the expression compares against, and the label the spend is selected by (team or
+    #: agent_id): the unit tests derive their series from these.
+    threshold: float | None = None
+    watched: tuple[tuple[str, str], ...] = ()
 
     def all_labels(self) -> dict[str, str]:
         return {"severity": self.severity, **dict(self.labels)}
@@ -105,6 +109,45 @@ def _runbook(config: Config, alert: str) -> str:
     return f"{config.runbook_url}#{alert.lower()}"
 
 
+def number(value: float) -> str:
+    """A threshold as PromQL reads it back exactly: ``80`` rather than ``80.0``, never rounded."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _budget_alert(
+    config: Config,
+    name: str,
+    level: str,
+    spend: str,
+    budget: float,
+    window: str,
+    scope: str,
+    watched: tuple[tuple[str, str], ...],
+    labels: tuple[tuple[str, str], ...],
+) -> AlertRule:
+    warning = level == "Warning"
+    percent = config.budgets.warning_percent if warning else config.budgets.critical_percent
+    threshold = budget * percent / 100
+    alert = f"LLM{name}Budget{level}"
+    return AlertRule(
+        alert=alert,
+        expr=f"{spend} > {number(threshold)}",
+        duration="5m" if warning else "1m",
+        severity="warning" if warning else "critical",
+        summary=f"LLM spend passed {percent:g}% of the {scope} budget",
+        description=(
+            f"{window} spend{{{{ with $labels.team }}}} of team {{{{ . }}}}{{{{ end }}}}"
+            f"{{{{ with $labels.agent_id }}}} of agent {{{{ . }}}}{{{{ end }}}} is {VALUE} USD, "
+            f"over {number(threshold)} USD ({percent:g}% of the {budget:g} USD budget)."
+        ),
+        runbook=_runbook(config, alert),
+        labels=labels,
+        threshold=threshold,
+        watched=watched,
+    )
+
+
 def _threshold_pair(
     config: Config,
     name: str,
@@ -112,41 +155,12 @@ def _threshold_pair(
     budget: float,
     window: str,
     scope: str,
+    watched: tuple[tuple[str, str], ...] = (),
     labels: tuple[tuple[str, str], ...] = (),
 ) -> list[AlertRule]:
-    warn = budget * config.budgets.warning_percent / 100
-    crit = budget * config.budgets.critical_percent / 100
     return [
-        AlertRule(
-            alert=f"LLM{name}BudgetWarning",
-            expr=f"{spend} > {warn:g}",
-            duration="5m",
-            severity="warning",
-            summary=f"LLM spend passed {config.budgets.warning_percent:g}% of the {scope} budget",
-            description=(
-                f"{window} spend{{{{ with $labels.team }}}} of team {{{{ . }}}}"
-                f"{{{{ end }}}}{{{{ with $labels.agent_id }}}} of agent {{{{ . }}}}"
-                f"{{{{ end }}}} is {VALUE} USD, over {warn:g} USD "
-                f"({config.budgets.warning_percent:g}% of the {budget:g} USD budget)."
-            ),
-            runbook=_runbook(config, f"LLM{name}BudgetWarning"),
-            labels=labels,
-        ),
-        AlertRule(
-            alert=f"LLM{name}BudgetExceeded",
-            expr=f"{spend} > {crit:g}",
-            duration="1m",
-            severity="critical",
-            summary=f"LLM spend passed {config.budgets.critical_percent:g}% of the {scope} budget",
-            description=(
-                f"{window} spend{{{{ with $labels.team }}}} of team {{{{ . }}}}"
-                f"{{{{ end }}}}{{{{ with $labels.agent_id }}}} of agent {{{{ . }}}}"
-                f"{{{{ end }}}} is {VALUE} USD, over {crit:g} USD "
-                f"({config.budgets.critical_percent:g}% of the {budget:g} USD budget)."
-            ),
-            runbook=_runbook(config, f"LLM{name}BudgetExceeded"),
-            labels=labels,
-        ),
+        _budget_alert(config, name, level, spend, budget, window, scope, watched, labels)
+        for level in ("Warning", "Exceeded")
     ]
 
 
@@ -161,7 +175,10 @@ def budget_alerts(config: Config) -> RuleGroup:
         rules.append(
             AlertRule(
                 alert="LLMDailyBudgetForecast",
-                expr=f"({forecast}) > {budgets.daily:g}\nand\n{COST_24H} <= {budgets.daily:g}",
+                expr=(
+                    f"({forecast}) > {number(budgets.daily)}\n"
+                    f"and\n{COST_24H} <= {number(budgets.daily)}"
+                ),
                 duration="15m",
                 severity="warning",
                 summary="LLM spend is on course to exhaust the daily budget before midnight UTC",
@@ -185,7 +202,8 @@ def budget_alerts(config: Config) -> RuleGroup:
             amount,
             "24 h",
             f"{team} team daily",
-            (("budget_scope", "team"),),
+            watched=(("team", team),),
+            labels=(("budget_scope", "team"),),
         )
     for agent, amount in budgets.agents:
         spend = f"{AGENT_COST_24H}{{agent_id={q.string_literal(agent)}}}"
@@ -196,7 +214,8 @@ def budget_alerts(config: Config) -> RuleGroup:
             amount,
             "24 h",
             f"{agent} agent daily",
-            (("budget_scope", "agent"),),
+            watched=(("agent_id", agent),),
+            labels=(("budget_scope", "agent"),),
         )
     return RuleGroup("llm-budget", config.prometheus.evaluation_interval, tuple(rules))
 

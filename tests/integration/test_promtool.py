@@ -36,7 +36,10 @@ def build(config: Path, out: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(params=["obsgen.yaml", "tests/fixtures/full.yaml"], ids=["default", "full"])
+@pytest.fixture(
+    params=["obsgen.yaml", "tests/fixtures/full.yaml", "tests/fixtures/odd.yaml"],
+    ids=["default", "full", "odd"],
+)
 def generated(request, tmp_path) -> Path:
     if request.param == "obsgen.yaml":
         return ROOT
