@@ -396,6 +396,12 @@ def stack_up(
             raise UsageError("docker compose up failed (see its output above)")
         _print_urls(stack_module.Ports(), Path(out_dir), grafana=True)
         return
+    target = config.prometheus.scrape.targets[0]
+    if demo and target.rsplit(":", 1)[0] not in ("localhost", "127.0.0.1"):
+        click.echo(
+            f"note: Prometheus scrapes {target} (prometheus.scrape.targets), not the demo "
+            "on 127.0.0.1; use a localhost target to watch the demo"
+        )
     local = _local_stack(
         config,
         out_dir,

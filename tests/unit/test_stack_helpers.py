@@ -1,0 +1,38 @@
+"""Small parts of the stack runner: the Grafana password file and port probing."""
+
+from __future__ import annotations
+
+import socket
+import stat
+
+import pytest
+
+from obsgen.stack import StackError, ensure_env_file, port_is_free
+
+
+def test_env_file_is_created_private_with_a_random_password(tmp_path):
+    first = ensure_env_file(tmp_path)
+    env_file = tmp_path / "stack" / ".env"
+    assert len(first) >= 20 and first != "admin"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert ensure_env_file(tmp_path) == first  # kept, not replaced
+    other = tmp_path / "other"
+    assert ensure_env_file(other) != first
+
+
+def test_env_file_without_the_password_line_is_an_error(tmp_path):
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / ".env").write_text("SOMETHING=else\n")
+    with pytest.raises(StackError, match="no GRAFANA_ADMIN_PASSWORD"):
+        ensure_env_file(tmp_path)
+
+
+def test_port_probe():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        assert not port_is_free(holder.getsockname()[1])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert port_is_free(port)
