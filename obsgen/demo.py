@@ -121,7 +121,7 @@ class Demo:
     def _record(self, call: Call) -> None:
         if call.buggy:  # a client bug: llmobs rejects and counts it, the service carries on
             self.metrics.record_request(
-                call.agent_id, call.model, call.provider, prompt_tokens=-call.prompt_tokens
+                call.agent_id, call.model, call.provider, prompt_tokens=-1 - call.prompt_tokens
             )
         with self.observer.call(
             call.agent_id, call.model, call.provider, cached=call.cached
