@@ -77,9 +77,8 @@ def _humanize_duration(seconds: float) -> str:
 
 
 def _go_g(value: float) -> str:
-    """Go's ``%.4g``."""
-    text = f"{value:.4g}"
-    return text
+    """Go's ``%.4g``, as Prometheus' humanize functions format numbers."""
+    return f"{value:.4g}"
 
 
 def _render(template: str, value: float, labels: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ import grafanalib.core as g
 
 from llmobs.schema import (
     ACTIVE_REQUESTS,
+    BUILD_INFO,
     CACHE_HITS,
     CACHE_MISSES,
     COST,
@@ -263,8 +264,6 @@ def panels(config: Config) -> list[tuple[PanelDoc, Any]]:
 
 def annotations() -> list[dict[str, Any]]:
     """Deployments (a new ``llm_build_info`` version) and budget alerts (``ALERTS``)."""
-    from llmobs.schema import BUILD_INFO
-
     build = q.selector(BUILD_INFO)
     return [
         {

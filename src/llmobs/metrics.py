@@ -117,6 +117,7 @@ class LLMMetrics:
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
         self._version: str | None = None
+        self._version_lock = threading.Lock()
         if os.environ.get(VERSION_ENV):
             self.set_build_info(os.environ[VERSION_ENV])
 
@@ -265,7 +266,7 @@ class LLMMetrics:
         """
         cleaned = clean_label_value(version, "version", self._guard.max_length)
         gauge = self._collectors[BUILD_INFO.name]
-        with self._in_flight_lock:
+        with self._version_lock:
             if self._version is not None and self._version != cleaned:
                 gauge.remove(self._version)
             gauge.labels(cleaned).set(1)
