@@ -5,7 +5,10 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 OBSGEN := $(VENV)/bin/obsgen
 
-.PHONY: all install system-deps generate test unit lint format bench example up down \
+GRAFANA_SDK := $(VENV)/grafana-sdk
+SCHEMA_DIR := tests/grafana_schema
+
+.PHONY: all install system-deps schema-deps generate test unit lint format bench example up down \
 	stack-up stack-down demo clean
 
 all: generate lint test
@@ -22,7 +25,20 @@ install: $(PYTHON)
 system-deps:
 	scripts/install-system-deps.sh
 
-test: install system-deps
+# Grafana's published schema for the dashboard tests: @grafana/schema 11.6 and 12.4 (npm) and
+# grafana-foundation-sdk's Grafana 11.6 and 12 builds (each in a folder of its own).
+schema-deps: $(SCHEMA_DIR)/node_modules/.bin/tsc $(GRAFANA_SDK)/11.6 $(GRAFANA_SDK)/12
+
+$(SCHEMA_DIR)/node_modules/.bin/tsc: $(SCHEMA_DIR)/package-lock.json
+	npm ci --prefix $(SCHEMA_DIR) --no-audit --no-fund --silent
+
+$(GRAFANA_SDK)/11.6: $(PYTHON)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --target $@ 'grafana-foundation-sdk==1769699379!11.6.0'
+
+$(GRAFANA_SDK)/12: $(PYTHON)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --target $@ 'grafana-foundation-sdk==1769699241'
+
+test: install system-deps schema-deps
 	$(PYTHON) -m pytest -p no:cacheprovider
 
 unit: install

@@ -1,5 +1,5 @@
 """``python -m obsgen``."""
 
-from obsgen.cli import main
+from obsgen.tools.cli import main
 
 main()

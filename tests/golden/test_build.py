@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from obsgen import render
+from obsgen import paths as render
 from obsgen.config import load
 
 ROOT = Path(__file__).resolve().parents[2]

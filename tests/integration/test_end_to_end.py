@@ -26,8 +26,8 @@ import pytest
 
 from llmobs import CostTracker
 from llmobs.schema import METRICS, MetricKind
-from obsgen import render
-from obsgen.stack import LocalStack, Ports, port_is_free
+from obsgen import paths as render
+from obsgen.tools.stack import LocalStack, Ports, port_is_free
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
@@ -223,18 +223,30 @@ def _substitute(expr: str, values: dict[str, str], range_seconds: int, step: int
     """Replace Grafana's variables and macros as Grafana would for a Prometheus query."""
     rate_interval = max(step + 1, 4 * 1)  # max($__interval + scrape interval, 4 x scrape)
     for name in ("agent_id", "model", "provider"):
+        expr = expr.replace(f"${{{name}}}", values.get(name, ".*"))
         expr = expr.replace(f"${name}", values.get(name, ".*"))
     return (
         expr.replace("$__rate_interval", f"{rate_interval}s")
+        .replace("$__range_s", str(range_seconds))
         .replace("$__range", f"{range_seconds}s")
         .replace("$__interval", f"{step}s")
     )
 
 
+def _first_metric(expr: str) -> str:
+    """The first schema series the query reads, directly or through a recording rule."""
+    names = {name for spec in METRICS for name in (spec.name, spec.name + "_bucket")}
+    for found in re.findall(r"(llm_\w+)", expr):
+        for name in (found, found + "_total"):
+            if name in names:
+                return name
+    raise AssertionError(f"no schema metric in {expr}")
+
+
 def _concrete_values(stack: Stack, expr: str) -> dict[str, str]:
     """Label values of the longest-lived series of the first metric the query reads (a series
     born a second ago has one sample, too few for a rate)."""
-    metric = re.search(r"(llm_\w+)", expr).group(1)
+    metric = _first_metric(expr)
     series = stack.query(
         f"topk(1, sum by (agent_id, model, provider) (count_over_time({metric}[60s])))"
     )
@@ -307,7 +319,7 @@ def test_budget_alerts_fire_and_reach_alertmanager(stack):
     annotation = next(
         a for a in _dashboard()["annotations"]["list"] if a["name"] == "Budget alerts"
     )
-    events = stack.query_range(annotation["expr"], 120, 5)
+    events = stack.query_range(annotation["target"]["expr"], 120, 5)
     assert {e["metric"]["alertname"] for e in events} >= {
         "LLMDailyBudgetWarning",
         "LLMDailyBudgetExceeded",
@@ -349,11 +361,20 @@ def test_prometheus_spend_equals_the_tracker_total(stack):
     today = tracker.get_daily_summary()
     yesterday = tracker.get_daily_summary(today.date - timedelta(days=1))
     tracked = today.total_cost + yesterday.total_cost
+    tokens = sum(s.prompt_tokens + s.completion_tokens for s in (today, yesterday))
     tracker.close()
+    panel = next(p for p in _dashboard()["panels"] if p["title"] == "Token Usage by Model")
+    token_types = re.search(r'token_type=~"[^"]+"', panel["targets"][0]["expr"]).group(0)
+    (row,) = stack.query(f"sum(llm_tokens_used_total{{{token_types}}})")
+    dashboard_tokens = float(row["value"][1])
     stack.post(f"{stack.demo}/control/resume")
     assert prometheus_total > 0.05
     assert abs(prometheus_total - tracked) < 0.01, (
         f"Prometheus reports {prometheus_total:.6f} USD, the tracker {tracked:.6f} USD"
+    )
+    assert dashboard_tokens == tokens, (
+        f"the token panel's token types count {dashboard_tokens:.0f} tokens, the tracker "
+        f"recorded {tokens} prompt and completion tokens"
     )
 
 
@@ -364,7 +385,8 @@ def test_restart_with_a_new_version_marks_a_deployment(stack):
     if stack.local is None:
         pytest.skip("restarting the compose demo with a new version is done by hand")
     annotation = next(a for a in _dashboard()["annotations"]["list"] if a["name"] == "Deployments")
-    versions = {e["metric"].get("version") for e in stack.query_range(annotation["expr"], 120, 2)}
+    expr = annotation["target"]["expr"]
+    versions = {e["metric"].get("version") for e in stack.query_range(expr, 120, 2)}
     assert "v2" not in versions
     stack.local.down(only=["demo"])
     restarted = LocalStack(
@@ -373,8 +395,6 @@ def test_restart_with_a_new_version_marks_a_deployment(stack):
     restarted.up(echo=lambda _: None)
 
     def deployed() -> set[str]:
-        return {
-            e["metric"].get("version") for e in stack.query_range(annotation["expr"], 120, 2)
-        } & {"v2"}
+        return {e["metric"].get("version") for e in stack.query_range(expr, 120, 2)} & {"v2"}
 
     eventually(deployed, "the deployment annotation query never returned version v2")

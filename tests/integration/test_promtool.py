@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from obsgen import render
+from obsgen import paths as render
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -37,7 +37,7 @@ def errors_of(text: str, tmp_path: Path) -> list[str]:
 
 def test_the_repository_config_is_valid_and_matches_the_starter():
     config = load(ROOT / "obsgen.yaml")
-    starter = (ROOT / "obsgen" / "templates" / "obsgen.yaml").read_text()
+    starter = (ROOT / "obsgen" / "config" / "starter.yaml").read_text()
     assert starter == GOOD
     assert config.budgets.daily == 100.0
     assert (
@@ -93,9 +93,15 @@ CASES = [
         "budgets.agents: must be a mapping of names to USD amounts, got a list",
     ),
     (
+        "budgets.anomaly_factor",
+        1,
+        "budgets.anomaly_factor: must be a factor above 1 (spend this many times last week's), "
+        "got 1",
+    ),
+    (
         "budgets.dialy",
         5,
-        "budgets.dialy: unknown key (known keys: agents, critical_percent, "
+        "budgets.dialy: unknown key (known keys: agents, anomaly_factor, critical_percent, "
         "daily, monthly, teams, warning_percent, weekly)",
     ),
     (
@@ -254,11 +260,12 @@ def test_missing_file_points_at_init(tmp_path):
 
 
 def test_alert_for_overrides_reach_the_rules():
-    from obsgen import rules
+    from obsgen import plan
+    from obsgen.catalogue.alerts import ALERT_NAMES
 
     config = load(ROOT / "tests" / "fixtures" / "full.yaml")
-    durations = {r.alert: r.duration for g in rules.alert_groups(config) for r in g.rules}
+    durations = {a.name: a.duration for a in plan.build(config).alert_specs()}
     assert durations["LLMErrorRateHigh"] == "2m"
     assert durations["LLMDailyBudgetExceeded"] == "0s"
     assert durations["LLMSuccessRateLow"] == "10m"
-    assert set(durations) <= set(__import__("obsgen.config").config.KNOWN_ALERTS)
+    assert set(durations) <= set(ALERT_NAMES)

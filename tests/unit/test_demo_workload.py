@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 from llmobs import LLMCostCalculator, LLMMetrics
-from obsgen.demo_workload import AGENTS, ERROR_TYPES, Workload
+from obsgen.tools.demo_workload import AGENTS, ERROR_TYPES, Workload
 
 
 def draws(seed: int, count: int, **modes) -> list:

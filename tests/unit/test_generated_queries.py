@@ -1,5 +1,5 @@
 """Every panel query, annotation and rule expression uses only metrics and labels the llmobs
-schema defines, and every recording rule it reads is defined."""
+schema defines, every recording rule it reads is recorded, and the KPIs mean one thing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from llmobs.schema import METRICS, MetricKind
-from obsgen import dashboard, rules
+from obsgen import plan
+from obsgen.catalogue.promql import ALL_SELECTED, TOTAL_TOKEN_TYPES
 from obsgen.config import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,24 +21,43 @@ for spec in METRICS:
     names = [spec.name + s for s in ("_bucket", "_sum", "_count")] if extra else [spec.name]
     for name in names:
         SERIES[name] = set(spec.labels) | (set(extra) if name.endswith("_bucket") else set())
+LABELS = set().union(*SERIES.values()) | {"team"}
 BUILTIN = {"up": {"job", "instance"}, "ALERTS": {"alertname", "alertstate", "severity"}}
 SELECTOR = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}")
 MATCHER = re.compile(r'(\w+)\s*(?:=~|!~|!=|=)\s*"')
 BY = re.compile(r"sum by \(([^)]*)\) \((?:rate|increase)\(([\w:]+)")
 
 
+def level_labels(record: str) -> set[str]:
+    """The labels a rule named ``level:metric:operation`` keeps (label names contain '_')."""
+    level, found = record.split(":")[0], set()
+    while level:
+        label = max((lb for lb in LABELS if level == lb or level.startswith(lb + "_")), key=len)
+        found.add(label)
+        level = level[len(label) + 1 :]
+    return found
+
+
 def expressions(config) -> list[tuple[str, str]]:
-    found = []
-    for doc, _ in dashboard.panels(config):
-        found += [(f"panel {doc.title}", query.expr) for query in doc.queries]
-    found += [(f"annotation {a['name']}", a["expr"]) for a in dashboard.annotations()[1:]]
-    for group in (rules.recording_rules(config), *rules.alert_groups(config)):
-        found += [(getattr(r, "record", None) or r.alert, r.expr) for r in group.rules]
+    built = plan.build(config)
+    found = [
+        (f"panel {panel.title}", query.expr)
+        for panel in built.dashboard.panels
+        for query in panel.queries
+    ]
+    found += [(f"annotation {a.name}", a.expr) for a in built.dashboard.annotations]
+    found += [(rule.record, rule.expr) for rule in built.recording.rules]
+    found += [(alert.name, alert.expr) for alert in built.alert_specs()]
     return found
 
 
 def recorded(config) -> set[str]:
-    return {rule.record for rule in rules.recording_rules(config).rules}
+    return {rule.record for rule in plan.build(config).recording.rules}
+
+
+def panel_queries(config) -> dict[str, list[str]]:
+    board = plan.build(config).dashboard
+    return {panel.title: [q.expr for q in panel.queries] for panel in board.panels}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=["default", "full"])
@@ -51,9 +71,9 @@ def test_expressions_use_only_schema_metrics_and_labels(path):
             labels = SERIES.get(name) or BUILTIN.get(name)
             if labels is None:
                 assert name in records, f"{where}: {name} is neither a metric nor a rule"
-                labels = set(name.split(":")[0].split("_")) | {"agent_id"}
+                labels = level_labels(name)
             for label in MATCHER.findall(body):
-                assert label in labels, f"{where}: {name} has no label {label!r}"
+                assert label in labels | {ALL_SELECTED}, f"{where}: {name} has no label {label!r}"
         for by, name in BY.findall(expr):
             wanted = {label.strip() for label in by.split(",")}
             assert wanted <= SERIES[name], f"{where}: {name} cannot be summed by {wanted}"
@@ -61,30 +81,71 @@ def test_expressions_use_only_schema_metrics_and_labels(path):
             assert name in records, f"{where}: reads {name}, which no rule records"
 
 
+def test_rules_come_after_the_rules_they_read():
+    rules = plan.build(load(CONFIGS[1])).recording.rules
+    for index, rule in enumerate(rules):
+        later = {r.record for r in rules[index + 1 :]}
+        assert not [name for name in later if name in rule.expr], rule.record
+
+
 def test_dashboard_filters_apply_only_labels_the_metric_has():
-    config = load(CONFIGS[0])
-    queries = {doc.title: [q.expr for q in doc.queries] for doc, _ in dashboard.panels(config)}
+    queries = panel_queries(load(CONFIGS[0]))
     cache = queries["Cache Performance"][0]
     assert 'agent_id=~"$agent_id"' in cache and 'model=~"$model"' in cache
     assert "$provider" not in cache
     active = queries["Active Requests"][0]
     assert "$provider" in active and "$model" not in active
-    for title, exprs in queries.items():
+
+
+def test_panels_read_recording_rules_not_raw_counters():
+    for title, exprs in panel_queries(load(CONFIGS[0])).items():
         for expr in exprs:
-            assert not re.search(r"\[\d+[smh]\]", expr) or "24h" in expr, (title, expr)
-            assert (
-                "[$__rate_interval]" in expr
-                or "[$__range]" in expr
-                or "[24h]" in expr
-                or "rate(" not in expr
-            ), (title, expr)
+            raw = [m for m in re.findall(r"(?<![\w:])(llm_\w+)", expr) if m in SERIES]
+            assert raw in ([], ["llm_active_requests"]), (title, expr)
+
+
+def test_a_switched_query_reads_the_coarse_rule_only_with_every_variable_at_all():
+    """Each filtered read has a branch selected when the variables are all at All (their
+    regexes then match the empty value of a label no series has) and one for the rest."""
+    for title, exprs in panel_queries(load(CONFIGS[0])).items():
+        for expr in exprs:
+            at_all = re.findall(ALL_SELECTED + r'=~"([^"]*)"', expr)
+            filtered = re.findall(ALL_SELECTED + r'!~"([^"]*)"', expr)
+            assert at_all == filtered, title
+            for switch in at_all:
+                assert re.fullmatch(re.sub(r"\$\w+", ".*", switch), "")
+                assert not re.fullmatch(switch.replace("$agent_id", "a", 1).replace("$", ""), "")
 
 
 def test_quantiles_sum_by_le():
-    config = load(CONFIGS[0])
-    for where, expr in expressions(config):
-        for inner in re.findall(r"histogram_quantile\([\d.]+, sum by \(([^)]*)\)", expr):
-            assert "le" in [label.strip() for label in inner.split(",")], where
+    for where, expr in expressions(load(CONFIGS[0])):
+        quantiles = expr.count("histogram_quantile(")
+        inner = re.findall(
+            r"histogram_quantile\([\d.]+, \(?(?:sum by \(([^)]*)\)|(\w*:\w+:))", expr
+        )
+        assert len(inner) == quantiles, where
+        for summed, rule in inner:
+            labels = {lb.strip() for lb in summed.split(",")} if summed else level_labels(rule)
+            assert "le" in labels, where
+
+
+def test_no_expression_adds_every_token_type():
+    """Cache tokens are inside prompt tokens: a sum over every token_type counts them twice."""
+    wanted = f'token_type=~"{"|".join(TOTAL_TOKEN_TYPES)}"'
+    for where, expr in expressions(load(CONFIGS[0])):
+        for name, body in SELECTOR.findall(expr):
+            if "llm_tokens_used" in name and not where.startswith(name):
+                assert wanted in body, f"{where}: reads {name} without {wanted}"
+    assert wanted in panel_queries(load(CONFIGS[0]))["Token Usage by Model"][0]
+
+
+def test_dashboard_and_alert_share_the_success_rate_kpi():
+    """No successes is a success rate of 0 (not no data) in the panel as in the alert."""
+    built = plan.build(load(CONFIGS[0]))
+    alert = next(a for a in built.alert_specs() if a.name == "LLMSuccessRateLow")
+    panel = panel_queries(load(CONFIGS[0]))["Request Success Rate"][0]
+    for expr in (alert.expr, panel):
+        assert re.search(r'status="success".*\nor\n.* \* 0\)', expr, re.S), expr
 
 
 def test_recording_rule_names_follow_the_convention():
@@ -96,5 +157,5 @@ def test_recording_rule_names_follow_the_convention():
 
 def test_team_is_derived_with_the_configured_separator():
     full = load(CONFIGS[1])
-    team_rule = next(r for r in rules.recording_rules(full).rules if r.record.startswith("team:"))
+    team_rule = next(r for r in plan.build(full).recording.rules if r.record.startswith("team:"))
     assert '"([^/]*).*"' in team_rule.expr

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from obsgen import render
+from obsgen import paths as render
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack"
@@ -102,7 +102,7 @@ def test_alertmanager_config_is_valid():
 
 
 def _docker_engine() -> bool:
-    from obsgen.stack import docker_engine_answers
+    from obsgen.tools.stack import docker_engine_answers
 
     return docker_engine_answers()
 

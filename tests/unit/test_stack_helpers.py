@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from obsgen.stack import StackError, ensure_env_file, port_is_free
+from obsgen.tools.stack import StackError, ensure_env_file, port_is_free
 
 
 def test_env_file_is_created_private_with_a_random_password(tmp_path):

@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import render
+from obsgen import paths
 
 COMPOSE_FILE = "stack/docker-compose.yml"
 ALERTMANAGER_CONFIG = "stack/alertmanager/alertmanager.yml"
@@ -182,7 +182,7 @@ class LocalStack:
                 "prometheus",
                 (
                     prometheus,
-                    f"--config.file={root / render.PROMETHEUS}",
+                    f"--config.file={root / paths.PROMETHEUS}",
                     f"--storage.tsdb.path={state / 'prometheus'}",
                     f"--web.listen-address=127.0.0.1:{p.prometheus}",
                     "--web.enable-lifecycle",

@@ -1,4 +1,4 @@
-"""Writing generated files atomically, and checking committed ones for drift."""
+"""Stage 4: generated files written atomically, and committed ones checked for drift."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import render
+from . import paths, plan, render
 from .config import Config
 
 
-def select(files: dict[str, str], target: str) -> dict[str, str]:
-    """The files of one target (dashboards, alerts, prometheus) or of ``all``."""
+def generate(config: Config, target: str = "all") -> dict[str, str]:
+    """The files of ``target`` (dashboards, alerts, prometheus or all) for ``config``."""
+    files = render.render_all(plan.build(config))
     if target == "all":
         return files
-    wanted = render.TARGETS[target]
+    wanted = paths.TARGETS[target]
     return {path: content for path, content in files.items() if path in wanted}
 
 
@@ -44,8 +45,3 @@ def differing(files: dict[str, str], out_dir: Path) -> list[str]:
         if current != content:
             drift.append(relative)
     return drift
-
-
-def generate(config: Config, target: str) -> dict[str, str]:
-    """Render ``target``'s files for ``config`` (nothing is written)."""
-    return select(render.render_all(config), target)

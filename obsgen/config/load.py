@@ -1,144 +1,30 @@
-"""``obsgen.yaml``: a versioned config, loaded into a validated, frozen model.
-
-Every threshold and selector the generator uses lives here; unknown keys, wrong types and
-impossible values are reported one line each with the file, line and key path.
-"""
+"""Reading ``obsgen.yaml`` into the model: unknown keys, wrong types and impossible values are
+reported one line each with the file, line and key path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmobs.schema import DURATION_BUCKETS
+from obsgen.catalogue.alerts import ALERT_NAMES
 
 from . import validation as check
+from .model import (
+    API_VERSION,
+    DEFAULT_CONFIG,
+    SLO,
+    TLS,
+    BasicAuth,
+    Budgets,
+    Config,
+    Dashboard,
+    PrometheusSettings,
+    RemoteWrite,
+    Scrape,
+)
 from .validation import ConfigError, ConfigIssue, Reader
 from .yaml_lines import YAMLSyntaxError, load_with_lines
-
-API_VERSION = "obsgen/v1"
-#: Every alert obsgen can generate; ``alerts.for`` may override the ``for:`` of any of them.
-KNOWN_ALERTS = tuple(
-    [
-        f"LLM{scope}Budget{level}"
-        for scope in ("Daily", "Weekly", "Monthly", "TeamDaily", "AgentDaily")
-        for level in ("Warning", "Exceeded")
-    ]
-    + [
-        "LLMDailyBudgetForecast",
-        "LLMSuccessRateLow",
-        "LLMErrorRateHigh",
-        "LLMLatencyP99High",
-        "LLMCacheHitRateLow",
-        "LLMMetricsDown",
-        "LLMUnpricedRequests",
-        "LLMLabelOverflow",
-        "LLMInvalidRecords",
-    ]
-)
-DEFAULT_CONFIG = "obsgen.yaml"
-
-
-@dataclass(frozen=True)
-class TLS:
-    """TLS settings for scraping an HTTPS metrics endpoint."""
-
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    server_name: str | None = None
-    insecure_skip_verify: bool = False
-
-
-@dataclass(frozen=True)
-class BasicAuth:
-    """Basic auth; the password is read by Prometheus from ``password_file``."""
-
-    username: str
-    password_file: str
-
-
-@dataclass(frozen=True)
-class Scrape:
-    """How Prometheus scrapes the LLM service (the seed's "Configure Prometheus" step)."""
-
-    job_name: str = "llm-service"
-    targets: tuple[str, ...] = ("localhost:8000",)
-    metrics_path: str = "/metrics"
-    scheme: str = "http"
-    interval: str = "15s"
-    timeout: str = "10s"
-    tls: TLS | None = None
-    basic_auth: BasicAuth | None = None
-
-
-@dataclass(frozen=True)
-class RemoteWrite:
-    """A long-term store Prometheus sends samples to (Mimir, Thanos, Cortex, ...)."""
-
-    url: str
-    basic_auth: BasicAuth | None = None
-    bearer_token_file: str | None = None
-
-
-@dataclass(frozen=True)
-class PrometheusSettings:
-    """Prometheus-wide settings: evaluation interval, Alertmanagers, remote write."""
-
-    evaluation_interval: str = "15s"
-    scrape: Scrape = field(default_factory=Scrape)
-    alertmanagers: tuple[str, ...] = ("localhost:9093",)
-    remote_write: tuple[RemoteWrite, ...] = ()
-
-
-@dataclass(frozen=True)
-class Budgets:
-    """Spend budgets in USD and the percentages at which they alert."""
-
-    daily: float | None = 100.0
-    weekly: float | None = None
-    monthly: float | None = None
-    warning_percent: float = 80.0
-    critical_percent: float = 100.0
-    teams: tuple[tuple[str, float], ...] = ()
-    agents: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class SLO:
-    """Service level objectives, the seed's "Monitor Key Metrics" defaults."""
-
-    success_rate_percent: float = 99.0
-    error_rate_percent: float = 1.0
-    cache_hit_rate_percent: float = 30.0
-    p99_latency_seconds: float = 10.0
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    """The generated Grafana dashboard's identity."""
-
-    title: str = "LLM Usage"
-    uid: str = "llm-usage"
-    refresh: str = "30s"
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole validated config."""
-
-    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
-    budgets: Budgets = field(default_factory=Budgets)
-    slo: SLO = field(default_factory=SLO)
-    team_separator: str = "."
-    dashboard: Dashboard = field(default_factory=Dashboard)
-    runbook_url: str = "https://github.com/obsgen/obsgen/blob/main/docs/runbooks.md"
-    alert_for: tuple[tuple[str, str], ...] = ()
-    source: str = DEFAULT_CONFIG
-
-    def for_duration(self, alert: str, default: str) -> str:
-        """The ``for:`` of ``alert``: the config's override, else ``default``."""
-        return dict(self.alert_for).get(alert, default)
 
 
 def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
@@ -270,8 +156,27 @@ def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float]
     return tuple(sorted(budgets))
 
 
+def _anomaly_factor(value: Any) -> float:
+    factor = check.number(value)
+    if factor <= 1:
+        raise ValueError(
+            "must be a factor above 1 (spend this many times last week's), "
+            f"got {check.describe(value)}"
+        )
+    return factor
+
+
 def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
-    keys = {"daily", "weekly", "monthly", "warning_percent", "critical_percent", "teams", "agents"}
+    keys = {
+        "daily",
+        "weekly",
+        "monthly",
+        "warning_percent",
+        "critical_percent",
+        "anomaly_factor",
+        "teams",
+        "agents",
+    }
     section = r.mapping(data, path, keys)
     default = Budgets()
     explicit_daily = "daily" in section
@@ -286,6 +191,13 @@ def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
         ),
         critical_percent=r.value(
             section, path, "critical_percent", check.budget_percent, default.critical_percent
+        ),
+        anomaly_factor=r.value(
+            section,
+            path,
+            "anomaly_factor",
+            _anomaly_factor,
+            None if "anomaly_factor" in section else default.anomaly_factor,
         ),
         teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
         agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
@@ -363,7 +275,7 @@ def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]
         return ()
     overrides = []
     for alert, value in durations.items():
-        if alert not in KNOWN_ALERTS:
+        if alert not in ALERT_NAMES:
             r.fail((*where, str(alert)), "not an alert obsgen generates (see docs/runbooks.md)")
             continue
         try:

@@ -17,21 +17,18 @@ import yaml
 from llmobs.schema import (
     CACHE_HITS,
     CACHE_MISSES,
-    COST,
     ERRORS,
-    INVALID_RECORDS,
-    LABEL_OVERFLOW,
     REQUEST_DURATION,
     REQUESTS,
-    UNPRICED_REQUESTS,
 )
+from obsgen.catalogue.alerts import SECONDS_PER_DAY, TEST_SERIES
+from obsgen.catalogue.promql import string_literal
+from obsgen.config.validation import duration_seconds
+from obsgen.plan import AlertSpec, Plan
 
-from . import rules
-from .config import Config
-from .queries import string_literal
-from .validation import duration_seconds
+from .templating import relative
 
-SERIES_LABELS = {"agent_id": "test.agent", "model": "gpt-4o", "provider": "openai"}
+SERIES_LABELS = TEST_SERIES
 
 
 # Values fed to the tests keep clear of rounding boundaries, so that the annotations promtool
@@ -95,7 +92,7 @@ def _render(template: str, value: float, labels: dict[str, str]) -> str:
     return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], text)
 
 
-def _expected(rule: rules.AlertRule, value: float, labels: dict[str, str]) -> dict[str, Any]:
+def _expected(rule: AlertSpec, value: float, labels: dict[str, str]) -> dict[str, Any]:
     all_labels = {**labels, **rule.all_labels()}
     return {
         "exp_labels": dict(sorted(all_labels.items())),
@@ -107,36 +104,38 @@ def _expected(rule: rules.AlertRule, value: float, labels: dict[str, str]) -> di
     }
 
 
-def _case(name: str, series: list[tuple[str, str]], checks: list[dict[str, Any]]) -> dict:
+def _case(
+    name: str, series: list[tuple[str, str]], checks: list[dict[str, Any]], interval: str = "1m"
+) -> dict:
     return {
         "name": name,
-        "interval": "1m",
+        "interval": interval,
         "input_series": [{"series": s, "values": v} for s, v in series],
         "alert_rule_test": checks,
     }
 
 
 def _fires(
-    rule: rules.AlertRule, active_from: int, value: float, labels: dict[str, str]
+    rule: AlertSpec, active_from: int, value: float, labels: dict[str, str]
 ) -> list[dict[str, Any]]:
     """No alert one minute before ``for:`` elapses, the alert when it has."""
     fire_at = active_from + _minutes(rule.duration)
     return [
-        {"eval_time": f"{fire_at - 1}m", "alertname": rule.alert, "exp_alerts": []},
+        {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
         {
             "eval_time": f"{fire_at}m",
-            "alertname": rule.alert,
+            "alertname": rule.name,
             "exp_alerts": [_expected(rule, value, labels)],
         },
     ]
 
 
-def _silent(rule: rules.AlertRule, at: int) -> list[dict[str, Any]]:
-    return [{"eval_time": f"{at}m", "alertname": rule.alert, "exp_alerts": []}]
+def _silent(rule: AlertSpec, at: int) -> list[dict[str, Any]]:
+    return [{"eval_time": f"{at}m", "alertname": rule.name, "exp_alerts": []}]
 
 
 def _pair(
-    rule: rules.AlertRule,
+    rule: AlertSpec,
     quiet: list,
     loud: list,
     active_from: int,
@@ -146,12 +145,12 @@ def _pair(
 ) -> list[dict[str, Any]]:
     return [
         _case(
-            f"{rule.alert} stays silent on the safe side of its threshold",
+            f"{rule.name} stays silent on the safe side of its threshold",
             quiet,
             _silent(rule, horizon),
         ),
         _case(
-            f"{rule.alert} fires past its threshold once its for: has elapsed",
+            f"{rule.name} fires past its threshold once its for: has elapsed",
             loud,
             _fires(rule, active_from, value, labels),
         ),
@@ -161,19 +160,10 @@ def _pair(
 # -- budget alerts ------------------------------------------------------------------------------
 
 
-def _spend_labels(rule: rules.AlertRule, config: Config) -> tuple[dict[str, str], dict[str, str]]:
-    """Labels of the cost series to feed, and the labels the alert will carry."""
-    watched = dict(rule.watched)
-    if "team" in watched:
-        agent = f"{watched['team']}{config.team_separator}agent"
-        return {**SERIES_LABELS, "agent_id": agent}, watched
-    return {**SERIES_LABELS, **watched}, watched
-
-
-def _spend_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    threshold = rule.threshold
-    series_labels, alert_labels = _spend_labels(rule, config)
-    name = _series(COST.name, series_labels)
+def _spend_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    scenario = rule.scenario
+    threshold = scenario.threshold
+    name = _series(scenario.metric.name, dict(scenario.series_labels))
     step_at = 10  # spend jumps from 0 after 10 minutes: increase() then equals the jump exactly
     horizon = step_at + _minutes(rule.duration) + 10
 
@@ -186,7 +176,7 @@ def _spend_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
         stepped(_cents_above(threshold)),
         step_at,
         _cents_above(threshold),
-        alert_labels,
+        dict(scenario.alert_labels),
         horizon,
     )
 
@@ -196,11 +186,12 @@ def _forecast_value(rate_per_minute: float, minute: int) -> float:
     rising by ``rate_per_minute`` from 0 at time 0 (Prometheus' extrapolation, exactly)."""
     spent = rate_per_minute * minute
     per_second = rate_per_minute * min(minute, 60) / 3600
-    return spent + per_second * (rules.SECONDS_PER_DAY - 60 * minute)
+    return spent + per_second * (SECONDS_PER_DAY - 60 * minute)
 
 
-def _forecast_tests(rule: rules.AlertRule, budget: float) -> list[dict[str, Any]]:
-    name = _series(COST.name, SERIES_LABELS)
+def _forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    budget = rule.scenario.threshold
+    name = _series(rule.scenario.metric.name, dict(rule.scenario.series_labels))
     # From the first hour on the forecast is 1440 x the rate per minute: aim it just past a cent.
     loud_rate, quiet_rate = _cents_above(budget * 1.44) / 1440, budget * 0.05 / 100
     active_from = next(m for m in range(1, 60) if _forecast_value(loud_rate, m) > budget)
@@ -208,18 +199,18 @@ def _forecast_tests(rule: rules.AlertRule, budget: float) -> list[dict[str, Any]
     check_at = max(fire_at, 60)  # from 60 minutes the forecast is the exact daily burn
     return [
         _case(
-            f"{rule.alert} stays silent when the burn rate fits the budget",
+            f"{rule.name} stays silent when the burn rate fits the budget",
             [(name, f"0+{quiet_rate!r}x180")],
             _silent(rule, 120),
         ),
         _case(
-            f"{rule.alert} fires when the burn rate would exhaust the budget by midnight",
+            f"{rule.name} fires when the burn rate would exhaust the budget by midnight",
             [(name, f"0+{loud_rate!r}x180")],
             [
-                {"eval_time": f"{fire_at - 1}m", "alertname": rule.alert, "exp_alerts": []},
+                {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
                 {
                     "eval_time": f"{check_at}m",
-                    "alertname": rule.alert,
+                    "alertname": rule.name,
                     "exp_alerts": [_expected(rule, _forecast_value(loud_rate, check_at), {})],
                 },
             ],
@@ -243,8 +234,8 @@ def _requests(failing: float) -> list[tuple[str, str]]:
     ]
 
 
-def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    allowed = 1 - config.slo.success_rate_percent / 100
+def _success_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    allowed = 1 - rule.scenario.threshold
     loud = _one_digit(allowed * 2, up=True)
     return _pair(
         rule,
@@ -252,13 +243,13 @@ def _success_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]
         _requests(loud),
         1,
         1 - loud,
-        {"provider": SERIES_LABELS["provider"]},
+        dict(rule.scenario.alert_labels),
         30,
     )
 
 
-def _error_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    allowed = config.slo.error_rate_percent / 100
+def _error_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    allowed = rule.scenario.threshold
     loud = _one_digit(allowed * 2, up=True)
     return _pair(
         rule,
@@ -266,7 +257,7 @@ def _error_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
         _requests(loud),
         1,
         loud,
-        {"provider": SERIES_LABELS["provider"]},
+        dict(rule.scenario.alert_labels),
         30,
     )
 
@@ -285,8 +276,8 @@ def _latency_series(observed: float) -> list[tuple[str, str]]:
     return series
 
 
-def _latency_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    objective = config.slo.p99_latency_seconds
+def _latency_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    objective = rule.scenario.threshold
     bounds = REQUEST_DURATION.buckets
     upper_index = next(i for i, b in enumerate(bounds) if b > objective)
     upper, lower = bounds[upper_index], bounds[upper_index - 1]
@@ -300,7 +291,7 @@ def _latency_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]
         _latency_series(upper),
         1,
         p99,
-        {"model": SERIES_LABELS["model"], "provider": SERIES_LABELS["provider"]},
+        dict(rule.scenario.alert_labels),
         30,
     )
 
@@ -313,15 +304,15 @@ def _cache_series(hit_share: float) -> list[tuple[str, str]]:
     ]
 
 
-def _cache_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    objective = config.slo.cache_hit_rate_percent / 100
+def _cache_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    objective = rule.scenario.threshold
     return _pair(
         rule,
         _cache_series(objective * 1.1),
         _cache_series(_one_digit(objective * 0.9)),
         1,
         _one_digit(objective * 0.9),
-        {"agent_id": SERIES_LABELS["agent_id"]},
+        dict(rule.scenario.alert_labels),
         45,
     )
 
@@ -329,55 +320,88 @@ def _cache_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
 # -- telemetry alerts ---------------------------------------------------------------------------
 
 
-def _down_tests(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    labels = {"job": config.prometheus.scrape.job_name, "instance": "localhost:8000"}
+def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    labels = dict(rule.scenario.alert_labels)
     name = _series("up", labels)
     return _pair(rule, [(name, "1x20")], [(name, "0x20")], 0, 0, labels, 15)
 
 
-def _counted_tests(rule: rules.AlertRule, spec, labels: dict[str, str]) -> list[dict[str, Any]]:
-    name = _series(spec.name, labels)
+def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    labels = dict(rule.scenario.series_labels)
+    name = _series(rule.scenario.metric.name, labels)
     return _pair(rule, [(name, "0x40")], [(name, "0x2 1x40")], 3, 1, labels, 30)
 
 
-def render(config: Config, rule_files: list[str]) -> str:
-    """The promtool test file for ``config``'s alerts."""
+def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """A week and an hour at a base spend rate, then a jump: silent when the jump stays under
+    the factor, firing when it is far over it (from the first sample after the jump). Samples
+    every 10 minutes keep a week of them cheap for the 7- and 30-day rules."""
+    scenario = rule.scenario
+    name = _series(scenario.metric.name, dict(scenario.series_labels))
+    factor, floor = scenario.threshold, scenario.reference
+    step = 10  # minutes between samples
+    jump_at = 7 * 24 * 60 + 60  # an hour of base rate a week before the jump
+    base = floor / 60 * step  # USD per sample: exactly the floor per hour
+    loud_hourly = _cents_above(120 * factor * floor)
+    quiet = (1 + factor) / 2 * base  # above the floor, below the factor
+
+    def series(per_step: float) -> list[tuple[str, str]]:
+        start = base * jump_at / step
+        return [(name, f"0+{base!r}x{jump_at // step} {start + per_step!r}+{per_step!r}x20")]
+
+    loud_from = jump_at + step
+    fire_at = loud_from + _minutes(rule.duration)
+    check_at = max(fire_at, loud_from + 70)  # once the hour's window holds only the new rate
+    return [
+        _case(
+            f"{rule.name} stays silent below {factor:g} times last week's spend rate",
+            series(quiet),
+            _silent(rule, jump_at + 100),
+            interval=f"{step}m",
+        ),
+        _case(
+            f"{rule.name} fires far above last week's spend rate once its for: has elapsed",
+            series(loud_hourly / 60 * step),
+            [
+                {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
+                {
+                    "eval_time": f"{check_at}m",
+                    "alertname": rule.name,
+                    "exp_alerts": [_expected(rule, loud_hourly, {})],
+                },
+            ],
+            interval=f"{step}m",
+        ),
+    ]
+
+
+SCENARIOS = {
+    "spend_step": _spend_tests,
+    "forecast": _forecast_tests,
+    "anomaly": _anomaly_tests,
+    "success_share": _success_tests,
+    "error_share": _error_tests,
+    "latency": _latency_tests,
+    "cache_share": _cache_tests,
+    "target_down": _down_tests,
+    "counted": _counted_tests,
+}
+
+
+def render(plan: Plan, rule_files: list[str], at: str) -> str:
+    """The promtool test file for the plan's alerts, written to ``at``."""
     tests: list[dict[str, Any]] = []
-    for group in rules.alert_groups(config):
-        for rule in group.rules:
-            tests += _tests_for(rule, config)
+    for rule in plan.alert_specs():
+        tests += SCENARIOS[rule.scenario.kind](rule)
     document = {
-        "rule_files": rule_files,
+        "rule_files": [relative(at, path) for path in rule_files],
         "evaluation_interval": "1m",
         # Recording rules first, as the alerts read them (promtool's order is random otherwise).
-        "group_eval_order": [
-            rules.recording_rules(config).name,
-            *(group.name for group in rules.alert_groups(config)),
-        ],
+        "group_eval_order": [plan.recording.name, *(group.name for group in plan.alerts)],
         "tests": tests,
     }
-    return yaml.safe_dump(document, sort_keys=False, width=1000, allow_unicode=True)
-
-
-def _tests_for(rule: rules.AlertRule, config: Config) -> list[dict[str, Any]]:
-    name = rule.alert
-    if name == "LLMDailyBudgetForecast":
-        return _forecast_tests(rule, config.budgets.daily)
-    if name.endswith(("BudgetWarning", "BudgetExceeded")):
-        return _spend_tests(rule, config)
-    special = {
-        "LLMSuccessRateLow": _success_tests,
-        "LLMErrorRateHigh": _error_tests,
-        "LLMLatencyP99High": _latency_tests,
-        "LLMCacheHitRateLow": _cache_tests,
-        "LLMMetricsDown": _down_tests,
-    }
-    if name in special:
-        return special[name](rule, config)
-    counted = {
-        "LLMUnpricedRequests": (UNPRICED_REQUESTS, {"model": "my-llama", "provider": "vllm"}),
-        "LLMLabelOverflow": (LABEL_OVERFLOW, {"label": "agent_id"}),
-        "LLMInvalidRecords": (INVALID_RECORDS, {"reason": "negative_tokens"}),
-    }
-    spec, labels = counted[name]
-    return _counted_tests(rule, spec, labels)
+    return (
+        plan.header
+        + "\n"
+        + yaml.safe_dump(document, sort_keys=False, width=1000, allow_unicode=True)
+    )

@@ -1,0 +1,333 @@
+"""Every PromQL expression obsgen writes, built from the llmobs metric schema.
+
+This is the only module that writes PromQL. Selectors only use labels a metric really has;
+recording rules are named ``level:metric:operation`` from the labels they keep; the KPIs
+(success, error and cache-hit rate, cost, tokens, latency quantiles, team) are written once and
+read by the dashboard and the alerts alike.
+
+An :class:`Expr` carries the recording rules it reads, so whoever plans the expressions also
+knows which rules to record.
+
+Dashboard reads switch between two recording rules. When every template variable a metric has
+is at *All* (``.*``), the panel reads a rule aggregated down to the panel's own grouping (a few
+series); otherwise it reads the rule that keeps ``agent_id``, ``model`` and ``provider`` and
+filters it. The switch is a matcher on :data:`ALL_SELECTED`, a label no series carries: a
+matcher on a missing label compares the empty string, which the concatenated variable regexes
+(``$agent_id$model$provider``) match only when each is ``.*``. The branch not taken selects no
+series, so Prometheus reads nothing for it.
+
+Example:
+    >>> from llmobs.schema import REQUESTS
+    >>> rate(Series(REQUESTS), by=("provider",)).text
+    'provider:llm_requests:rate5m'
+    >>> rate(requests("success"), by=("provider",)).text
+    'sum by (provider) (provider_status:llm_requests:rate5m{status="success"})'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from llmobs.schema import REQUESTS, TOKENS, MetricKind, MetricSpec, TokenType
+
+#: Grafana template variables, by the label they filter.
+DASHBOARD_FILTERS = ("agent_id", "model", "provider")
+#: A label no series carries: matching it against the variables tells whether all are at All.
+ALL_SELECTED = "__obsgen_all_selected__"
+#: The window of the rate rules the dashboard and the SLO alerts read.
+RULE_WINDOW = "5m"
+RATE_INTERVAL = "$__rate_interval"
+DASHBOARD_RANGE = "$__range"
+#: The token types that make up a call's total: prompt tokens include cache reads and writes,
+#: so those are parts of prompt and are never added to it.
+TOTAL_TOKEN_TYPES = (TokenType.PROMPT.value, TokenType.COMPLETION.value)
+
+
+def string_literal(value: str) -> str:
+    """``value`` as a PromQL double-quoted string."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def number(value: float) -> str:
+    """A threshold as PromQL reads it back exactly: ``80`` rather than ``80.0``, never rounded."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    """One recording rule: the series it records and the expression."""
+
+    record: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A PromQL expression and the recording rules it reads."""
+
+    text: str
+    rules: frozenset[RecordingRule] = field(default_factory=frozenset)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def then(self, text: str, *others: Expr) -> Expr:
+        """A new expression ``text`` that reads this one's rules and ``others``'."""
+        rules = self.rules.union(*(other.rules for other in others))
+        return Expr(text, rules)
+
+
+def combine(text: str, *parts: Expr) -> Expr:
+    """``text`` built from ``parts``, reading all their rules."""
+    return Expr(text, frozenset().union(*(part.rules for part in parts)))
+
+
+@dataclass(frozen=True)
+class Series:
+    """A counter's series (or a histogram's ``_bucket``), optionally narrowed by matchers.
+
+    ``matchers`` are ``(label, operator, value)``; the labels they name are kept by any rule
+    recorded from the series, so one rule serves every narrowing.
+    """
+
+    spec: MetricSpec
+    suffix: str = ""
+    matchers: tuple[tuple[str, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.suffix and (
+            self.spec.kind is not MetricKind.HISTOGRAM
+            or self.suffix not in ("_bucket", "_sum", "_count")
+        ):
+            raise ValueError(f"{self.spec.name} has no {self.suffix} series")
+        for label, _op, _value in self.matchers:
+            if label not in self.labels:
+                raise ValueError(f"{self.spec.name} has no label {label!r}")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name + self.suffix
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.spec.labels + (("le",) if self.suffix == "_bucket" else ())
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """Labels a rule must keep: those the matchers read, and a bucket's ``le``."""
+        named = [label for label, _, _ in self.matchers]
+        return tuple(dict.fromkeys([*named, *(["le"] if self.suffix == "_bucket" else [])]))
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The dashboard variables that apply to this series."""
+        return tuple(label for label in DASHBOARD_FILTERS if label in self.spec.labels)
+
+
+def _matcher_text(label: str, op: str, value: str) -> str:
+    return f"{label}{op}{string_literal(value)}"
+
+
+def selector(name: str, matchers: Iterable[tuple[str, str, str]] = ()) -> str:
+    """``name{label op "value", ...}``, or the bare name without matchers."""
+    body = ",".join(_matcher_text(*m) for m in matchers)
+    return f"{name}{{{body}}}" if body else name
+
+
+def variable_matchers(labels: Iterable[str]) -> list[tuple[str, str, str]]:
+    """``label=~"$label"`` for each dashboard variable."""
+    return [(label, "=~", f"${label}") for label in labels]
+
+
+def _labels(labels: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(labels)))
+
+
+def _by(labels: Iterable[str]) -> str:
+    listed = tuple(labels)
+    return f" by ({', '.join(listed)})" if listed else ""
+
+
+def aggregate(function: str, expr: str, by: Iterable[str] = ()) -> str:
+    """``function by (labels) (expr)``."""
+    return f"{function}{_by(by)} ({expr})"
+
+
+def rule_name(level: Iterable[str], series: str, operation: str) -> str:
+    """``level:metric:operation``: the labels kept, the metric without ``_total``, the operation."""
+    metric = series[: -len("_total")] if series.endswith("_total") else series
+    return f"{'_'.join(sorted(level))}:{metric}:{operation}"
+
+
+def window_rule(function: str, series: Series, window: str, level: Iterable[str]) -> RecordingRule:
+    """``sum by (level) (function(series[window]))`` recorded under its conventional name."""
+    kept = _labels([*level, *series.kept])
+    for label in kept:
+        if label not in series.labels:
+            raise ValueError(f"{series.name} has no label {label!r} to aggregate by")
+    expr = aggregate("sum", f"{function}({series.name}[{window}])", kept)
+    return RecordingRule(rule_name(kept, series.name, f"{function}{window}"), expr)
+
+
+def raw_rate(series: Series, window: str, by: Iterable[str] = ()) -> Expr:
+    """``sum by (by) (rate(series[window]))`` on the raw series, no rule."""
+    return Expr(aggregate("sum", f"rate({selector(series.name, series.matchers)}[{window}])", by))
+
+
+def raw_increase(series: Series, window: str, by: Iterable[str] = ()) -> Expr:
+    """``sum by (by) (increase(series[window]))`` on the raw series, no rule."""
+    inner = f"increase({selector(series.name, series.matchers)}[{window}])"
+    return Expr(aggregate("sum", inner, by))
+
+
+def recorded(
+    function: str, series: Series, window: str, by: Iterable[str] = (), **where: str
+) -> Expr:
+    """The recorded ``function`` over ``window`` of ``series``, summed by ``by``; ``where``
+    pins labels to values (``team="x"``), which the rule then keeps."""
+    by = (*by, *where)
+    rule = window_rule(function, series, window, by)
+    matchers = [*series.matchers, *((label, "=", value) for label, value in where.items())]
+    read = selector(rule.record, matchers)
+    if series.matchers:  # the rule keeps the matched labels: sum them away
+        read = aggregate("sum", read, by)
+    return Expr(read, frozenset({rule}))
+
+
+def rate(series: Series, by: Iterable[str] = ()) -> Expr:
+    """Per-second rate over :data:`RULE_WINDOW`, from its recording rule."""
+    return recorded("rate", series, RULE_WINDOW, by)
+
+
+# -- dashboard reads --------------------------------------------------------------------------
+
+
+def _switched(series: Series, by: tuple[str, ...], read: str, function: str, window: str) -> Expr:
+    """``read`` (a format with ``{}`` for a rule selector) over the cheapest rule that still
+    honours the dashboard variables (see the module docstring)."""
+    filters = series.filters
+    fine = window_rule(function, series, window, [*filters, *by])
+    filtered = [*series.matchers, *variable_matchers(filters)]
+    if set(filters) <= set(by):
+        text = aggregate("sum", read.format(selector(fine.record, filtered)), by)
+        return Expr(text, frozenset({fine}))
+    coarse = window_rule(function, series, window, by)
+    switch = "".join(f"${label}" for label in filters)
+    all_branch = selector(coarse.record, [*series.matchers, (ALL_SELECTED, "=~", switch)])
+    some_branch = selector(fine.record, [*filtered, (ALL_SELECTED, "!~", switch)])
+    text = (
+        f"({aggregate('sum', read.format(all_branch), by)}\n"
+        f"or\n{aggregate('sum', read.format(some_branch), by)})"
+    )
+    return Expr(text, frozenset({coarse, fine}))
+
+
+class RuleReader:
+    """Dashboard reads from recording rules (rules evaluated every ``interval_seconds``)."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval_seconds = interval_seconds
+
+    def rate(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        """Per-second rate for a time series panel."""
+        return _switched(series, tuple(by), "{}", "rate", RULE_WINDOW)
+
+    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        """Increase over the dashboard's time range: the recorded rate integrated over it."""
+        read = f"sum_over_time({{}}[{DASHBOARD_RANGE}]) * {number(self.interval_seconds)}"
+        return _switched(series, tuple(by), read, "rate", RULE_WINDOW)
+
+    def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
+        """Increase over a fixed ``window`` (``24h``), now."""
+        return _switched(series, tuple(by), "{}", "increase", window)
+
+
+class RawReader:
+    """The same reads straight from the raw series, as a dashboard without rules would make
+    them: the baseline the plan's queries are measured against."""
+
+    def _read(self, function: str, series: Series, window: str, by: Iterable[str]) -> Expr:
+        matchers = [*series.matchers, *variable_matchers(series.filters)]
+        return Expr(
+            aggregate("sum", f"{function}({selector(series.name, matchers)}[{window}])", by)
+        )
+
+    def rate(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        return self._read("rate", series, RATE_INTERVAL, by)
+
+    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        return self._read("increase", series, DASHBOARD_RANGE, by)
+
+    def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
+        return self._read("increase", series, window, by)
+
+
+Reader = RuleReader | RawReader
+
+
+def gauge(spec: MetricSpec, by: Iterable[str] = ()) -> Expr:
+    """A gauge's current value summed by ``by``, filtered by the dashboard variables."""
+    series = Series(spec)
+    return Expr(aggregate("sum", selector(spec.name, variable_matchers(series.filters)), by))
+
+
+# -- KPIs: one definition each, read by panels and alerts ---------------------------------------
+
+
+def ratio(numerator: Expr, denominator: Expr) -> Expr:
+    """``numerator / denominator``; empty (not 0 or NaN) where the denominator is 0."""
+    return combine(f"({numerator})\n/\n({denominator} > 0)", numerator, denominator)
+
+
+def share(part: Expr, whole: Expr) -> Expr:
+    """The share ``part`` is of ``whole``: 0, not empty, where ``part`` has no series but
+    ``whole`` has (no errors yet is an error rate of 0)."""
+    return ratio(combine(f"({part}\nor\n{whole} * 0)", part, whole), whole)
+
+
+def hit_ratio(hits: Expr, misses: Expr) -> Expr:
+    """The share of cache lookups that hit."""
+    return ratio(hits, combine(f"{hits} + {misses}", hits, misses))
+
+
+def requests(status: str | None = None) -> Series:
+    """Completed requests, optionally of one status."""
+    return Series(REQUESTS, matchers=(("status", "=", status),) if status else ())
+
+
+def tokens() -> Series:
+    """Tokens a call used: prompt plus completion (cache tokens are inside prompt)."""
+    return Series(TOKENS, matchers=(("token_type", "=~", "|".join(TOTAL_TOKEN_TYPES)),))
+
+
+def quantile(q: float, buckets: Expr) -> Expr:
+    """The ``q`` quantile of a histogram from its bucket rates summed by ``le``."""
+    return buckets.then(f"histogram_quantile({q:g}, {buckets})")
+
+
+def team_regex(separator: str) -> str:
+    """RE2 pattern whose first group is the team: the agent id up to the first separator."""
+    return f"([^{re.escape(separator)}]*).*"
+
+
+def with_team(expr: Expr, separator: str) -> Expr:
+    """``expr`` with a ``team`` label derived from its ``agent_id`` label."""
+    pattern = string_literal(team_regex(separator))
+    return expr.then(f'label_replace({expr}, "team", "$1", "agent_id", {pattern})')
+
+
+def team_rule(agents: Expr, separator: str) -> Expr:
+    """A rule that sums an ``agent_id``-level recorded expression by team."""
+    (source,) = [rule for rule in agents.rules if rule.record.startswith("agent_id:")]
+    _, metric, operation = source.record.split(":")
+    labelled = with_team(Expr(source.record), separator)
+    rule = RecordingRule(f"team:{metric}:{operation}", aggregate("sum", labelled.text, ("team",)))
+    return Expr(rule.record, agents.rules | {rule})
+
+
+def compare(expr: Expr, op: str, threshold: float) -> Expr:
+    """``expr op threshold`` on a new line, the threshold written exactly."""
+    return expr.then(f"{expr}\n{op} {number(threshold)}")

@@ -1,0 +1,16 @@
+"""Where each generated and shipped file lives, relative to the output folder."""
+
+DASHBOARD = "dashboards/llm_usage_dashboard.json"
+DASHBOARD_README = "dashboards/README.md"
+PROMETHEUS = "stack/prometheus/prometheus.yml"
+RECORDING_RULES = "alerts/llm_recording_rules.yml"
+ALERT_RULES = "alerts/llm_alert_rules.yml"
+ALERT_TESTS = "alerts/tests/llm_alerts_test.yml"
+ALERT_INDEX = "docs/alerts.md"
+RUNBOOKS = "docs/runbooks.md"
+#: The files of each ``obsgen build`` target.
+TARGETS = {
+    "dashboards": (DASHBOARD, DASHBOARD_README),
+    "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, ALERT_INDEX),
+    "prometheus": (PROMETHEUS,),
+}

@@ -1,0 +1,144 @@
+"""The plan: everything the files will say, as plain data (no grafanalib, no Jinja)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from obsgen.catalogue.alerts import Scenario
+from obsgen.catalogue.promql import RecordingRule
+from obsgen.config.model import PrometheusSettings
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    """One alerting rule, with what its promtool scenario needs."""
+
+    name: str
+    group: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+    description: str
+    runbook: str
+    scenario: Scenario
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def all_labels(self) -> dict[str, str]:
+        return {"severity": self.severity, **dict(self.labels)}
+
+
+@dataclass(frozen=True)
+class RecordingGroup:
+    """The recording rules, evaluated every ``interval`` in order."""
+
+    name: str
+    interval: str
+    rules: tuple[RecordingRule, ...]
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """A group of alerts, evaluated every ``interval``."""
+
+    name: str
+    interval: str
+    rules: tuple[AlertSpec, ...]
+
+
+RuleGroup = RecordingGroup | AlertGroup
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL target: expression, legend, instant or range, and the raw-series expression
+    the same target would run without recording rules (for the benchmark)."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    baseline: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A threshold step: the colour from ``value`` up (None is the base step)."""
+
+    color: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A panel's place on the 24-column grid."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One dashboard panel: what it shows, where, and how it is drawn."""
+
+    title: str
+    kind: str
+    unit: str
+    description: str
+    queries: tuple[Query, ...]
+    grid: Grid
+    thresholds: tuple[Step, ...] = ()
+    decimals: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    stacked: bool = False
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A query template variable on a label of the requests metric."""
+
+    name: str
+    label: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A Prometheus annotation query."""
+
+    name: str
+    expr: str
+    title: str
+    text: str
+    tags: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The dashboard: identity, panels in layout order, variables, annotations."""
+
+    title: str
+    uid: str
+    refresh: str
+    description: str
+    panels: tuple[Panel, ...]
+    variables: tuple[Variable, ...]
+    annotations: tuple[Annotation, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``obsgen build`` writes, derived once from the config."""
+
+    source: str
+    header: str
+    recording: RecordingGroup
+    alerts: tuple[AlertGroup, ...]
+    dashboard: Dashboard
+    prometheus: PrometheusSettings
+
+    def alert_specs(self) -> tuple[AlertSpec, ...]:
+        return tuple(rule for group in self.alerts for rule in group.rules)

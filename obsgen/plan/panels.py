@@ -1,0 +1,362 @@
+"""The dashboard's panels: the seed's 13 and a row on data completeness, as data.
+
+Each panel's queries are written once against a reader: the plan reads recording rules
+(:class:`RuleReader`); the same definitions against :class:`RawReader` give the raw-series
+queries the benchmark compares them with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llmobs.schema import (
+    ACTIVE_REQUESTS,
+    BUILD_INFO,
+    CACHE_HITS,
+    CACHE_MISSES,
+    COST,
+    ERRORS,
+    INVALID_RECORDS,
+    LABEL_OVERFLOW,
+    REQUEST_DURATION,
+    REQUESTS,
+    UNPRICED_REQUESTS,
+)
+from obsgen.catalogue import promql as q
+from obsgen.catalogue.alerts import BUDGET_ALERTS
+from obsgen.catalogue.promql import Expr, RawReader, Reader, RecordingRule, RuleReader, Series
+from obsgen.config import Config
+from obsgen.config.validation import duration_seconds
+
+from .model import Annotation, Dashboard, Grid, Panel, Query, Step, Variable
+
+GREEN, YELLOW, RED, BLUE = "green", "yellow", "red", "blue"
+USD, PERCENT, SECONDS, REQ_PER_SEC = "currencyUSD", "percentunit", "s", "reqps"
+TOKENS_PER_SEC, REQUESTS_UNIT, COUNT = "suffix: tokens/s", "suffix: requests", "short"
+RECORDS_PER_SEC = "suffix: records/s"
+#: The row that separates the seed's panels from the data-completeness panels.
+COMPLETENESS_ROW = "Data completeness"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A query written against a reader, with its legend."""
+
+    read: Callable[[Reader], Expr]
+    legend: str = ""
+    instant: bool = False
+
+
+def _errors_share(reader: Reader, by: tuple[str, ...] = ()) -> Expr:
+    errors = reader.total(Series(ERRORS), by) if not by else reader.rate(Series(ERRORS), by)
+    total = reader.total(q.requests(), by) if not by else reader.rate(q.requests(), by)
+    return q.share(errors, total)
+
+
+def _success_share(reader: Reader) -> Expr:
+    return q.share(reader.rate(q.requests("success")), reader.rate(q.requests()))
+
+
+def _cache_hit_share(reader: Reader) -> Expr:
+    return q.hit_ratio(reader.total(Series(CACHE_HITS)), reader.total(Series(CACHE_MISSES)))
+
+
+def _latency(p: float) -> Callable[[Reader], Expr]:
+    return lambda r: q.quantile(p, r.rate(Series(REQUEST_DURATION, "_bucket"), ("le",)))
+
+
+def _team_cost(separator: str) -> Callable[[Reader], Expr]:
+    def read(reader: Reader) -> Expr:
+        by_agent = q.with_team(reader.total(Series(COST), ("agent_id",)), separator)
+        return by_agent.then(q.aggregate("sum", by_agent.text, ("team",)))
+
+    return read
+
+
+def _round(read: Callable[[Reader], Expr]) -> Callable[[Reader], Expr]:
+    def rounded(reader: Reader) -> Expr:
+        expr = read(reader)
+        return expr.then(f"round({expr})")
+
+    return rounded
+
+
+def _budget_steps(config: Config) -> tuple[tuple[Step, ...], str]:
+    budgets = config.budgets
+    daily = budgets.daily
+    if daily is None:
+        return (Step(GREEN, None),), "No daily budget is configured."
+    steps = (
+        Step(GREEN, None),
+        Step(YELLOW, daily * budgets.warning_percent / 100),
+        Step(RED, daily * budgets.critical_percent / 100),
+    )
+    note = (
+        f"Yellow from {budgets.warning_percent:g}% and red from "
+        f"{budgets.critical_percent:g}% of the {daily:g} USD daily budget."
+    )
+    return steps, note
+
+
+@dataclass(frozen=True)
+class PanelDraft:
+    """A panel before its queries are read: the targets are reader functions."""
+
+    title: str
+    kind: str
+    unit: str
+    description: str
+    targets: tuple[Target, ...]
+    grid: Grid
+    thresholds: tuple[Step, ...] = ()
+    decimals: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    stacked: bool = False
+
+
+def drafts(config: Config) -> tuple[PanelDraft, ...]:
+    """Every panel in layout order, its queries still to be read."""
+    slo = config.slo
+    cost_steps, budget_note = _budget_steps(config)
+    return (
+        PanelDraft(
+            "Total LLM Requests",
+            "stat",
+            COUNT,
+            "Requests completed in the dashboard's time range, successful or not.",
+            (Target(_round(lambda r: r.total(q.requests())), "requests", True),),
+            Grid(0, 0, 6, 5),
+            (Step(BLUE, None),),
+            decimals=0,
+        ),
+        PanelDraft(
+            "Total Cost 24h",
+            "stat",
+            USD,
+            "Spend over the last 24 hours. " + budget_note,
+            (Target(lambda r: r.window(Series(COST), "24h"), "spend", True),),
+            Grid(6, 0, 6, 5),
+            cost_steps,
+            decimals=2,
+        ),
+        PanelDraft(
+            "Cache Hit Rate",
+            "gauge",
+            PERCENT,
+            "Share of response-cache lookups that hit, in the time range. Red below the "
+            f"{slo.cache_hit_rate_percent:g}% objective. Services without a cache show no value.",
+            (Target(_cache_hit_share, "hit rate", True),),
+            Grid(12, 0, 6, 5),
+            (Step(RED, None), Step(GREEN, slo.cache_hit_rate_percent / 100)),
+            minimum=0,
+            maximum=1,
+        ),
+        PanelDraft(
+            "Error Rate",
+            "stat",
+            PERCENT,
+            "Share of requests that failed, in the time range. Red above the "
+            f"{slo.error_rate_percent:g}% objective.",
+            (Target(_errors_share, "error rate", True),),
+            Grid(18, 0, 6, 5),
+            (Step(GREEN, None), Step(RED, slo.error_rate_percent / 100)),
+            decimals=2,
+        ),
+        PanelDraft(
+            "Requests per Agent",
+            "timeseries",
+            REQ_PER_SEC,
+            "Requests per second by agent.",
+            (Target(lambda r: r.rate(q.requests(), ("agent_id",)), "{{agent_id}}"),),
+            Grid(0, 5, 12, 8),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Cost per Team",
+            "piechart",
+            USD,
+            f"Spend in the time range by team (the agent id up to the first "
+            f"'{config.team_separator}').",
+            (Target(_team_cost(config.team_separator), "{{team}}", True),),
+            Grid(12, 5, 12, 8),
+        ),
+        PanelDraft(
+            "Request Latency Distribution",
+            "timeseries",
+            SECONDS,
+            f"p50, p90 and p99 request latency. The p99 objective is below "
+            f"{slo.p99_latency_seconds:g} s.",
+            tuple(Target(_latency(p), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)),
+            Grid(0, 13, 12, 8),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Token Usage by Model",
+            "timeseries",
+            TOKENS_PER_SEC,
+            "Tokens per second by model, stacked: prompt plus completion tokens. Cache-read and "
+            "cache-write tokens are part of prompt tokens and are not added again.",
+            (Target(lambda r: r.rate(q.tokens(), ("model",)), "{{model}}"),),
+            Grid(12, 13, 12, 8),
+            minimum=0,
+            stacked=True,
+        ),
+        PanelDraft(
+            "Cache Performance",
+            "timeseries",
+            REQ_PER_SEC,
+            "Response-cache hits and misses per second.",
+            (
+                Target(lambda r: r.rate(Series(CACHE_HITS)), "hits"),
+                Target(lambda r: r.rate(Series(CACHE_MISSES)), "misses"),
+            ),
+            Grid(0, 21, 12, 8),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Error Rate by Provider",
+            "timeseries",
+            PERCENT,
+            "Share of requests that failed, by provider.",
+            (Target(lambda r: _errors_share(r, ("provider",)), "{{provider}}"),),
+            Grid(12, 21, 12, 8),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Cost Breakdown by Model",
+            "bargauge",
+            USD,
+            "Spend in the time range by model.",
+            (Target(lambda r: r.total(Series(COST), ("model",)), "{{model}}", True),),
+            Grid(0, 29, 8, 8),
+            (Step(BLUE, None),),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Active Requests",
+            "timeseries",
+            REQUESTS_UNIT,
+            "Requests in flight by agent and provider.",
+            (
+                Target(
+                    lambda r: q.gauge(ACTIVE_REQUESTS, ("agent_id", "provider")),
+                    "{{agent_id}} / {{provider}}",
+                ),
+            ),
+            Grid(8, 29, 8, 8),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Request Success Rate",
+            "timeseries",
+            PERCENT,
+            f"Share of requests that succeeded. The objective is {slo.success_rate_percent:g}%.",
+            (Target(_success_share, "success rate"),),
+            Grid(16, 29, 8, 8),
+        ),
+        PanelDraft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
+        PanelDraft(
+            "Unpriced Requests",
+            "timeseries",
+            REQ_PER_SEC,
+            "Requests of models with no known price, recorded at 0 USD: while this is above zero "
+            "the cost panels under-count. Add the model to a price file.",
+            (
+                Target(
+                    lambda r: r.rate(Series(UNPRICED_REQUESTS), ("model", "provider")),
+                    "{{model}} ({{provider}})",
+                ),
+            ),
+            Grid(0, 38, 12, 7),
+            minimum=0,
+        ),
+        PanelDraft(
+            "Folded and Rejected Records",
+            "timeseries",
+            RECORDS_PER_SEC,
+            "Records whose label value was folded into __overflow__ (by label) and records "
+            "rejected for bad input (by reason): the numbers above miss what shows here.",
+            (
+                Target(lambda r: r.rate(Series(LABEL_OVERFLOW), ("label",)), "folded {{label}}"),
+                Target(
+                    lambda r: r.rate(Series(INVALID_RECORDS), ("reason",)), "rejected: {{reason}}"
+                ),
+            ),
+            Grid(12, 38, 12, 7),
+            minimum=0,
+        ),
+    )
+
+
+def annotations() -> tuple[Annotation, ...]:
+    """Deployments (a new ``llm_build_info`` version) and budget alerts (``ALERTS``)."""
+    build = q.selector(BUILD_INFO.name)
+    budget_alerts = q.string_literal("|".join(BUDGET_ALERTS))
+    return (
+        Annotation(
+            "Deployments",
+            f"max by (version) ({build}) unless max by (version) ({build} offset 5m)",
+            "Deployed {{version}}",
+            "A new version of the LLM service started.",
+            "version",
+            "rgba(115, 191, 105, 1)",
+        ),
+        Annotation(
+            "Budget alerts",
+            f'ALERTS{{alertname=~{budget_alerts}, alertstate="firing"}}',
+            "{{alertname}}",
+            "{{alertname}} is firing",
+            "severity,team,agent_id",
+            "rgba(242, 73, 92, 1)",
+        ),
+    )
+
+
+def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
+    """The dashboard for ``config``, and the recording rules its panels read."""
+    rules_reader = RuleReader(duration_seconds(config.prometheus.evaluation_interval))
+    raw_reader = RawReader()
+    rules: set[RecordingRule] = set()
+    panels = []
+    for draft in drafts(config):
+        queries = []
+        for target in draft.targets:
+            expr = target.read(rules_reader)
+            rules |= expr.rules
+            baseline = target.read(raw_reader).text
+            queries.append(Query(expr.text, target.legend, target.instant, baseline))
+        panels.append(
+            Panel(
+                title=draft.title,
+                kind=draft.kind,
+                unit=draft.unit,
+                description=draft.description,
+                queries=tuple(queries),
+                grid=draft.grid,
+                thresholds=draft.thresholds,
+                decimals=draft.decimals,
+                minimum=draft.minimum,
+                maximum=draft.maximum,
+                stacked=draft.stacked,
+            )
+        )
+    variables = tuple(
+        Variable(label, label.replace("_", " "), f"label_values({REQUESTS.name}, {label})")
+        for label in q.DASHBOARD_FILTERS
+    )
+    board = Dashboard(
+        title=config.dashboard.title,
+        uid=config.dashboard.uid,
+        refresh=config.dashboard.refresh,
+        description=f"Generated by obsgen from {_file_name(config.source)}; do not edit by hand.",
+        panels=tuple(panels),
+        variables=variables,
+        annotations=annotations(),
+    )
+    return board, frozenset(rules)
+
+
+def _file_name(source: str) -> str:
+    return source.replace("\\", "/").rsplit("/", 1)[-1]

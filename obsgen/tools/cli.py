@@ -1,0 +1,191 @@
+"""The obsgen command line: build, validate, init and costs."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from llmobs import CostStoreError, CostTracker
+from llmobs.store import default_path
+from obsgen import config as configuration
+from obsgen import output, paths
+
+from . import promtool, stack_commands
+from .costs_report import FORMATS, GROUPINGS, CostReport
+from .options import UsageError, config_option, load_config, out_option
+
+TARGET_CHOICES = ["all", *paths.TARGETS]
+STARTER_CONFIG = Path(configuration.__file__).parent / "starter.yaml"
+
+
+def _parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-27") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="obsgen", prog_name="obsgen")
+def cli() -> None:
+    """LLM observability as code: metrics, costs, dashboards and alert rules."""
+
+
+@cli.command()
+@click.argument("target", type=click.Choice(TARGET_CHOICES), default="all")
+@config_option
+@out_option
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 naming every file that differs from what the config "
+    "generates (for CI).",
+)
+def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
+    """Generate the dashboard, Prometheus config, rules and rule tests from the config.
+
+    TARGET is dashboards, alerts, prometheus or all. The output is byte-identical across runs,
+    and each file is written atomically.
+    """
+    files = output.generate(load_config(config_path), target)
+    root = Path(out_dir)
+    if not check:
+        for relative, content in files.items():
+            output.write_atomically(root / relative, content)
+            click.echo(f"wrote {root / relative}")
+        return
+    drift = output.differing(files, root)
+    for path in drift:
+        click.echo(f"obsgen: {path} differs from what {config_path} generates", err=True)
+    if drift:
+        click.echo("obsgen: run `obsgen build` and commit the result", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} generated files are up to date")
+
+
+@cli.command()
+@config_option
+@out_option
+def validate(config_path: str, out_dir: str) -> None:
+    """Check the config; with promtool on PATH, also check the generated Prometheus config and
+    rules and run the alert unit tests."""
+    files = output.generate(load_config(config_path), "all")
+    click.echo(f"{config_path}: valid")
+    if promtool.available() is None:
+        click.echo(
+            "promtool is not on PATH, so the Prometheus checks were skipped "
+            "(`apt-get install prometheus` provides it)"
+        )
+        return
+    root = Path(out_dir)
+    drift = output.differing(files, root)
+    if drift:
+        raise UsageError(
+            f"{', '.join(drift)}: not what {config_path} generates; run `obsgen build` first"
+        )
+    failures = 0
+    for step, ok, printed in promtool.check_all(
+        root,
+        paths.PROMETHEUS,
+        [paths.RECORDING_RULES, paths.ALERT_RULES],
+        [paths.ALERT_TESTS],
+    ):
+        click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")
+        if not ok:
+            failures += 1
+            click.echo(printed, err=True)
+    if failures:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    default=configuration.DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the starter config.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented starter config."""
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    output.write_atomically(target, STARTER_CONFIG.read_text(encoding="utf-8"))
+    click.echo(f"wrote {path}; edit it, then run `obsgen build`")
+
+
+@cli.command()
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month"]),
+    default="day",
+    show_default=True,
+    help="The day, week (Monday to Sunday) or month to report.",
+)
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(GROUPINGS),
+    default="agent",
+    show_default=True,
+    help="How to break the spend down.",
+)
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The cost tracker's SQLite file [default: $LLMOBS_COST_DB or "
+    "~/.local/share/llmobs/costs.sqlite3].",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--date",
+    "day",
+    callback=_parse_day,
+    metavar="YYYY-MM-DD",
+    help="A day in the period to report [default: today].",
+)
+def costs(period: str, by: str, db: str | None, fmt: str, day: date | None) -> None:
+    """Print LLM spend from a cost tracker's database, with the budget and percent used."""
+    path = db or default_path()
+    try:
+        tracker = CostTracker(path, read_only=True)
+    except CostStoreError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        click.echo(CostReport.build(tracker, period, by, day).render(fmt), nl=False)
+    finally:
+        tracker.close()
+
+
+stack_commands.register(cli)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``obsgen`` command: errors are one line and exit with code 2."""
+    try:
+        code = cli.main(args=args, prog_name="obsgen", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        click.echo(f"obsgen: error: {where}{exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

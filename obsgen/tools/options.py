@@ -1,0 +1,54 @@
+"""Options and errors every obsgen command shares."""
+
+from __future__ import annotations
+
+import click
+
+from obsgen import config as configuration
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default=configuration.DEFAULT_CONFIG,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The obsgen config file.",
+)
+out_option = click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The folder the generated files live under (the repository root).",
+)
+
+
+class UsageError(click.ClickException):
+    """A one-line error, exit code 2, as every obsgen error is."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"obsgen: error: {self.message}", err=True)
+
+
+def load_config(path: str) -> configuration.Config:
+    """The config, or every issue on its own line and exit code 2."""
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as exc:
+        for issue in exc.issues[:-1]:
+            click.echo(f"obsgen: error: {issue}", err=True)
+        raise UsageError(str(exc.issues[-1])) from None
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("obsgen")
+    except PackageNotFoundError:
+        return "dev"
