@@ -87,14 +87,6 @@ def _spend(window: str, by: tuple[str, ...] = (), **where: str) -> Expr:
     return q.recorded("increase", Series(COST), window, by, **where)
 
 
-def _budget_level(warning: bool) -> Callable[[Config], float]:
-    def percent(config: Config) -> float:
-        budgets = config.budgets
-        return budgets.warning_percent if warning else budgets.critical_percent
-
-    return percent
-
-
 def _budget_instance(
     config: Config,
     warning: bool,
@@ -106,7 +98,8 @@ def _budget_instance(
     alert_labels: tuple[tuple[str, str], ...] = (),
     labels: tuple[tuple[str, str], ...] = (),
 ) -> Instance:
-    percent = _budget_level(warning)(config)
+    budgets = config.budgets
+    percent = budgets.warning_percent if warning else budgets.critical_percent
     threshold = budget * percent / 100
     return Instance(
         expr=spend.then(f"{spend} > {q.number(threshold)}"),
@@ -240,44 +233,45 @@ def _by_provider(series: Series) -> Expr:
     return q.rate(series, ("provider",))
 
 
-def _success(config: Config) -> list[Instance]:
-    objective = config.slo.success_rate_percent
-    rate = q.share(_by_provider(q.requests("success")), _by_provider(q.requests()))
-    return [
-        Instance(
-            expr=q.compare(rate, "<", objective / 100),
-            summary=f"LLM request success rate is below {objective:g}%",
-            description=(
-                f"{PERCENT} of requests to {{{{ $labels.provider }}}} succeeded over "
-                f"5 minutes; the objective is {objective:g}%."
-            ),
-            scenario=Scenario(
-                "success_share",
-                alert_labels=(("provider", TEST_SERIES["provider"]),),
-                threshold=objective / 100,
-            ),
-        )
-    ]
+def _request_share(
+    part: Series,
+    percent: Callable[[Config], float],
+    too_low: bool,
+    kind: str,
+    what: str,
+    outcome: str,
+) -> Callable[[Config], list[Instance]]:
+    """An SLO on the share of requests to a provider that ``part`` counts: too low (success)
+    or too high (errors)."""
 
-
-def _errors(config: Config) -> list[Instance]:
-    objective = config.slo.error_rate_percent
-    rate = q.share(_by_provider(Series(ERRORS)), _by_provider(q.requests()))
-    return [
-        Instance(
-            expr=q.compare(rate, ">", objective / 100),
-            summary=f"LLM error rate is above {objective:g}%",
-            description=(
-                f"{PERCENT} of requests to {{{{ $labels.provider }}}} failed over 5 "
-                f"minutes; the objective is below {objective:g}%."
-            ),
-            scenario=Scenario(
-                "error_share",
-                alert_labels=(("provider", TEST_SERIES["provider"]),),
-                threshold=objective / 100,
-            ),
+    def instances(config: Config) -> list[Instance]:
+        objective = percent(config)
+        rate = q.share(_by_provider(part), _by_provider(q.requests()))
+        side, objective_text = (
+            ("below", f"{objective:g}%")
+            if too_low
+            else (
+                "above",
+                f"below {objective:g}%",
+            )
         )
-    ]
+        return [
+            Instance(
+                expr=q.compare(rate, "<" if too_low else ">", objective / 100),
+                summary=f"LLM {what} is {side} {objective:g}%",
+                description=(
+                    f"{PERCENT} of requests to {{{{ $labels.provider }}}} {outcome} over "
+                    f"5 minutes; the objective is {objective_text}."
+                ),
+                scenario=Scenario(
+                    kind,
+                    alert_labels=(("provider", TEST_SERIES["provider"]),),
+                    threshold=objective / 100,
+                ),
+            )
+        ]
+
+    return instances
 
 
 def _latency(config: Config) -> list[Instance]:
@@ -393,8 +387,34 @@ CATALOGUE: tuple[AlertEntry, ...] = (
     AlertEntry("LLMTeamDailyBudgetExceeded", BUDGET, "critical", "1m", _team_budgets(False)),
     AlertEntry("LLMAgentDailyBudgetWarning", BUDGET, "warning", "5m", _agent_budgets(True)),
     AlertEntry("LLMAgentDailyBudgetExceeded", BUDGET, "critical", "1m", _agent_budgets(False)),
-    AlertEntry("LLMSuccessRateLow", SLO, "critical", "10m", _success),
-    AlertEntry("LLMErrorRateHigh", SLO, "warning", "5m", _errors),
+    AlertEntry(
+        "LLMSuccessRateLow",
+        SLO,
+        "critical",
+        "10m",
+        _request_share(
+            q.requests("success"),
+            lambda c: c.slo.success_rate_percent,
+            True,
+            "success_share",
+            "request success rate",
+            "succeeded",
+        ),
+    ),
+    AlertEntry(
+        "LLMErrorRateHigh",
+        SLO,
+        "warning",
+        "5m",
+        _request_share(
+            Series(ERRORS),
+            lambda c: c.slo.error_rate_percent,
+            False,
+            "error_share",
+            "error rate",
+            "failed",
+        ),
+    ),
     AlertEntry("LLMLatencyP99High", SLO, "warning", "10m", _latency),
     AlertEntry("LLMCacheHitRateLow", SLO, "info", "30m", _cache),
     AlertEntry("LLMMetricsDown", TELEMETRY, "critical", "5m", _down),

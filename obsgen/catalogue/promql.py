@@ -172,11 +172,6 @@ def window_rule(function: str, series: Series, window: str, level: Iterable[str]
     return RecordingRule(rule_name(kept, series.name, f"{function}{window}"), expr)
 
 
-def raw_rate(series: Series, window: str, by: Iterable[str] = ()) -> Expr:
-    """``sum by (by) (rate(series[window]))`` on the raw series, no rule."""
-    return Expr(aggregate("sum", f"rate({selector(series.name, series.matchers)}[{window}])", by))
-
-
 def raw_increase(series: Series, window: str, by: Iterable[str] = ()) -> Expr:
     """``sum by (by) (increase(series[window]))`` on the raw series, no rule."""
     inner = f"increase({selector(series.name, series.matchers)}[{window}])"

@@ -109,6 +109,11 @@ class Config:
     alert_for: tuple[tuple[str, str], ...] = ()
     source: str = DEFAULT_CONFIG
 
+    @property
+    def source_name(self) -> str:
+        """The config file's name, as generated files cite it."""
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
     def for_duration(self, alert: str, default: str) -> str:
         """The ``for:`` of ``alert``: the config's override, else ``default``."""
         return dict(self.alert_for).get(alert, default)

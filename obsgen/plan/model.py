@@ -133,6 +133,7 @@ class Dashboard:
 class Plan:
     """Everything ``obsgen build`` writes, derived once from the config."""
 
+    #: The config file's name.
     source: str
     header: str
     recording: RecordingGroup

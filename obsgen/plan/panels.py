@@ -8,7 +8,8 @@ queries the benchmark compares them with.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from llmobs.schema import (
     ACTIVE_REQUESTS,
@@ -48,10 +49,13 @@ class Target:
     instant: bool = False
 
 
-def _errors_share(reader: Reader, by: tuple[str, ...] = ()) -> Expr:
-    errors = reader.total(Series(ERRORS), by) if not by else reader.rate(Series(ERRORS), by)
-    total = reader.total(q.requests(), by) if not by else reader.rate(q.requests(), by)
-    return q.share(errors, total)
+def _errors_in_range(reader: Reader) -> Expr:
+    return q.share(reader.total(Series(ERRORS)), reader.total(q.requests()))
+
+
+def _errors_by_provider(reader: Reader) -> Expr:
+    by = ("provider",)
+    return q.share(reader.rate(Series(ERRORS), by), reader.rate(q.requests(), by))
 
 
 def _success_share(reader: Reader) -> Expr:
@@ -101,19 +105,25 @@ def _budget_steps(config: Config) -> tuple[tuple[Step, ...], str]:
 
 @dataclass(frozen=True)
 class PanelDraft:
-    """A panel before its queries are read: the targets are reader functions."""
+    """A panel before its queries are read: its targets are reader functions."""
 
-    title: str
-    kind: str
-    unit: str
-    description: str
+    panel: Panel
     targets: tuple[Target, ...]
-    grid: Grid
-    thresholds: tuple[Step, ...] = ()
-    decimals: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    stacked: bool = False
+
+
+def _draft(
+    title: str,
+    kind: str,
+    unit: str,
+    description: str,
+    targets: tuple[Target, ...],
+    grid: Grid,
+    thresholds: tuple[Step, ...] = (),
+    **drawing: Any,
+) -> PanelDraft:
+    return PanelDraft(
+        Panel(title, kind, unit, description, (), grid, thresholds, **drawing), targets
+    )
 
 
 def drafts(config: Config) -> tuple[PanelDraft, ...]:
@@ -121,7 +131,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
     slo = config.slo
     cost_steps, budget_note = _budget_steps(config)
     return (
-        PanelDraft(
+        _draft(
             "Total LLM Requests",
             "stat",
             COUNT,
@@ -131,7 +141,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Step(BLUE, None),),
             decimals=0,
         ),
-        PanelDraft(
+        _draft(
             "Total Cost 24h",
             "stat",
             USD,
@@ -141,7 +151,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             cost_steps,
             decimals=2,
         ),
-        PanelDraft(
+        _draft(
             "Cache Hit Rate",
             "gauge",
             PERCENT,
@@ -153,18 +163,18 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
             maximum=1,
         ),
-        PanelDraft(
+        _draft(
             "Error Rate",
             "stat",
             PERCENT,
             "Share of requests that failed, in the time range. Red above the "
             f"{slo.error_rate_percent:g}% objective.",
-            (Target(_errors_share, "error rate", True),),
+            (Target(_errors_in_range, "error rate", True),),
             Grid(18, 0, 6, 5),
             (Step(GREEN, None), Step(RED, slo.error_rate_percent / 100)),
             decimals=2,
         ),
-        PanelDraft(
+        _draft(
             "Requests per Agent",
             "timeseries",
             REQ_PER_SEC,
@@ -173,7 +183,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(0, 5, 12, 8),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Cost per Team",
             "piechart",
             USD,
@@ -182,7 +192,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Target(_team_cost(config.team_separator), "{{team}}", True),),
             Grid(12, 5, 12, 8),
         ),
-        PanelDraft(
+        _draft(
             "Request Latency Distribution",
             "timeseries",
             SECONDS,
@@ -192,7 +202,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(0, 13, 12, 8),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Token Usage by Model",
             "timeseries",
             TOKENS_PER_SEC,
@@ -203,7 +213,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
             stacked=True,
         ),
-        PanelDraft(
+        _draft(
             "Cache Performance",
             "timeseries",
             REQ_PER_SEC,
@@ -215,16 +225,16 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(0, 21, 12, 8),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Error Rate by Provider",
             "timeseries",
             PERCENT,
             "Share of requests that failed, by provider.",
-            (Target(lambda r: _errors_share(r, ("provider",)), "{{provider}}"),),
+            (Target(_errors_by_provider, "{{provider}}"),),
             Grid(12, 21, 12, 8),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Cost Breakdown by Model",
             "bargauge",
             USD,
@@ -234,7 +244,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Step(BLUE, None),),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Active Requests",
             "timeseries",
             REQUESTS_UNIT,
@@ -248,7 +258,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(8, 29, 8, 8),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Request Success Rate",
             "timeseries",
             PERCENT,
@@ -256,8 +266,8 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Target(_success_share, "success rate"),),
             Grid(16, 29, 8, 8),
         ),
-        PanelDraft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
-        PanelDraft(
+        _draft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
+        _draft(
             "Unpriced Requests",
             "timeseries",
             REQ_PER_SEC,
@@ -272,7 +282,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(0, 38, 12, 7),
             minimum=0,
         ),
-        PanelDraft(
+        _draft(
             "Folded and Rejected Records",
             "timeseries",
             RECORDS_PER_SEC,
@@ -327,21 +337,7 @@ def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
             rules |= expr.rules
             baseline = target.read(raw_reader).text
             queries.append(Query(expr.text, target.legend, target.instant, baseline))
-        panels.append(
-            Panel(
-                title=draft.title,
-                kind=draft.kind,
-                unit=draft.unit,
-                description=draft.description,
-                queries=tuple(queries),
-                grid=draft.grid,
-                thresholds=draft.thresholds,
-                decimals=draft.decimals,
-                minimum=draft.minimum,
-                maximum=draft.maximum,
-                stacked=draft.stacked,
-            )
-        )
+        panels.append(replace(draft.panel, queries=tuple(queries)))
     variables = tuple(
         Variable(label, label.replace("_", " "), f"label_values({REQUESTS.name}, {label})")
         for label in q.DASHBOARD_FILTERS
@@ -350,13 +346,9 @@ def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
         title=config.dashboard.title,
         uid=config.dashboard.uid,
         refresh=config.dashboard.refresh,
-        description=f"Generated by obsgen from {_file_name(config.source)}; do not edit by hand.",
+        description=f"Generated by obsgen from {config.source_name}; do not edit by hand.",
         panels=tuple(panels),
         variables=variables,
         annotations=annotations(),
     )
     return board, frozenset(rules)
-
-
-def _file_name(source: str) -> str:
-    return source.replace("\\", "/").rsplit("/", 1)[-1]
