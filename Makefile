@@ -9,7 +9,7 @@ GRAFANA_SDK := $(VENV)/grafana-sdk
 SCHEMA_DIR := tests/grafana_schema
 
 .PHONY: all install system-deps schema-deps generate test unit lint format bench example up down \
-	stack-up stack-down demo clean
+	stack-up stack-down demo clean bench-prometheus
 
 all: generate lint test
 
@@ -54,6 +54,11 @@ format:
 
 bench: install
 	$(PYTHON) bench/run.py
+
+# The dashboard against a real Prometheus holding a fleet's day of history (minutes; larger
+# fleets: ARGS="--agents 500").
+bench-prometheus: install system-deps
+	$(PYTHON) bench/bench_prometheus.py $(ARGS)
 
 example: install
 	$(PYTHON) examples/seed_metrics.py

@@ -40,6 +40,8 @@ ALL_SELECTED = "__obsgen_all_selected__"
 RULE_WINDOW = "5m"
 RATE_INTERVAL = "$__rate_interval"
 DASHBOARD_RANGE = "$__range"
+#: Evaluates a range selector at the end of a range query at every step (Prometheus >= 2.33).
+AT_END = " @ end()"
 #: The token types that make up a call's total: prompt tokens include cache reads and writes,
 #: so those are parts of prompt and are never added to it.
 TOTAL_TOKEN_TYPES = (TokenType.PROMPT.value, TokenType.COMPLETION.value)
@@ -230,9 +232,11 @@ class RuleReader:
         """Per-second rate for a time series panel."""
         return _switched(series, tuple(by), "{}", "rate", RULE_WINDOW)
 
-    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
-        """Increase over the dashboard's time range: the recorded rate integrated over it."""
-        read = f"sum_over_time({{}}[{DASHBOARD_RANGE}]) * {number(self.interval_seconds)}"
+    def total(self, series: Series, by: Iterable[str] = (), *, pinned: bool = False) -> Expr:
+        """Increase over the dashboard's time range: the recorded rate integrated over it.
+        ``pinned`` evaluates it at the range's end at every step of a range query."""
+        at = AT_END if pinned else ""
+        read = f"sum_over_time({{}}[{DASHBOARD_RANGE}]{at}) * {number(self.interval_seconds)}"
         return _switched(series, tuple(by), read, "rate", RULE_WINDOW)
 
     def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
@@ -244,17 +248,19 @@ class RawReader:
     """The same reads straight from the raw series, as a dashboard without rules would make
     them: the baseline the plan's queries are measured against."""
 
-    def _read(self, function: str, series: Series, window: str, by: Iterable[str]) -> Expr:
+    def _read(
+        self, function: str, series: Series, window: str, by: Iterable[str], at: str = ""
+    ) -> Expr:
         matchers = [*series.matchers, *variable_matchers(series.filters)]
         return Expr(
-            aggregate("sum", f"{function}({selector(series.name, matchers)}[{window}])", by)
+            aggregate("sum", f"{function}({selector(series.name, matchers)}[{window}]{at})", by)
         )
 
     def rate(self, series: Series, by: Iterable[str] = ()) -> Expr:
         return self._read("rate", series, RATE_INTERVAL, by)
 
-    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
-        return self._read("increase", series, DASHBOARD_RANGE, by)
+    def total(self, series: Series, by: Iterable[str] = (), *, pinned: bool = False) -> Expr:
+        return self._read("increase", series, DASHBOARD_RANGE, by, AT_END if pinned else "")
 
     def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
         return self._read("increase", series, window, by)
@@ -296,6 +302,13 @@ def requests(status: str | None = None) -> Series:
 def tokens() -> Series:
     """Tokens a call used: prompt plus completion (cache tokens are inside prompt)."""
     return Series(TOKENS, matchers=(("token_type", "=~", "|".join(TOTAL_TOKEN_TYPES)),))
+
+
+def busiest(expr: Expr, label: str, ranking: Expr, count: int) -> Expr:
+    """``expr`` only for the ``count`` values of ``label`` that rank highest in ``ranking``
+    (evaluated once, so the same series show at every step)."""
+    text = f"{expr}\nand on ({label})\ntopk({count}, {ranking})"
+    return combine(text, expr, ranking)
 
 
 def quantile(q: float, buckets: Expr) -> Expr:

@@ -93,8 +93,16 @@ def test_dashboard_filters_apply_only_labels_the_metric_has():
     cache = queries["Cache Performance"][0]
     assert 'agent_id=~"$agent_id"' in cache and 'model=~"$model"' in cache
     assert "$provider" not in cache
-    active = queries["Active Requests"][0]
+    (active,) = re.findall(r"llm_active_requests\{([^}]*)\}", queries["Active Requests"][0])
     assert "$provider" in active and "$model" not in active
+
+
+def test_per_agent_panels_show_the_busiest_agents_of_the_whole_range():
+    queries = panel_queries(load(CONFIGS[0]))
+    for title in ("Requests per Agent", "Active Requests"):
+        (expr,) = queries[title]
+        assert "\nand on (agent_id)\ntopk(10, " in expr, title
+        assert expr.count("[$__range] @ end())") == 2, title
 
 
 def test_panels_read_recording_rules_not_raw_counters():
