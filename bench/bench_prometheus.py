@@ -126,6 +126,11 @@ def _substitute(expr: str, agent: str | None) -> str:
     )
 
 
+def _metric_of(variable_query: str) -> str:
+    """The metric of Grafana's ``label_values(metric, label)``."""
+    return variable_query.removeprefix("label_values(").split(",")[0]
+
+
 def _refresh(prometheus: Prometheus, board, end: int, baseline: bool, agent: str | None):
     """Seconds per panel (annotations and variables as two more rows) of one refresh."""
     times: dict[str, float] = {}
@@ -143,15 +148,15 @@ def _refresh(prometheus: Prometheus, board, end: int, baseline: bool, agent: str
         prometheus.get("/api/v1/query_range", query=a.expr, start=end - RANGE, end=end, step=60)
         for a in board.annotations
     )
-    times["(variables)"] = sum(
-        prometheus.get(
-            f"/api/v1/label/{v.name}/values",
+    times["(variables)"] = 0.0
+    for variable in board.variables:
+        metric = REQUESTS.name if baseline else _metric_of(variable.query)
+        times["(variables)"] += prometheus.get(
+            f"/api/v1/label/{variable.name}/values",
             start=end - RANGE,
             end=end,
-            **{"match[]": REQUESTS.name},
+            **{"match[]": metric},
         )
-        for v in board.variables
-    )
     return times
 
 

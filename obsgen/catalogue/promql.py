@@ -40,6 +40,8 @@ ALL_SELECTED = "__obsgen_all_selected__"
 RULE_WINDOW = "5m"
 RATE_INTERVAL = "$__rate_interval"
 DASHBOARD_RANGE = "$__range"
+#: The busiest agents are those with the most requests over this window.
+TOP_WINDOW = "24h"
 #: Evaluates a range selector at the end of a range query at every step (Prometheus >= 2.33).
 AT_END = " @ end()"
 #: The token types that make up a call's total: prompt tokens include cache reads and writes,
@@ -212,14 +214,42 @@ def _switched(series: Series, by: tuple[str, ...], read: str, function: str, win
         text = aggregate("sum", read.format(selector(fine.record, filtered)), by)
         return Expr(text, frozenset({fine}))
     coarse = window_rule(function, series, window, by)
+    text = _either(coarse.record, fine.record, series.matchers, filters, read, by)
+    return Expr(text, frozenset({coarse, fine}))
+
+
+def _either(
+    coarse: str,
+    fine: str,
+    matchers: Iterable[tuple[str, str, str]],
+    filters: Iterable[str],
+    read: str,
+    by: Iterable[str],
+) -> str:
+    """``read`` of ``coarse`` when every variable in ``filters`` is at All, else of ``fine``
+    filtered by them."""
+    filters, matchers = tuple(filters), tuple(matchers)
     switch = "".join(f"${label}" for label in filters)
-    all_branch = selector(coarse.record, [*series.matchers, (ALL_SELECTED, "=~", switch)])
-    some_branch = selector(fine.record, [*filtered, (ALL_SELECTED, "!~", switch)])
-    text = (
+    all_branch = selector(coarse, [*matchers, (ALL_SELECTED, "=~", switch)])
+    some_branch = selector(
+        fine, [*matchers, *variable_matchers(filters), (ALL_SELECTED, "!~", switch)]
+    )
+    return (
         f"({aggregate('sum', read.format(all_branch), by)}\n"
         f"or\n{aggregate('sum', read.format(some_branch), by)})"
     )
-    return Expr(text, frozenset({coarse, fine}))
+
+
+def top_rule(source: RecordingRule, label: str, count: int) -> tuple[RecordingRule, RecordingRule]:
+    """``source`` kept only for the ``count`` values of ``label`` with the most requests over
+    :data:`TOP_WINDOW`, and the request-rate rule that ranks them."""
+    ranking = window_rule("rate", requests(), RULE_WINDOW, (label,))
+    level, metric, operation = source.record.split(":")
+    expr = (
+        f"{source.record}\nand on ({label})\n"
+        f"topk({count}, sum_over_time({ranking.record}[{TOP_WINDOW}]))"
+    )
+    return RecordingRule(f"{level}:{metric}:{operation}_top{count}", expr), ranking
 
 
 class RuleReader:
@@ -232,16 +262,32 @@ class RuleReader:
         """Per-second rate for a time series panel."""
         return _switched(series, tuple(by), "{}", "rate", RULE_WINDOW)
 
-    def total(self, series: Series, by: Iterable[str] = (), *, pinned: bool = False) -> Expr:
-        """Increase over the dashboard's time range: the recorded rate integrated over it.
-        ``pinned`` evaluates it at the range's end at every step of a range query."""
-        at = AT_END if pinned else ""
-        read = f"sum_over_time({{}}[{DASHBOARD_RANGE}]{at}) * {number(self.interval_seconds)}"
+    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        """Increase over the dashboard's time range: the recorded rate integrated over it."""
+        read = f"sum_over_time({{}}[{DASHBOARD_RANGE}]) * {number(self.interval_seconds)}"
         return _switched(series, tuple(by), read, "rate", RULE_WINDOW)
 
     def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
         """Increase over a fixed ``window`` (``24h``), now."""
         return _switched(series, tuple(by), "{}", "increase", window)
+
+    def busiest_rate(self, series: Series, label: str, count: int) -> Expr:
+        """Per-second rate by ``label``: at All only for the ``count`` busiest values (a
+        recorded top list), else for every chosen value."""
+        by = (label,)
+        coarse = window_rule("rate", series, RULE_WINDOW, by)
+        fine = window_rule("rate", series, RULE_WINDOW, [*series.filters, *by])
+        top, ranking = top_rule(coarse, label, count)
+        text = _either(top.record, fine.record, series.matchers, series.filters, "{}", by)
+        return Expr(text, frozenset({coarse, fine, top, ranking}))
+
+    def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
+        """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
+        top list), else for every chosen agent."""
+        source = RecordingRule(rule_name(by, spec.name, "sum"), aggregate("sum", spec.name, by))
+        top, ranking = top_rule(source, "agent_id", count)
+        text = _either(top.record, spec.name, (), Series(spec).filters, "{}", by)
+        return Expr(text, frozenset({source, top, ranking}))
 
 
 class RawReader:
@@ -259,11 +305,20 @@ class RawReader:
     def rate(self, series: Series, by: Iterable[str] = ()) -> Expr:
         return self._read("rate", series, RATE_INTERVAL, by)
 
-    def total(self, series: Series, by: Iterable[str] = (), *, pinned: bool = False) -> Expr:
-        return self._read("increase", series, DASHBOARD_RANGE, by, AT_END if pinned else "")
+    def total(self, series: Series, by: Iterable[str] = ()) -> Expr:
+        return self._read("increase", series, DASHBOARD_RANGE, by)
 
     def window(self, series: Series, window: str, by: Iterable[str] = ()) -> Expr:
         return self._read("increase", series, window, by)
+
+    def busiest_rate(self, series: Series, label: str, count: int) -> Expr:
+        return busiest(self.rate(series, (label,)), label, self._ranking(label), count)
+
+    def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
+        return busiest(gauge(spec, by), "agent_id", self._ranking("agent_id"), count)
+
+    def _ranking(self, label: str) -> Expr:
+        return self._read("increase", requests(), DASHBOARD_RANGE, (label,), AT_END)
 
 
 Reader = RuleReader | RawReader
@@ -304,9 +359,15 @@ def tokens() -> Series:
     return Series(TOKENS, matchers=(("token_type", "=~", "|".join(TOTAL_TOKEN_TYPES)),))
 
 
+def label_values(label: str) -> Expr:
+    """Grafana's query for the values of a dashboard variable: from the request-rate rule kept
+    by that label alone, a few series rather than every series of the fleet."""
+    rule = window_rule("rate", requests(), RULE_WINDOW, (label,))
+    return Expr(f"label_values({rule.record}, {label})", frozenset({rule}))
+
+
 def busiest(expr: Expr, label: str, ranking: Expr, count: int) -> Expr:
-    """``expr`` only for the ``count`` values of ``label`` that rank highest in ``ranking``
-    (evaluated once, so the same series show at every step)."""
+    """``expr`` only for the ``count`` values of ``label`` that rank highest in ``ranking``."""
     text = f"{expr}\nand on ({label})\ntopk({count}, {ranking})"
     return combine(text, expr, ranking)
 

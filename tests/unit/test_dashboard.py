@@ -140,7 +140,7 @@ def test_template_variables(board):
     for name in ("agent_id", "model", "provider"):
         variable = variables[name]
         assert variable["type"] == "query" and variable["datasource"] == DATASOURCE
-        assert variable["query"]["query"] == f"label_values(llm_requests_total, {name})"
+        assert variable["query"]["query"] == f"label_values({name}:llm_requests:rate5m, {name})"
         assert variable["includeAll"] and variable["multi"] and variable["allValue"] == ".*"
         assert variable["refresh"] == 2  # on time-range change
 
