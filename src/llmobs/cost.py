@@ -293,6 +293,8 @@ class CostTracker:
             )
             if usd_cost is None:
                 self.calculator.warn_unpriced(model_name, provider_name)
+            else:
+                usd_cost = values.cost_usd(usd_cost, "computed cost")
         else:
             usd_cost = values.cost_usd(cost)
         return StoredEntry(

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from . import values
 from .cost import CostTracker
 from .errors import InvalidRecordError
 from .metrics import LLMMetrics, get_llm_metrics
 from .pricing import LLMCostCalculator
 from .usage import TokenUsage, extract_usage
+from .values import optional_token_count
 
 logger = logging.getLogger("llmobs")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,7 +29,9 @@ class LLMCall:
     spent in the ``with`` block is recorded)."""
 
     __slots__ = (
+        "_admitted",
         "_observer",
+        "_rejected",
         "_started",
         "agent_id",
         "cached",
@@ -52,6 +56,13 @@ class LLMCall:
         self.usage: TokenUsage | None = None
         self.duration_seconds: float | None = None
         self._started = 0.0
+        self._admitted = False
+        self._rejected = False
+
+    @property
+    def rejected(self) -> bool:
+        """Whether this call's record was rejected (bad labels or usage); it records nothing."""
+        return self._rejected
 
     def set_usage(
         self,
@@ -64,20 +75,33 @@ class LLMCall:
     ) -> None:
         """Take usage from a provider response (OpenAI, Anthropic, Gemini) or from counts.
 
-        Counts follow the llmobs convention: ``prompt_tokens`` includes cached tokens.
+        Counts follow the llmobs convention: ``prompt_tokens`` includes cached tokens. Usage
+        of an unexpected shape rejects the call's record (counted in
+        ``llm_invalid_records_total``); it raises only when the metrics are strict.
         """
-        if response is not None:
-            self.usage = extract_usage(response)
-            return
-        self.usage = TokenUsage(
-            prompt_tokens if prompt_tokens is not None else 0,
-            completion_tokens if completion_tokens is not None else 0,
-            cache_read_tokens,
-            cache_write_tokens,
-        )
+        try:
+            if response is not None:
+                self.usage = extract_usage(response)
+                return
+            self.usage = TokenUsage(
+                optional_token_count(prompt_tokens, "prompt_tokens"),
+                optional_token_count(completion_tokens, "completion_tokens"),
+                optional_token_count(cache_read_tokens, "cache_read_tokens"),
+                optional_token_count(cache_write_tokens, "cache_write_tokens"),
+            )
+        except InvalidRecordError as error:
+            self._rejected = True
+            self._observer.metrics.count_rejection(error)
+        except Exception as exc:
+            self._rejected = True
+            self._observer.metrics.count_internal_error(exc)
 
     def __enter__(self) -> LLMCall:
-        self._observer.metrics.increment_active_requests(self.agent_id, self.provider)
+        self._admitted = self._observer.metrics.increment_active_requests(
+            self.agent_id, self.provider
+        )
+        # Labels the in-flight gauge rejected were counted once; the call records nothing more.
+        self._rejected = not self._admitted
         self._started = time.perf_counter()
         return self
 
@@ -92,7 +116,9 @@ class LLMCall:
         try:
             self._observer.finish(self, duration, exc)
         finally:
-            self._observer.metrics.decrement_active_requests(self.agent_id, self.provider)
+            if self._admitted:
+                self._admitted = False
+                self._observer.metrics.decrement_active_requests(self.agent_id, self.provider)
 
     async def __aenter__(self) -> LLMCall:
         return self.__enter__()
@@ -150,18 +176,23 @@ class LLMObserver:
             self.metrics.count_internal_error(exc)
 
     def _finish(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
-        usage = call.usage
+        """Record the call whole or not at all: everything is checked before anything counts,
+        and the cost tracker only sees what the metrics took."""
+        if call.rejected and (error is None or not call._admitted):
+            return
+        usage = None if call.rejected else call.usage
         if error is not None:
-            self.metrics.record_error(
+            taken = self.metrics.record_error(
                 call.agent_id, call.model, call.provider, error, duration_seconds=duration
             )
-            if usage is not None:  # tokens billed before the failure still cost money
-                self._track_cost(call, usage, call.cost)
+            if taken and usage is not None:  # tokens billed before the failure still cost money
+                self._track_cost(call, usage, values.optional_cost(call.cost))
             return
         if usage is None:
             self._warn_no_usage(call.agent_id)
             usage = TokenUsage()
-        cost = call.cost
+        cost = values.optional_cost(call.cost)
+        unpriced = False
         if cost is None and call.usage is not None:
             cost = self.calculator.cost_of(
                 call.model,
@@ -171,9 +202,8 @@ class LLMObserver:
                 cache_read_tokens=usage.cache_read_tokens,
                 cache_write_tokens=usage.cache_write_tokens,
             )
-            if cost is None:
-                self.calculator.note_unpriced(call.model, call.provider)
-        self.metrics.record_request(
+            unpriced = cost is None
+        taken = self.metrics.record_request(
             call.agent_id,
             call.model,
             call.provider,
@@ -186,6 +216,11 @@ class LLMObserver:
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
         )
+        if not taken:
+            return
+        call.cost = cost
+        if unpriced:
+            self.calculator.note_unpriced(call.model, call.provider)
         if call.usage is not None:
             self._track_cost(call, usage, cost)
 

@@ -109,6 +109,10 @@ def load_overrides(path: str | Path) -> tuple[PriceOverride, ...]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PriceFileError(f"{path}: cannot read price file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise PriceFileError(
+            f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})"
+        ) from exc
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

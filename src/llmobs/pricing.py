@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import values
 from .bundled_prices import BundledModel, find_bundled_model
 from .errors import InvalidRecordError, Reason
-from .price_overrides import PriceOverride, find_override, load_overrides
+from .price_overrides import PriceFileError, PriceOverride, find_override, load_overrides
 from .rates import TokenRates
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ logger = logging.getLogger("llmobs")
 
 PRICES_FILE_ENV = "LLMOBS_PRICES_FILE"
 UNKNOWN_PROVIDER = "unknown"
+MAX_WARNED_UNPRICED = 1_000
+MAX_CACHED_PRICINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,10 @@ class LLMCostCalculator:
         ...     provider="anthropic", cache_read_tokens=8_000)
         0.0234
 
+    A price file that is missing or wrong raises ``PriceFileError`` here, at construction.
+    The process-wide default calculator (``LLMCostCalculator.default()``, used when no
+    calculator is given) instead logs that error once and prices from the bundled data.
+
     Args:
         overrides: a YAML price file (path), parsed overrides, or None for the file named by
             ``LLMOBS_PRICES_FILE`` if set.
@@ -124,15 +130,28 @@ class LLMCostCalculator:
         self._metrics = metrics
         self._pricing: dict[tuple[Any, Any], ModelPricing | None] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._warned_full = False
         self._lock = threading.Lock()
 
     @classmethod
     def default(cls) -> LLMCostCalculator:
-        """The process-wide calculator used when ``calculate_cost`` is called on the class."""
+        """The process-wide calculator used when ``calculate_cost`` is called on the class.
+
+        If ``LLMOBS_PRICES_FILE`` names a file that cannot be used, the error is logged once
+        and the default prices from the bundled data only, so recording never fails on it.
+        """
         if cls._default is None:
             with cls._default_lock:
                 if cls._default is None:
-                    cls._default = cls()
+                    try:
+                        cls._default = cls()
+                    except PriceFileError as exc:
+                        logger.error(
+                            "llmobs ignores %s: %s; prices come from the bundled data only",
+                            PRICES_FILE_ENV,
+                            exc,
+                        )
+                        cls._default = cls(overrides=())
         return cls._default
 
     @property
@@ -171,7 +190,7 @@ class LLMCostCalculator:
                 )
             )
         with self._lock:
-            if len(self._pricing) >= 10_000:
+            if len(self._pricing) >= MAX_CACHED_PRICINGS:
                 self._pricing.clear()
             self._pricing[key] = found
         return found
@@ -216,13 +235,27 @@ class LLMCostCalculator:
         self.warn_unpriced(model, provider)
 
     def warn_unpriced(self, model: str, provider: str | None) -> None:
-        """Log once per model and provider that the model has no price."""
-        key = (str(model), str(provider if provider is not None else UNKNOWN_PROVIDER))
+        """Log once per model and provider that the model has no price.
+
+        After ``MAX_WARNED_UNPRICED`` distinct models one last line says that further ones are
+        only counted, so a flood of made-up model names cannot grow memory or the log.
+        """
+        key = (str(model)[:200], str(provider if provider is not None else UNKNOWN_PROVIDER)[:200])
         if key in self._warned:
             return
         with self._lock:
-            first = key not in self._warned
-            self._warned.add(key)
+            full = len(self._warned) >= MAX_WARNED_UNPRICED
+            first = not full and key not in self._warned
+            if first:
+                self._warned.add(key)
+            last = full and not self._warned_full
+            self._warned_full = self._warned_full or full
+        if last:
+            logger.warning(
+                "llmobs has no price for %d models; further unpriced models are only counted in "
+                "llm_unpriced_requests_total",
+                MAX_WARNED_UNPRICED,
+            )
         if first:
             logger.warning(
                 "llmobs has no price for model %r (provider %r): its cost is recorded as 0 "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .values import optional_token_count
+
 
 @dataclass(frozen=True)
 class TokenUsage:
@@ -26,34 +28,40 @@ def _get(source: Any, name: str) -> Any:
     return getattr(source, name, None)
 
 
-def _int(value: Any) -> int:
-    return 0 if value is None else value
+def _count(usage: Any, name: str) -> int:
+    """The token count ``usage.name`` (0 if absent); InvalidRecordError if it is not one."""
+    return optional_token_count(_get(usage, name), f"usage.{name}")
+
+
+def _detail(usage: Any, details: str, name: str) -> int:
+    inner = _get(usage, details)
+    if inner is None:
+        return 0
+    return optional_token_count(_get(inner, name), f"usage.{details}.{name}")
 
 
 def _openai_chat(usage: Any) -> TokenUsage:
-    details = _get(usage, "prompt_tokens_details")
     return TokenUsage(
-        prompt_tokens=_int(_get(usage, "prompt_tokens")),
-        completion_tokens=_int(_get(usage, "completion_tokens")),
-        cache_read_tokens=_int(_get(details, "cached_tokens")) if details is not None else 0,
+        prompt_tokens=_count(usage, "prompt_tokens"),
+        completion_tokens=_count(usage, "completion_tokens"),
+        cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
     )
 
 
 def _openai_responses(usage: Any) -> TokenUsage:
-    details = _get(usage, "input_tokens_details")
     return TokenUsage(
-        prompt_tokens=_int(_get(usage, "input_tokens")),
-        completion_tokens=_int(_get(usage, "output_tokens")),
-        cache_read_tokens=_int(_get(details, "cached_tokens")),
+        prompt_tokens=_count(usage, "input_tokens"),
+        completion_tokens=_count(usage, "output_tokens"),
+        cache_read_tokens=_detail(usage, "input_tokens_details", "cached_tokens"),
     )
 
 
 def _anthropic(usage: Any) -> TokenUsage:
-    read = _int(_get(usage, "cache_read_input_tokens"))
-    write = _int(_get(usage, "cache_creation_input_tokens"))
+    read = _count(usage, "cache_read_input_tokens")
+    write = _count(usage, "cache_creation_input_tokens")
     return TokenUsage(
-        prompt_tokens=_int(_get(usage, "input_tokens")) + read + write,
-        completion_tokens=_int(_get(usage, "output_tokens")),
+        prompt_tokens=_count(usage, "input_tokens") + read + write,
+        completion_tokens=_count(usage, "output_tokens"),
         cache_read_tokens=read,
         cache_write_tokens=write,
     )
@@ -61,11 +69,24 @@ def _anthropic(usage: Any) -> TokenUsage:
 
 def _gemini(usage: Any) -> TokenUsage:
     return TokenUsage(
-        prompt_tokens=_int(_get(usage, "prompt_token_count")),
-        completion_tokens=_int(_get(usage, "candidates_token_count"))
-        + _int(_get(usage, "thoughts_token_count")),
-        cache_read_tokens=_int(_get(usage, "cached_content_token_count")),
+        prompt_tokens=_count(usage, "prompt_token_count"),
+        completion_tokens=_count(usage, "candidates_token_count")
+        + _count(usage, "thoughts_token_count"),
+        cache_read_tokens=_count(usage, "cached_content_token_count"),
     )
+
+
+def _read(usage: Any) -> TokenUsage | None:
+    """The usage of a usage object itself, whichever provider's shape it has."""
+    if _get(usage, "prompt_token_count") is not None:
+        return _gemini(usage)
+    if _get(usage, "prompt_tokens") is not None:
+        return _openai_chat(usage)
+    if _get(usage, "input_tokens") is not None:
+        if _get(usage, "input_tokens_details") is not None:
+            return _openai_responses(usage)
+        return _anthropic(usage)
+    return None
 
 
 def extract_usage(response: Any) -> TokenUsage | None:
@@ -75,6 +96,9 @@ def extract_usage(response: Any) -> TokenUsage | None:
     (``usage.input_tokens`` with ``input_tokens_details``), Anthropic messages
     (``usage.input_tokens`` plus cache read and creation tokens) and Gemini
     (``usage_metadata.prompt_token_count``).
+
+    A count that is not a whole number of tokens raises InvalidRecordError naming the field;
+    only the response and its ``usage`` (or ``usage_metadata``) are looked into.
 
     Example:
         >>> usage = extract_usage({"usage": {"input_tokens": 10, "output_tokens": 5,
@@ -88,16 +112,10 @@ def extract_usage(response: Any) -> TokenUsage | None:
         return response
     for wrapper in ("usage", "usage_metadata"):
         inner = _get(response, wrapper)
+        if isinstance(inner, TokenUsage):
+            return inner
         if inner is not None and inner is not response:
-            found = extract_usage(inner)
+            found = _read(inner)
             if found is not None:
                 return found
-    if _get(response, "prompt_token_count") is not None:
-        return _gemini(response)
-    if _get(response, "prompt_tokens") is not None:
-        return _openai_chat(response)
-    if _get(response, "input_tokens") is not None:
-        if _get(response, "input_tokens_details") is not None:
-            return _openai_responses(response)
-        return _anthropic(response)
-    return None
+    return _read(response)

@@ -7,14 +7,28 @@ from numbers import Integral, Real
 
 from .errors import InvalidRecordError, Reason
 
+# Bounds on one record, far above any real call, so that sums stay finite and exact enough:
+# a counter fed values up to these bounds reaches no infinity in any realistic lifetime, and a
+# day's spend in nano-dollars stays inside SQLite's and PostgreSQL's 64-bit integers.
+MAX_TOKENS = 10**10
+MAX_COST_USD = 1_000_000.0
+MAX_DURATION_SECONDS = 1_000_000.0
+MAX_CACHE_SIZE = 1e15
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about absurd values."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 128 else "a huge int"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def token_count(value: object, field: str) -> int:
     """Return ``value`` as a token count, or raise InvalidRecordError.
 
-    Accepts non-negative integers and integral floats (``100.0``); rejects bools, fractions,
-    NaN, infinities, negatives and non-numbers.
+    Accepts integers from 0 to ``MAX_TOKENS`` and integral floats (``100.0``); rejects bools,
+    fractions, NaN, infinities, negatives, larger counts and non-numbers.
     """
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
         return value
     if isinstance(value, bool) or not isinstance(value, Real):
         raise InvalidRecordError(
@@ -31,35 +45,50 @@ def token_count(value: object, field: str) -> int:
         raise InvalidRecordError(
             Reason.NEGATIVE_TOKENS, f"{field} must not be negative, got {value!r}"
         )
+    if value > MAX_TOKENS:
+        raise InvalidRecordError(
+            Reason.INVALID_TOKENS,
+            f"{field} must be at most {MAX_TOKENS} tokens, got {_short(value)}",
+        )
     return int(value)
 
 
-def _non_negative(value: object, field: str, invalid: Reason, negative: Reason) -> float:
-    if type(value) is float and 0.0 <= value < math.inf:
+def _bounded(value: object, field: str, bound: float, invalid: Reason, negative: Reason) -> float:
+    """``value`` as a float from 0 to ``bound``; raise InvalidRecordError naming ``field``."""
+    if type(value) is float and 0.0 <= value <= bound:
         return value
     if isinstance(value, bool) or not isinstance(value, Real):
         raise InvalidRecordError(invalid, f"{field} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     if not math.isfinite(number):
-        raise InvalidRecordError(invalid, f"{field} must be finite, got {value!r}")
+        raise InvalidRecordError(invalid, f"{field} must be finite, got {_short(value)}")
     if number < 0:
-        raise InvalidRecordError(negative, f"{field} must not be negative, got {value!r}")
+        raise InvalidRecordError(negative, f"{field} must not be negative, got {_short(value)}")
+    if number > bound:
+        raise InvalidRecordError(invalid, f"{field} must be at most {bound:g}, got {_short(value)}")
     return number
 
 
 def cost_usd(value: object, field: str = "cost") -> float:
-    """Return ``value`` as a cost in USD: a finite, non-negative number."""
-    return _non_negative(value, field, Reason.INVALID_COST, Reason.NEGATIVE_COST)
+    """Return ``value`` as a cost in USD: a number from 0 to ``MAX_COST_USD``."""
+    return _bounded(value, field, MAX_COST_USD, Reason.INVALID_COST, Reason.NEGATIVE_COST)
 
 
 def duration_seconds(value: object, field: str = "duration_seconds") -> float:
-    """Return ``value`` as a duration in seconds: a finite, non-negative number."""
-    return _non_negative(value, field, Reason.INVALID_DURATION, Reason.NEGATIVE_DURATION)
+    """Return ``value`` as a duration in seconds: a number from 0 to ``MAX_DURATION_SECONDS``."""
+    return _bounded(
+        value, field, MAX_DURATION_SECONDS, Reason.INVALID_DURATION, Reason.NEGATIVE_DURATION
+    )
 
 
 def cache_size(value: object, field: str = "size") -> float:
-    """Return ``value`` as a cache size: a finite, non-negative number."""
-    return _non_negative(value, field, Reason.INVALID_CACHE_SIZE, Reason.INVALID_CACHE_SIZE)
+    """Return ``value`` as a cache size: a number from 0 to ``MAX_CACHE_SIZE``."""
+    return _bounded(
+        value, field, MAX_CACHE_SIZE, Reason.INVALID_CACHE_SIZE, Reason.INVALID_CACHE_SIZE
+    )
 
 
 def cache_outcome(value: object) -> bool | None:
