@@ -1,11 +1,11 @@
-"""Shared fixtures: a fresh registry and LLMMetrics per test."""
+"""Shared fixtures: a fresh registry, LLMMetrics and a calculator on them per test."""
 
 from __future__ import annotations
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from llmobs import LLMMetrics
+from llmobs import LLMCostCalculator, LLMMetrics
 
 
 @pytest.fixture
@@ -21,3 +21,9 @@ def metrics(registry: CollectorRegistry) -> LLMMetrics:
 @pytest.fixture
 def strict_metrics() -> LLMMetrics:
     return LLMMetrics(registry=CollectorRegistry(), strict=True)
+
+
+@pytest.fixture
+def calculator(metrics: LLMMetrics) -> LLMCostCalculator:
+    """Bundled prices only (no price file from the environment), counting into ``metrics``."""
+    return LLMCostCalculator(overrides=[], metrics=metrics)

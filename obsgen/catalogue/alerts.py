@@ -22,6 +22,7 @@ from llmobs.schema import (
     CACHE_HITS,
     CACHE_MISSES,
     COST,
+    COST_RECORDS_DROPPED,
     ERRORS,
     INVALID_RECORDS,
     LABEL_OVERFLOW,
@@ -457,6 +458,19 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             {"reason": "negative_tokens"},
             "The LLM service sends telemetry that llmobs rejects",
             f"{VALUE} records were rejected in the last hour for {{{{ $labels.reason }}}}.",
+        ),
+    ),
+    AlertEntry(
+        "LLMCostRecordsDropped",
+        TELEMETRY,
+        "warning",
+        "5m",
+        _counted(
+            COST_RECORDS_DROPPED,
+            ("reason",),
+            {"reason": "queue_full"},
+            "The cost tracker is losing cost entries: its spend and budgets under-count",
+            f"{VALUE} cost entries were dropped in the last hour ({{{{ $labels.reason }}}}).",
         ),
     ),
 )

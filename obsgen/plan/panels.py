@@ -17,6 +17,7 @@ from llmobs.schema import (
     CACHE_HITS,
     CACHE_MISSES,
     COST,
+    COST_RECORDS_DROPPED,
     ERRORS,
     INVALID_RECORDS,
     LABEL_OVERFLOW,
@@ -293,15 +294,20 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
         ),
         _draft(
-            "Folded and Rejected Records",
+            "Folded, Rejected and Dropped Records",
             "timeseries",
             RECORDS_PER_SEC,
-            "Records whose label value was folded into __overflow__ (by label) and records "
-            "rejected for bad input (by reason): the numbers above miss what shows here.",
+            "Records whose label value was folded into __overflow__ (by label), records "
+            "rejected for bad input (by reason), and cost entries the cost tracker could not "
+            "store (by reason): the numbers above, or the tracker's spend, miss what shows here.",
             (
                 Target(lambda r: r.rate(Series(LABEL_OVERFLOW), ("label",)), "folded {{label}}"),
                 Target(
                     lambda r: r.rate(Series(INVALID_RECORDS), ("reason",)), "rejected: {{reason}}"
+                ),
+                Target(
+                    lambda r: r.rate(Series(COST_RECORDS_DROPPED), ("reason",)),
+                    "cost entries dropped: {{reason}}",
                 ),
             ),
             Grid(12, 38, 12, 7),

@@ -160,12 +160,15 @@ def costs(period: str, by: str, db: str | None, fmt: str, day: date | None) -> N
     path = db or default_path()
     try:
         tracker = CostTracker(path, read_only=True)
-    except CostStoreError as exc:
+    except (CostStoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     try:
-        click.echo(CostReport.build(tracker, period, by, day).render(fmt), nl=False)
+        report = CostReport.build(tracker, period, by, day)
+    except (CostStoreError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     finally:
         tracker.close()
+    click.echo(report.render(fmt), nl=False)
 
 
 stack_commands.register(cli)

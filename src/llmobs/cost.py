@@ -20,13 +20,16 @@ from .errors import InvalidRecordError, Reason
 from .labels import clean_label_value
 from .periods import Period, local_day, parse_period, parse_timezone
 from .pricing import LLMCostCalculator
-from .store import NANO, CostStore, StoredEntry, default_path, utc_timestamp
+from .store import NANO, CostStoreError, StoredEntry, default_path, open_store, utc_timestamp
 from .summaries import DailyCostSummary, Totals, usd
+from .writer import DEFAULT_CAPACITY, CostWriter
 
 logger = logging.getLogger("llmobs")
 
 MAX_NAME_LENGTH = 256
 PRUNE_EVERY_SECONDS = 3600.0
+READ_FLUSH_SECONDS = 30.0
+STORE_ERROR_LOG_EVERY_SECONDS = 60.0
 _UNSET: Any = object()
 BUDGET_NAMES = {
     Period.DAY: "daily_budget",
@@ -87,6 +90,13 @@ class CostTracker:
     which budget. Data lives in SQLite, so it survives restarts and is shared by every process
     on the host that opens the same file.
 
+    ``record_cost`` never waits for the database: entries go to a bounded queue that a
+    background thread writes in batches (entries past ``queue_size`` are dropped and counted in
+    ``llm_cost_records_dropped_total``). With ``durable=True`` it writes before it returns
+    instead, so a returned record survives the process being killed, at the price of waiting
+    for the database (up to its 30 s busy timeout). Reports and budget checks include entries
+    still queued.
+
     Example:
         >>> tracker = CostTracker(":memory:", daily_budget=100.0)
         >>> tracker.record_cost(agent_id="meetmind.coordinator", model="gpt-4o",
@@ -109,6 +119,8 @@ class CostTracker:
         calculator: prices requests recorded without a cost; the default calculator if None.
         clock: returns the current time (for tests).
         read_only: open an existing database only to read it (reports); nothing is written.
+        durable: write each record before ``record_cost`` returns.
+        queue_size: the most records waiting for the background writer.
     """
 
     def __init__(
@@ -125,6 +137,8 @@ class CostTracker:
         calculator: LLMCostCalculator | None = None,
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
+        durable: bool = False,
+        queue_size: int = DEFAULT_CAPACITY,
     ) -> None:
         if retention_days is not None and (
             isinstance(retention_days, bool)
@@ -135,8 +149,9 @@ class CostTracker:
         if not isinstance(team_separator, str) or not team_separator:
             raise ValueError(f"team_separator must be a non-empty string, got {team_separator!r}")
         self.read_only = read_only
-        self.store = CostStore(default_path() if path is None else path, read_only=read_only)
-        self.path = self.store.path
+        self.durable = bool(durable)
+        self.store = open_store(default_path() if path is None else path, read_only=read_only)
+        self.path = self.store.location
         self.timezone = self._agree_on_timezone(timezone)
         self._team_of = team_of or team_before(team_separator)
         self._retention_days = retention_days
@@ -144,35 +159,61 @@ class CostTracker:
         self._clock = clock or (lambda: datetime.now(tz=self.timezone))
         self._alerts = BudgetAlerts()
         self._lock = threading.Lock()
-        self._budgets: dict[Period, float | None] = {}
-        self._load_budgets()
+        self._budgets = self._parse_budgets(self.store.get_setting("budgets"))
         self.set_budgets(
             daily_budget=daily_budget, weekly_budget=weekly_budget, monthly_budget=monthly_budget
         )
+        self._writer = CostWriter(
+            self.store,
+            written=self._after_write,
+            failed=self._write_failed,
+            dropped=self._dropped,
+            capacity=queue_size,
+        )
+        self._next_error_log = 0.0
         self._next_prune = 0.0
         self._prune_if_due()
 
     # -- configuration -------------------------------------------------------------------------
 
     def _agree_on_timezone(self, requested: str | tzinfo | None) -> tzinfo:
+        """The file's time zone; the first process to open a new file sets it, atomically."""
+        wanted = parse_timezone(requested)
         saved = self.store.get_setting("timezone")
-        if requested is None:
-            zone = parse_timezone(saved) if saved else parse_timezone(None)
-        else:
-            zone = parse_timezone(requested)
-            if saved and str(zone) != saved:
-                raise ValueError(
-                    f"{self.path}: days in this cost database begin in time zone {saved!r}, "
-                    f"not {str(zone)!r}; every process sharing it must use the same one"
-                )
-        if not saved and not self.read_only:
-            self.store.set_setting("timezone", str(zone))
+        if saved is None and not self.read_only:
+            saved = self.store.update_setting(
+                "timezone", lambda current: str(wanted) if current is None else current
+            )
+        if saved is None:
+            return wanted
+        try:
+            if not isinstance(saved, str):
+                raise ValueError(saved)
+            zone = parse_timezone(saved)
+        except ValueError:
+            raise CostStoreError(f"{self.path}: the saved time zone {saved!r} is corrupt") from None
+        if requested is not None and str(wanted) != saved:
+            raise ValueError(
+                f"{self.path}: days in this cost database begin in time zone {saved!r}, "
+                f"not {str(wanted)!r}; every process sharing it must use the same one"
+            )
         return zone
 
-    def _load_budgets(self) -> None:
-        saved = self.store.get_setting("budgets") or {}
-        for period in Period:
-            self._budgets[period] = saved.get(period.value)
+    def _parse_budgets(self, saved: object) -> dict[Period, float | None]:
+        """Budgets as saved in the store; CostStoreError if they are not budgets."""
+        try:
+            if saved is None:
+                saved = {}
+            if not isinstance(saved, dict) or set(saved) - {p.value for p in Period}:
+                raise ValueError(saved)
+            return {
+                period: check_budget(saved.get(period.value), BUDGET_NAMES[period])
+                for period in Period
+            }
+        except ValueError:
+            raise CostStoreError(
+                f"{self.path}: the saved budgets {str(saved)[:120]!r} are corrupt"
+            ) from None
 
     def set_budgets(
         self,
@@ -193,10 +234,20 @@ class CostTracker:
             return
         if self.read_only:
             raise ValueError(f"{self.path}: opened read-only, budgets cannot be changed")
+
+        def merge(current: object) -> dict[str, float]:
+            budgets = {**self._parse_budgets(current), **changes}
+            return {p.value: amount for p, amount in budgets.items() if amount is not None}
+
+        saved = self.store.update_setting("budgets", merge)
         with self._lock:
-            self._budgets.update(changes)
-            saved = {p.value: amount for p, amount in self._budgets.items() if amount is not None}
-        self.store.set_setting("budgets", saved)
+            self._budgets = self._parse_budgets(saved)
+
+    def reload_budgets(self) -> None:
+        """Read the budgets again from the store, as another process may have changed them."""
+        budgets = self._parse_budgets(self.store.get_setting("budgets"))
+        with self._lock:
+            self._budgets = budgets
 
     def budget(self, period: str | Period = Period.DAY) -> float | None:
         """The budget of ``period`` in USD, None if there is none."""
@@ -227,8 +278,9 @@ class CostTracker:
     ) -> float:
         """Record one request's cost and return it in USD.
 
-        The cost is computed from current prices unless ``cost`` is given. Once this returns,
-        the entry is on disk. Bad input is rejected and counted (0.0 is returned), or raised as
+        The cost is computed from current prices unless ``cost`` is given. The entry is
+        queued for the background writer, or, with ``durable=True``, on disk once this
+        returns. Bad input is rejected and counted (0.0 is returned), or raised as
         ``ValueError`` when the metrics are in strict mode.
         """
         metrics = self.calculator.metrics
@@ -250,13 +302,16 @@ class CostTracker:
         except Exception as exc:
             metrics.count_internal_error(exc)
             return 0.0
-        try:
-            day_total = self.store.add(entry)
-        except Exception as exc:
-            logger.error("llmobs could not store a cost entry in %s: %s", self.path, exc)
-            metrics.count_internal_error(exc)
+        if not self.durable:
+            self._writer.submit(entry)
             return usd(entry.cost_nusd)
-        self._after_record(entry.day, day_total)
+        try:
+            totals = self.store.add_batch([entry])
+        except Exception as exc:
+            self._write_failed(exc)
+            self._dropped("store_error", 1)
+            return usd(entry.cost_nusd)
+        self._after_write([entry], totals)
         return usd(entry.cost_nusd)
 
     def _entry(
@@ -319,14 +374,42 @@ class CostTracker:
             raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
         return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
-    def _after_record(self, day: date, day_total_nusd: int) -> None:
+    def _after_write(self, entries: object, day_totals: dict[date, int]) -> None:
+        """After entries are stored: fire budget alerts that are due, prune when it is time."""
         if self._alerts.callbacks:
             try:
-                self._fire_due_alerts(day, day_total_nusd)
+                for day, total in day_totals.items():
+                    self._fire_due_alerts(day, total)
             except Exception as exc:
                 logger.exception("llmobs budget alert check failed")
                 self.calculator.metrics.count_internal_error(exc)
         self._prune_if_due()
+
+    def _write_failed(self, exc: Exception) -> None:
+        """Count a failed write; log its cause at most once a minute."""
+        self.calculator.metrics.count_cost_store_error()
+        now = time.monotonic()
+        if now >= self._next_error_log:
+            self._next_error_log = now + STORE_ERROR_LOG_EVERY_SECONDS
+            action = "the entry is lost" if self.durable else "queued entries are kept and retried"
+            logger.error("llmobs could not store cost entries: %s; %s", exc, action)
+
+    def _dropped(self, reason: str, count: int) -> None:
+        self.calculator.metrics.count_dropped_cost_records(reason, count)
+        if reason == "queue_full":
+            now = time.monotonic()
+            if now >= self._next_error_log:
+                self._next_error_log = now + STORE_ERROR_LOG_EVERY_SECONDS
+                logger.error(
+                    "llmobs dropped cost entries: the write queue for %s is full (%d); counted "
+                    "in llm_cost_records_dropped_total",
+                    self.path,
+                    self._writer.capacity,
+                )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record so far is stored; False if ``timeout`` seconds passed."""
+        return self._writer.flush(timeout)
 
     def _prune_if_due(self) -> None:
         if self._retention_days is None or time.monotonic() < self._next_prune:
@@ -338,8 +421,9 @@ class CostTracker:
     # -- budgets -------------------------------------------------------------------------------
 
     def _spent_nusd(self, period: Period, day: date) -> int:
+        """Spend in the period containing ``day``: stored plus still queued."""
         first, last = period.bounds(day)
-        return self.store.total_nusd(first, last)
+        return self.store.total_nusd(first, last) + self._writer.pending_nusd(first, last)
 
     def check_budget_threshold(
         self, threshold_percent: float = 80.0, period: str | Period = Period.DAY
@@ -385,9 +469,11 @@ class CostTracker:
             budget = self._budgets[period]
             if budget is None:
                 continue
-            spent_nusd = day_total_nusd if period is Period.DAY else self._spent_nusd(period, day)
-            spent = usd(spent_nusd)
             first, last = period.bounds(day)
+            spent_nusd = (
+                day_total_nusd if period is Period.DAY else self.store.total_nusd(first, last)
+            )
+            spent = usd(spent_nusd)
             with self._lock:
                 due = self._alerts.due(period, first, spent / budget * 100.0)
                 self._alerts.fired.update((period, first, t) for t in due)
@@ -415,6 +501,7 @@ class CostTracker:
 
     def totals(self, first: date, last: date) -> Totals:
         """Spend and breakdowns over the days from ``first`` to ``last`` inclusive."""
+        self._writer.flush(READ_FLUSH_SECONDS)
         return Totals.of(self.store.grouped(first, last), self.store.day_totals(first, last))
 
     def get_daily_summary(self, day: date | None = None) -> DailyCostSummary:
@@ -471,6 +558,7 @@ class CostTracker:
             )
             if value is not None
         }
+        self._writer.flush(READ_FLUSH_SECONDS)
         stored = self.store.entries(
             None if start is None else utc_timestamp(start),
             None if end is None else utc_timestamp(end),
@@ -501,6 +589,8 @@ class CostTracker:
         return buffer.getvalue()
 
     def close(self) -> None:
+        """Store what is queued (waiting at most 10 s), then close the database."""
+        self._writer.close()
         self.store.close()
 
 

@@ -16,7 +16,14 @@ from .collectors import collectors_for
 from .errors import InvalidRecordError, Rejections
 from .exposition import exposition_registry
 from .labels import LabelGuard, clean_label_value
-from .schema import BUILD_INFO, DEFAULT_MAX_LABEL_LENGTH, INVALID_RECORDS
+from .schema import (
+    BUILD_INFO,
+    COST_DROP_REASONS,
+    COST_RECORDS_DROPPED,
+    COST_STORE_ERRORS,
+    DEFAULT_MAX_LABEL_LENGTH,
+    INVALID_RECORDS,
+)
 from .series import (
     ActiveSeries,
     CacheSizeSeries,
@@ -116,6 +123,8 @@ class LLMMetrics:
         self._active = SeriesCache(self._bind_active, max_cached_label_sets)
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
+        dropped = self._collectors[COST_RECORDS_DROPPED.name]
+        self._dropped = {reason: dropped.labels(reason) for reason in COST_DROP_REASONS}
         self._version: str | None = None
         self._version_lock = threading.Lock()
         if os.environ.get(VERSION_ENV):
@@ -277,6 +286,15 @@ class LLMMetrics:
         """Count a record rejected elsewhere (cost calculator, cost tracker) by the same rule:
         counted and logged once per reason, or raised in strict mode. Returns False."""
         return self._rejections.reject(error)
+
+    def count_dropped_cost_records(self, reason: str, count: int = 1) -> None:
+        """Count cost entries the cost tracker gave up on (``queue_full``, ``store_error``,
+        ``shutdown``, ``closed``)."""
+        self._dropped[reason].inc(count)
+
+    def count_cost_store_error(self) -> None:
+        """Count one failed attempt to write to the cost store."""
+        self._collectors[COST_STORE_ERRORS.name].inc()
 
     def count_internal_error(self, exc: Exception) -> bool:
         """Count an unexpected failure inside llmobs (raised in strict mode). Returns False."""

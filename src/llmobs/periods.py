@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta, tzinfo
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,11 +20,11 @@ class Period(str, Enum):
         if self is Period.DAY:
             return day, day
         if self is Period.WEEK:
-            start = day - timedelta(days=day.weekday())
-            return start, start + timedelta(days=6)
-        start = day.replace(day=1)
-        next_month = (start + timedelta(days=32)).replace(day=1)
-        return start, next_month - timedelta(days=1)
+            start = day - timedelta(days=day.weekday())  # 0001-01-01 is a Monday
+            end = start + timedelta(days=6) if start <= date.max - timedelta(days=6) else date.max
+            return start, end
+        last = calendar.monthrange(day.year, day.month)[1]
+        return day.replace(day=1), day.replace(day=last)
 
 
 def parse_period(value: object) -> Period:

@@ -170,6 +170,23 @@ INVALID_RECORDS = MetricSpec(
     help="Records rejected for bad input, by reason.",
     unit="records",
 )
+#: Why the cost tracker gave up on an entry: the values of ``llm_cost_records_dropped_total``.
+COST_DROP_REASONS = ("queue_full", "store_error", "shutdown", "closed")
+COST_RECORDS_DROPPED = MetricSpec(
+    name="llm_cost_records_dropped_total",
+    kind=MetricKind.COUNTER,
+    labels=("reason",),
+    help="Cost entries the cost tracker gave up on, by reason: queue_full (the write queue was "
+    "full), store_error (a durable write failed), shutdown (still queued at exit), closed.",
+    unit="records",
+)
+COST_STORE_ERRORS = MetricSpec(
+    name="llm_cost_store_errors_total",
+    kind=MetricKind.COUNTER,
+    labels=(),
+    help="Failed attempts to write to the cost store; queued entries are kept and retried.",
+    unit="errors",
+)
 
 #: The seed's metrics, in the order the seed lists them.
 SEED_METRICS: tuple[MetricSpec, ...] = (
@@ -184,12 +201,14 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
     CACHE_SIZE,
 )
 #: Metrics about the service and the numbers themselves: the running version, spend not
-#: priced, input folded or rejected.
+#: priced, input folded or rejected, cost entries not stored.
 SELF_METRICS: tuple[MetricSpec, ...] = (
     BUILD_INFO,
     UNPRICED_REQUESTS,
     LABEL_OVERFLOW,
     INVALID_RECORDS,
+    COST_RECORDS_DROPPED,
+    COST_STORE_ERRORS,
 )
 #: Every metric llmobs exposes.
 METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS

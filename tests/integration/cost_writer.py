@@ -1,7 +1,7 @@
 """A process that records costs into a shared database, for the durability tests.
 
-Usage: cost_writer.py DB COUNT COST [ALERT_PERCENT]. It prints ``recorded N`` after each
-``record_cost`` returns and ``fired`` when its budget alert fires.
+Usage: cost_writer.py DB COUNT COST [ALERT_PERCENT] [--durable]. It prints ``recorded N`` after
+each ``record_cost`` returns and ``fired`` when its budget alert fires.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 from llmobs import CostTracker
 
 
-def main(path: str, count: int, cost: float, alert_percent: float | None) -> None:
-    tracker = CostTracker(path)
+def main(path: str, count: int, cost: float, alert_percent: float | None, durable: bool) -> None:
+    tracker = CostTracker(path, durable=durable)
     if alert_percent is not None:
         tracker.add_budget_alert(lambda status: print("fired", flush=True), alert_percent)
     print("ready", flush=True)
@@ -23,9 +23,12 @@ def main(path: str, count: int, cost: float, alert_percent: float | None) -> Non
 
 
 if __name__ == "__main__":
+    durable = "--durable" in sys.argv
+    args = [arg for arg in sys.argv[1:] if arg != "--durable"]
     main(
-        sys.argv[1],
-        int(sys.argv[2]),
-        float(sys.argv[3]),
-        float(sys.argv[4]) if len(sys.argv) > 4 else None,
+        args[0],
+        int(args[1]),
+        float(args[2]),
+        float(args[3]) if len(args) > 3 else None,
+        durable,
     )

@@ -17,10 +17,14 @@ pytestmark = pytest.mark.integration
 WRITER = Path(__file__).with_name("cost_writer.py")
 
 
-def start_writer(db: Path, count: int, cost: float, alert: float | None = None):
+def start_writer(
+    db: Path, count: int, cost: float, alert: float | None = None, *, durable: bool = False
+):
     args = [sys.executable, str(WRITER), str(db), str(count), str(cost)]
     if alert is not None:
         args.append(str(alert))
+    if durable:
+        args.append("--durable")
     writer = subprocess.Popen(
         args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy()
     )
@@ -28,9 +32,9 @@ def start_writer(db: Path, count: int, cost: float, alert: float | None = None):
     return writer
 
 
-def test_an_entry_whose_record_returned_survives_sigkill(tmp_path):
+def test_a_durable_entry_whose_record_returned_survives_sigkill(tmp_path):
     db = tmp_path / "costs.sqlite3"
-    writer = start_writer(db, 1_000_000, 0.001)
+    writer = start_writer(db, 1_000_000, 0.001, durable=True)
     writer.stdin.write("go\n")
     writer.stdin.flush()
     confirmed = 0
@@ -50,10 +54,11 @@ def test_an_entry_whose_record_returned_survives_sigkill(tmp_path):
     assert summary.total_cost == pytest.approx(stored * 0.001, abs=1e-9)
 
 
-def test_processes_sharing_the_file_see_one_spend_and_alert_once(tmp_path):
+@pytest.mark.parametrize("durable", [False, True], ids=["background", "durable"])
+def test_processes_sharing_the_file_see_one_spend_and_alert_once(tmp_path, durable):
     db = tmp_path / "costs.sqlite3"
     CostTracker(db, daily_budget=10.0).close()
-    writers = [start_writer(db, 250, 0.01, alert=50.0) for _ in range(3)]
+    writers = [start_writer(db, 250, 0.01, alert=50.0, durable=durable) for _ in range(3)]
     for writer in writers:
         writer.stdin.write("go\n")
         writer.stdin.flush()

@@ -18,21 +18,13 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)  # a Wednesday
 TODAY = NOW.date()
 
 
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def calculator(registry) -> LLMCostCalculator:
-    return LLMCostCalculator(overrides=[], metrics=LLMMetrics(registry=registry))
-
-
-@pytest.fixture
-def make_tracker(tmp_path, calculator):
+@pytest.fixture(params=["background", "durable"])
+def make_tracker(request, tmp_path, calculator):
+    """Trackers in both write modes: every guarantee holds in each."""
     created = []
 
     def make(**options) -> CostTracker:
+        options.setdefault("durable", request.param == "durable")
         options.setdefault("calculator", calculator)
         options.setdefault("clock", lambda: NOW)
         tracker = CostTracker(options.pop("path", tmp_path / "costs.sqlite3"), **options)
@@ -52,7 +44,9 @@ def spend(
     model: str = "gpt-4o",
     provider: str = "openai",
 ) -> float:
-    return tracker.record_cost(agent, model, provider, 100, 50, cost=usd, at=at)
+    cost = tracker.record_cost(agent, model, provider, 100, 50, cost=usd, at=at)
+    assert tracker.flush(10.0)
+    return cost
 
 
 def test_record_cost_prices_the_request_and_returns_it(make_tracker):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -137,6 +138,41 @@ def test_corrupt_database_is_reported_not_replaced(tmp_path):
     assert result.returncode == 2
     assert "not a usable llmobs cost database" in result.stderr
     assert path.read_text() == "garbage" * 100
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_the_last_days_of_the_calendar_report(db, period):
+    result = obsgen("costs", "--db", str(db), "--period", period, "--date", "9999-12-31")
+    assert result.returncode == 0, result.stderr
+    assert "9999-12-31" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE meta SET value = '\"Mars/Base\"' WHERE key = 'timezone'",
+        "INSERT OR REPLACE INTO meta VALUES ('budgets', 'not json')",
+        "DROP TABLE daily",
+    ],
+)
+def test_a_tampered_database_is_one_line_with_exit_code_2(db, tamper):
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(tamper)
+    conn.close()
+    result = obsgen("costs", "--db", str(db))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"obsgen: error: {db}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_path_with_a_hash_is_read_as_that_file(tmp_path):
+    path = tmp_path / "team#1.sqlite3"
+    tracker = CostTracker(path, durable=True)
+    tracker.record_cost("a.b", "gpt-4o", "openai", 1000, 500, at=datetime(2026, 11, 25, 12))
+    tracker.close()
+    result = obsgen("costs", "--db", str(path), "--date", "2026-11-25")
+    assert result.returncode == 0, result.stderr
+    assert "0.007500" in result.stdout
 
 
 def test_help_describes_every_option():

@@ -47,7 +47,10 @@ def test_the_seeds_thirteen_panels_in_order(board):
 def test_a_completeness_row_follows(board):
     extra = board["panels"][13:]
     assert [p["type"] for p in extra] == ["row", "timeseries", "timeseries"]
-    assert [p["title"] for p in extra[1:]] == ["Unpriced Requests", "Folded and Rejected Records"]
+    assert [p["title"] for p in extra[1:]] == [
+        "Unpriced Requests",
+        "Folded, Rejected and Dropped Records",
+    ]
 
 
 def test_house_rules_on_every_panel(board):

@@ -17,13 +17,8 @@ M = 1_000_000
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
-def calc(registry) -> LLMCostCalculator:
-    return LLMCostCalculator(overrides=[], metrics=LLMMetrics(registry=registry))
+def calc(calculator: LLMCostCalculator) -> LLMCostCalculator:
+    return calculator
 
 
 # USD per million tokens as the providers publish them: input, output, cache read, cache write.

@@ -1,0 +1,230 @@
+"""The cost store never loses, corrupts or silently mis-stores what it was given, and recording
+never waits for it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import sqlite3
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from llmobs import CostStoreError, CostTracker
+from llmobs.store import SQLiteStore
+
+from .samples import sample
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "costs.sqlite3"
+
+
+def record(tracker: CostTracker, usd: float = 1.0) -> float:
+    return tracker.record_cost("team.agent", "gpt-4o", "openai", 100, 50, cost=usd, at=NOW)
+
+
+def dropped(registry: CollectorRegistry, reason: str) -> float:
+    return sample(registry, "llm_cost_records_dropped_total", reason=reason)
+
+
+class WriteLock:
+    """Another process's write transaction on the file, held until released."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def test_recording_does_not_wait_for_another_process_holding_the_write_lock(db, calculator):
+    tracker = CostTracker(db, calculator=calculator, daily_budget=10.0, clock=lambda: NOW)
+    lock = WriteLock(db)
+    try:
+        assert record(tracker, 2.0) == 2.0
+        assert not tracker.flush(timeout=0.3)  # not stored yet: the file is locked
+        assert tracker.check_budget_threshold(10.0)["spent"] == 2.0  # but counted already
+    finally:
+        lock.release()
+    assert tracker.flush(timeout=10.0)
+    assert [e.cost for e in tracker.entries()] == [2.0]
+    tracker.close()
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(db, calculator, registry, caplog):
+    tracker = CostTracker(db, calculator=calculator, queue_size=3)
+    lock = WriteLock(db)
+    try:
+        with caplog.at_level(logging.ERROR, logger="llmobs"):
+            for _ in range(5):
+                record(tracker)
+    finally:
+        lock.release()
+    assert tracker.flush(timeout=10.0)
+    assert dropped(registry, "queue_full") == 2
+    assert sum(1 for _ in tracker.entries()) == 3
+    assert any("write queue" in r.getMessage() for r in caplog.records)
+    tracker.close()
+
+
+def fill_the_disk(tracker: CostTracker) -> None:
+    """Let the file grow no more: SQLite then fails as on a full disk."""
+    conn = tracker.store._conn  # type: ignore[attr-defined]
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def free_the_disk(tracker: CostTracker) -> None:
+    tracker.store._conn.execute("PRAGMA max_page_count = 1073741823")  # type: ignore[attr-defined]
+
+
+def test_a_full_disk_is_logged_with_its_cause_and_counted(db, calculator, registry, caplog):
+    tracker = CostTracker(db, calculator=calculator, durable=True)
+    fill_the_disk(tracker)
+    with caplog.at_level(logging.ERROR, logger="llmobs"):
+        for _ in range(200):
+            record(tracker)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "full" in messages
+    assert "cannot rollback" not in messages
+    assert dropped(registry, "store_error") > 0
+    assert sample(registry, "llm_cost_store_errors_total") == dropped(registry, "store_error")
+    tracker.close()
+
+
+def test_background_entries_wait_out_a_full_disk(db, calculator, registry):
+    tracker = CostTracker(db, calculator=calculator)
+    fill_the_disk(tracker)
+    for _ in range(300):
+        record(tracker, 0.5)
+    assert not tracker.flush(timeout=0.5)
+    assert sample(registry, "llm_cost_store_errors_total") >= 1
+    free_the_disk(tracker)
+    assert tracker.flush(timeout=20.0)
+    assert dropped(registry, "queue_full") == 0
+    summary = tracker.get_daily_summary(NOW.date())
+    assert (summary.total_requests, summary.total_cost) == (300, 150.0)
+    tracker.close()
+
+
+def test_a_read_only_file_is_a_clear_error_when_opened(db):
+    CostTracker(db).close()
+    subprocess.run(["chattr", "+i", str(db)], check=True)  # read-only even for root
+    try:
+        with pytest.raises(CostStoreError, match="read-only"):
+            CostTracker(db)
+        reader = CostTracker(db, read_only=True)  # reading it still works
+        assert reader.get_daily_summary().total_requests == 0
+        reader.close()
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_another_applications_file_keeps_its_journal_mode(db):
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE users (name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CostStoreError, match="something else"):
+        CostTracker(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    conn.close()
+    assert not Path(f"{db}-wal").exists()
+
+
+def test_a_second_process_cannot_set_another_time_zone_in_a_race(db, monkeypatch):
+    CostTracker(db, timezone="Europe/Stockholm").close()
+    real = SQLiteStore.get_setting
+
+    def stale(self, key):  # as if read before the first process saved its zone
+        return None if key == "timezone" else real(self, key)
+
+    monkeypatch.setattr(SQLiteStore, "get_setting", stale)
+    with pytest.raises(ValueError, match="Europe/Stockholm"):
+        CostTracker(db, timezone="UTC")
+
+
+def test_budgets_set_by_two_processes_are_both_kept(db):
+    first = CostTracker(db)
+    second = CostTracker(db)  # opened before the first saves its budget
+    first.set_budgets(daily_budget=10.0)
+    second.set_budgets(weekly_budget=50.0)
+    reopened = CostTracker(db)
+    assert (reopened.budget("day"), reopened.budget("week")) == (10.0, 50.0)
+    assert (second.budget("day"), second.budget("week")) == (10.0, 50.0)
+    for tracker in (first, second, reopened):
+        tracker.close()
+
+
+TAMPERED = [
+    ("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'", "schema version 'abc'"),
+    ("UPDATE meta SET value = '\"Mars/Base\"' WHERE key = 'timezone'", "time zone 'Mars/Base'"),
+    ("UPDATE meta SET value = '42' WHERE key = 'timezone'", "time zone 42"),
+    ("INSERT OR REPLACE INTO meta VALUES ('budgets', '{\"day\": \"x\"}')", "budgets"),
+    ("INSERT OR REPLACE INTO meta VALUES ('budgets', '{\"day\": -1}')", "budgets"),
+    ("INSERT OR REPLACE INTO meta VALUES ('budgets', 'not json')", "'budgets'"),
+    ("DROP TABLE daily", "lacks its table"),
+]
+
+
+@pytest.mark.parametrize(("tamper", "message"), TAMPERED)
+@pytest.mark.parametrize("read_only", [False, True], ids=["writer", "reader"])
+def test_tampered_files_are_clear_errors(db, tamper, message, read_only):
+    CostTracker(db, daily_budget=5.0).close()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(tamper)
+    conn.close()
+    with pytest.raises(CostStoreError, match=message):
+        CostTracker(db, read_only=read_only)
+
+
+def test_a_table_dropped_while_open_is_a_clear_error(db):
+    tracker = CostTracker(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP TABLE daily_total")
+    conn.close()
+    with pytest.raises(CostStoreError, match="no such table"):
+        tracker.get_daily_summary()
+
+
+def _open_and_close(path: str, rounds: int) -> None:
+    for _ in range(rounds):
+        CostTracker(path).close()
+
+
+def test_processes_opening_and_closing_one_file_at_once_all_succeed(db):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_open_and_close, args=(str(db), 40)) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0] * 6
+
+
+def test_a_path_with_hash_and_question_mark_is_that_file(tmp_path):
+    path = tmp_path / "a#b?c.sqlite3"
+    tracker = CostTracker(path)
+    record(tracker, 3.0)
+    tracker.close()
+    assert json.loads(json.dumps(sorted(p.name for p in tmp_path.iterdir())))[0].startswith("a#b")
+    reader = CostTracker(path, read_only=True)
+    assert reader.get_daily_summary(NOW.date()).total_cost == 3.0
+    reader.close()
+
+
+def test_a_postgresql_url_is_refused_without_showing_its_password():
+    with pytest.raises(CostStoreError) as caught:
+        CostTracker("postgresql://user:secret@db.example:5432/costs")
+    assert "secret" not in str(caught.value)
