@@ -54,18 +54,70 @@ def raw_sqlite_insert(path: str, calls: int) -> float:
     return seconds
 
 
-def record_cost_sqlite(path: str, calls: int) -> float:
-    tracker = CostTracker(
-        path, calculator=LLMCostCalculator(overrides=[], metrics=LLMMetrics(CollectorRegistry()))
-    )
+def raw_sqlite_same_writes(path: str, calls: int) -> float:
+    """The floor of a durable record as the tracker stores it: the entry, its day's group and
+    its day's total, in one transaction, with plain sqlite3 (llmobs' own schema)."""
+    from llmobs.store import SQLiteStore
+
+    SQLiteStore(path).close()  # the schema
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+    entry = ("team.a", "gpt-4o", "openai", "team", 1000, 200, 400, 0, 4_500_000)
+
+    def write() -> None:
+        day = "2026-11-25"
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, "
+            "completion_tokens, cache_read_tokens, cache_write_tokens, cost_nusd, priced) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), day, *entry, 1),
+        )
+        conn.execute(
+            "INSERT INTO daily VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (day, agent_id, model, provider) DO UPDATE SET "
+            "requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+            "completion_tokens = completion_tokens + excluded.completion_tokens, "
+            "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, "
+            "cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, "
+            "cost_nusd = cost_nusd + excluded.cost_nusd",
+            (day, *entry),
+        )
+        conn.execute(
+            "INSERT INTO daily_total VALUES (?, 1, ?) ON CONFLICT (day) DO UPDATE SET "
+            "requests = requests + 1, cost_nusd = cost_nusd + excluded.cost_nusd "
+            "RETURNING cost_nusd",
+            (day, entry[-1]),
+        ).fetchall()
+        conn.execute("COMMIT")
+
+    seconds = per_call_seconds(write, calls)
+    conn.close()
+    return seconds
+
+
+def record_cost_sqlite(path: str, calls: int, *, durable: bool) -> float:
+    """Seconds per ``record_cost`` into an SQLite file; in background mode, including the
+    time to write them all (the flush), and asserting nothing was dropped."""
+    metrics = LLMMetrics(CollectorRegistry())
+    calc = LLMCostCalculator(overrides=[], metrics=metrics)
+    tracker = CostTracker(path, calculator=calc, durable=durable)
     state = {"i": 0}
 
     def record() -> None:
         i = state["i"] = state["i"] + 1
         tracker.record_cost(AGENTS[i & 7], "gpt-4o", "openai", 1000, 200, cache_read_tokens=400)
+        if not durable and i % 5_000 == 0:
+            tracker.flush()
 
     seconds = per_call_seconds(record, calls)
+    started = time.perf_counter()
     tracker.close()
+    seconds += (time.perf_counter() - started) / calls
+    assert not metrics.registry.get_sample_value(
+        "llm_cost_records_dropped_total", {"reason": "queue_full"}
+    )
     return seconds
 
 
@@ -75,6 +127,9 @@ def fill(tracker: CostTracker, entries: int, days: int) -> None:
     for i in range(entries):
         model, provider = MODELS[i % 3]
         tracker.record_cost(AGENTS[i & 7], model, provider, 1000, 200, at=start + step * i)
+        if i % 5_000 == 0:
+            tracker.flush()
+    tracker.flush()
 
 
 def summary_times(tracker: CostTracker, day: datetime) -> dict[str, float]:
@@ -92,10 +147,12 @@ def main() -> bool:
     ok = report(
         "observer call (metrics + cost) vs plain client floor", best["observer"], best["floor"], 1.5
     )
-    memory = min(observer_call(CostTracker(":memory:"), 20_000) for _ in range(3))
+    memory = min(
+        observer_call(CostTracker(":memory:", queue_size=100_000), 20_000) for _ in range(3)
+    )
     print(
         f"{'  the same with an in-memory tracker':<58} {memory * 1e6:9.2f} µs "
-        f"(ratio {memory / best['floor']:.2f} to the floor; each call is also a SQL transaction)"
+        f"(ratio {memory / best['floor']:.2f} to the floor; its writer thread shares the GIL)"
     )
 
     with tempfile.TemporaryDirectory() as folder:
@@ -103,19 +160,35 @@ def main() -> bool:
             3,
             {
                 "raw": lambda: raw_sqlite_insert(os.path.join(folder, "raw.db"), 5_000),
-                "tracker": lambda: record_cost_sqlite(os.path.join(folder, "costs.db"), 5_000),
+                "same": lambda: raw_sqlite_same_writes(os.path.join(folder, "same.db"), 5_000),
+                "durable": lambda: record_cost_sqlite(
+                    os.path.join(folder, "durable.db"), 5_000, durable=True
+                ),
+                "background": lambda: record_cost_sqlite(
+                    os.path.join(folder, "background.db"), 20_000, durable=False
+                ),
             },
         )
         ok &= report(
-            "record_cost on SQLite vs one raw sqlite3 insert+commit",
-            best["tracker"],
-            best["raw"],
-            4.0,
+            "record_cost, durable=True, vs its three writes in raw sqlite3",
+            best["durable"],
+            best["same"],
+            3.0,  # pricing, label checks and aggregation in Python: about 2x measured
         )
-        rate = 1 / best["tracker"]
+        print(
+            f"  (a one-row raw insert+commit takes {best['raw'] * 1e6:.2f} µs: "
+            f"{best['durable'] / best['raw']:.1f}x less than a durable record)"
+        )
+        ok &= report(
+            "record_cost, background writer (all written), vs one raw insert+commit",
+            best["background"],
+            best["raw"],
+            1.5,
+        )
+        rate = 1 / best["background"]
         verdict = "ok" if rate >= 10_000 else "MISSED"
         print(
-            f"{'  record_cost throughput on one thread':<58} {rate:9.0f} records/s "
+            f"{'  record_cost throughput on one thread, all written':<58} {rate:9.0f} records/s "
             f"(target >= 10,000)  {verdict}"
         )
         ok &= rate >= 10_000

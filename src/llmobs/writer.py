@@ -17,13 +17,14 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date
+from itertools import islice
 
 from .store import CostStore, StoredEntry
 
 logger = logging.getLogger("llmobs")
 
 DEFAULT_CAPACITY = 10_000
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 4_096
 RETRY_PAUSES = (0.05, 0.2, 1.0, 5.0)
 EXIT_FLUSH_SECONDS = 10.0
 
@@ -151,9 +152,14 @@ class CostWriter:
     def _next_batch(self) -> list[StoredEntry] | None:
         with self._cond:
             self._cond.wait_for(lambda: self._queue or self._closed)
-            if not self._queue:
+            queued = len(self._queue)
+            if not queued:
                 return None
-            return [self._queue[i] for i in range(min(self.batch_size, len(self._queue)))]
+            take = min(queued, self.batch_size)
+            multiple = self._store.batch_multiple
+            if take > multiple:  # under load: whole multiples, the store's cheapest batches
+                take -= take % multiple
+            return list(islice(self._queue, take))
 
     def _run(self) -> None:
         failures = 0

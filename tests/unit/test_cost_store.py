@@ -8,14 +8,14 @@ import logging
 import multiprocessing
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from llmobs import CostStoreError, CostTracker
-from llmobs.store import SQLiteStore
+from llmobs.store import SQLiteStore, StoredEntry
 
 from .samples import sample
 
@@ -228,3 +228,34 @@ def test_a_postgresql_url_is_refused_without_showing_its_password():
     with pytest.raises(CostStoreError) as caught:
         CostTracker("postgresql://user:secret@db.example:5432/costs")
     assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("count", [1, 2, 511, 512, 513, 1500, 4099])
+def test_a_batch_of_any_size_stores_exact_sums(tmp_path, count):
+    store = SQLiteStore(tmp_path / "batch.sqlite3")
+    entries = [
+        StoredEntry(
+            ts=1_764_000_000.0 + n,
+            day=date(2026, 11, 20 + n % 3),
+            agent_id=f"team.agent{n % 7}",
+            model=("gpt-4o", "claude-3-haiku")[n % 2],
+            provider=("openai", "anthropic")[n % 2],
+            team="team",
+            prompt_tokens=n,
+            completion_tokens=2 * n,
+            cache_read_tokens=n // 2,
+            cache_write_tokens=0,
+            cost_nusd=1_000 + n,
+            priced=n % 5 != 0,
+        )
+        for n in range(count)
+    ]
+    totals = store.add_batch(entries)
+    for day in {e.day for e in entries}:
+        assert totals[day] == sum(e.cost_nusd for e in entries if e.day == day)
+    groups = store.grouped(date(2026, 11, 20), date(2026, 11, 22))
+    assert sum(g.requests for g in groups) == count
+    assert sum(g.unpriced for g in groups) == sum(not e.priced for e in entries)
+    assert sum(g.completion_tokens for g in groups) == sum(e.completion_tokens for e in entries)
+    assert list(store.entries()) == entries
+    store.close()

@@ -80,6 +80,8 @@ class CostStore(ABC):
     """
 
     location: str
+    #: Batches of a multiple of this many entries are written most efficiently.
+    batch_multiple: int = 1
 
     # -- settings shared by every process -------------------------------------------------------
 

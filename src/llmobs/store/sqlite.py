@@ -7,6 +7,7 @@ llmobs cost database is never changed, not even its journal mode.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -81,13 +82,16 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
 """
 _TABLES = {"meta", "entries", "daily", "daily_total", "budget_alerts"}
 
+# Each write is one multi-row statement per table: SQLite's Python module lets other threads run
+# at every step of a statement, so one statement per row would leave a writer thread waiting
+# for the interpreter lock once per row while the service's threads run.
 _INSERT_ENTRY = """
 INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens,
                      cache_read_tokens, cache_write_tokens, cost_nusd, priced)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES {rows}
 """
 _UPSERT_DAILY = """
-INSERT INTO daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO daily VALUES {rows}
 ON CONFLICT (day, agent_id, model, provider) DO UPDATE SET
     requests = requests + excluded.requests,
     unpriced = unpriced + excluded.unpriced,
@@ -98,16 +102,59 @@ ON CONFLICT (day, agent_id, model, provider) DO UPDATE SET
     cost_nusd = cost_nusd + excluded.cost_nusd
 """
 _UPSERT_TOTAL = """
-INSERT INTO daily_total VALUES (?, ?, ?)
+INSERT INTO daily_total VALUES {rows}
 ON CONFLICT (day) DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nusd = cost_nusd + excluded.cost_nusd
-RETURNING cost_nusd
+RETURNING day, cost_nusd
 """
+ROWS_PER_STATEMENT = 512
+_OLD_VARIABLE_LIMIT = 999  # SQLite's limit on a statement's variables before 3.32
 _ENTRY_COLUMNS = (
     "agent_id, model, provider, team, prompt_tokens, completion_tokens, cache_read_tokens, "
     "cache_write_tokens, cost_nusd, priced"
 )
+
+
+def _chunk_sizes(count: int, largest: int) -> list[int]:
+    """Split ``count`` rows into chunks of ``largest`` and then powers of two, so that only a
+    few distinct statements are ever prepared (and cached) per table."""
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    power = 1 << max(0, rest.bit_length() - 1)
+    while rest:
+        if rest >= power:
+            sizes.append(power)
+            rest -= power
+        power >>= 1
+    return sizes
+
+
+@functools.cache
+def _statement(template: str, width: int, rows: int) -> str:
+    """``template`` with ``rows`` placeholders of ``width`` values for its ``{rows}``."""
+    placeholder = "(" + ", ".join("?" * width) + ")"
+    return template.format(rows=", ".join([placeholder] * rows))
+
+
+def _many_rows(
+    conn: sqlite3.Connection, template: str, rows: Sequence[tuple[object, ...]]
+) -> list[tuple[object, ...]]:
+    """Run ``template`` for ``rows`` in a few multi-row statements of a few distinct sizes."""
+    if len(rows) == 1:
+        return conn.execute(_statement(template, len(rows[0]), 1), rows[0]).fetchall()
+    if not rows:
+        return []
+    width = len(rows[0])
+    getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
+    limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else _OLD_VARIABLE_LIMIT
+    returned: list[tuple[object, ...]] = []
+    start = 0
+    for size in _chunk_sizes(len(rows), min(ROWS_PER_STATEMENT, limit // width)):
+        values = [value for row in rows[start : start + size] for value in row]
+        start += size
+        returned.extend(conn.execute(_statement(template, width, size), values).fetchall())
+    return returned
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -121,6 +168,8 @@ class SQLiteStore(CostStore):
     never holds up a budget check or a report. ``read_only`` opens an existing database to
     report on it and never writes.
     """
+
+    batch_multiple = ROWS_PER_STATEMENT
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = os.fspath(path)
@@ -357,19 +406,13 @@ class SQLiteStore(CostStore):
             )
             for e in entries
         ]
-        groups = by_group(entries)
-        days = by_day(entries)
-        totals: dict[date, int] = {}
+        daily = [(key.day.isoformat(), *key[1:], *sums) for key, sums in by_group(entries).items()]
+        days = [(day.isoformat(), n, cost) for day, (n, cost) in by_day(entries).items()]
         with self._transaction() as conn:
-            conn.executemany(_INSERT_ENTRY, rows)
-            conn.executemany(
-                _UPSERT_DAILY,
-                [(key.day.isoformat(), *key[1:], *sums) for key, sums in groups.items()],
-            )
-            for day, (requests, cost) in days.items():
-                (total,) = conn.execute(_UPSERT_TOTAL, (day.isoformat(), requests, cost)).fetchone()
-                totals[day] = int(total)
-        return totals
+            _many_rows(conn, _INSERT_ENTRY, rows)
+            _many_rows(conn, _UPSERT_DAILY, daily)
+            totals = _many_rows(conn, _UPSERT_TOTAL, days)
+        return {date.fromisoformat(str(day)): int(str(total)) for day, total in totals}
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._transaction() as conn:
