@@ -81,6 +81,14 @@ class AlertEntry:
     instances: Callable[[Config], list[Instance]]
 
 
+def template_text(text: str) -> str:
+    """``text`` for an annotation, which Prometheus runs as a Go template: text with a brace
+    becomes an action printing it as a string literal, so a name is shown, never run."""
+    if "{" not in text and "}" not in text:
+        return text
+    return "{{ " + q.string_literal(text) + " }}"
+
+
 # -- budgets ----------------------------------------------------------------------------------
 
 
@@ -104,7 +112,7 @@ def _budget_instance(
     threshold = budget * percent / 100
     return Instance(
         expr=spend.then(f"{spend} > {q.number(threshold)}"),
-        summary=f"LLM spend passed {percent:g}% of the {scope} budget",
+        summary=f"LLM spend passed {percent:g}% of the {template_text(scope)} budget",
         description=(
             f"{window} spend{{{{ with $labels.team }}}} of team {{{{ . }}}}{{{{ end }}}}"
             f"{{{{ with $labels.agent_id }}}} of agent {{{{ . }}}}{{{{ end }}}} is {VALUE} USD, "
@@ -150,7 +158,7 @@ def _team_budgets(warning: bool) -> Callable[[Config], list[Instance]]:
                     f"{team} team daily",
                     series_labels={**TEST_SERIES, "agent_id": agent},
                     alert_labels=(("team", team),),
-                    labels=(("budget_scope", "team"),),
+                    labels=(("budget_scope", "team"), ("team", template_text(team))),
                 )
             )
         return result
@@ -170,7 +178,7 @@ def _agent_budgets(warning: bool) -> Callable[[Config], list[Instance]]:
                 f"{agent} agent daily",
                 series_labels={**TEST_SERIES, "agent_id": agent},
                 alert_labels=(("agent_id", agent),),
-                labels=(("budget_scope", "agent"),),
+                labels=(("budget_scope", "agent"), ("agent_id", template_text(agent))),
             )
             for agent, amount in config.budgets.agents
         ]

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,9 +50,18 @@ AT_END = " @ end()"
 TOTAL_TOKEN_TYPES = (TokenType.PROMPT.value, TokenType.COMPLETION.value)
 
 
+def _go_escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def string_literal(value: str) -> str:
-    """``value`` as a PromQL double-quoted string."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """``value`` as a PromQL (and Go) double-quoted string: printable text as it is, every
+    other character escaped."""
+    quoted = json.dumps(value, ensure_ascii=False)
+    if quoted.isprintable():
+        return quoted
+    return "".join(ch if ch.isprintable() else _go_escape(ch) for ch in quoted)
 
 
 def number(value: float) -> str:

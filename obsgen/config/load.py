@@ -146,11 +146,8 @@ def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float]
     budgets = []
     for name, amount in data.items():
         where = (*path, str(name))
-        if not isinstance(name, str) or not name.strip():
-            r.fail(where, "names must be non-empty strings")
-            continue
         try:
-            budgets.append((name, check.positive(amount)))
+            budgets.append((check.label_value(name), check.positive(amount)))
         except ValueError as exc:
             r.fail(where, str(exc))
     return tuple(sorted(budgets))
@@ -319,6 +316,13 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         source=source,
     )
+    for team, _ in config.budgets.teams:
+        if config.team_separator in team:
+            r.fail(
+                ("budgets", "teams", team),
+                f"a team name cannot hold the team separator {config.team_separator!r}: the "
+                "team of an agent is the part of its id before the first separator",
+            )
     if r.issues:
         raise ConfigError(r.issues)
     return config

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmobs.schema import DEFAULT_MAX_LABEL_LENGTH
+
 from .yaml_lines import Path
 
 DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
@@ -115,6 +117,27 @@ def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"must be a non-empty string, got {describe(value)}")
     return value.strip()
+
+
+def label_value(value: Any) -> str:
+    """A value the runtime records as a label as it is: printable text without surrounding
+    spaces, at most ``DEFAULT_MAX_LABEL_LENGTH`` characters (anything else could never match)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a non-empty string, got {describe(value)}")
+    bad = next((ch for ch in value if not ch.isprintable()), None)
+    if bad is not None:
+        raise ValueError(
+            f"must be printable text: {describe(value)} holds the control or format character "
+            f"U+{ord(bad):04X}, which llmobs never records in a label"
+        )
+    if value != value.strip():
+        raise ValueError(f"must not begin or end with spaces, got {describe(value)}")
+    if len(value) > DEFAULT_MAX_LABEL_LENGTH:
+        raise ValueError(
+            f"must be at most {DEFAULT_MAX_LABEL_LENGTH} characters (llmobs cuts longer label "
+            f"values), got {len(value)}"
+        )
+    return value
 
 
 def boolean(value: Any) -> bool:

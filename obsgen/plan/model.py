@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from obsgen.catalogue.alerts import Scenario
+from obsgen.catalogue.alerts import Scenario, template_text
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config.model import PrometheusSettings
 
@@ -26,6 +26,11 @@ class AlertSpec:
 
     def all_labels(self) -> dict[str, str]:
         return {"severity": self.severity, **dict(self.labels)}
+
+    @property
+    def runbook_annotation(self) -> str:
+        """The runbook URL as annotation template text (annotations are Go templates)."""
+        return template_text(self.runbook)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ here from the series; promtool evaluates the real rule expressions against them.
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from typing import Any
@@ -78,26 +79,43 @@ def _go_g(value: float) -> str:
     return f"{value:.4g}"
 
 
+_ACTION = re.compile(
+    r"\{\{ with \$labels\.(?P<with>\w+) \}\}(?P<body>.*?)\{\{ end \}\}"
+    r"|\{\{ \$labels\.(?P<label>\w+) \}\}"
+    r"|\{\{ \$value \| (?P<format>[^}]*?) \}\}"
+    r'|\{\{ (?P<literal>"(?:[^"\\]|\\.)*") \}\}'
+)
+
+
 def _render(template: str, value: float, labels: dict[str, str]) -> str:
-    """Render the few Go template forms the alert descriptions use."""
+    """Render the few Go template forms the alert annotations use, in one pass, so that what
+    a label value holds is never read as a template."""
+    formats = {
+        'printf "%.2f"': f"{value:.2f}",
+        "humanizePercentage": _humanize_percentage(value),
+        "humanizeDuration": _humanize_duration(value),
+    }
 
-    def with_block(match: re.Match[str]) -> str:
-        label_value = labels.get(match.group(1))
-        return match.group(2).replace("{{ . }}", label_value) if label_value else ""
+    def action(match: re.Match[str]) -> str:
+        if match.group("with") is not None:
+            label_value = labels.get(match.group("with"))
+            return match.group("body").replace("{{ . }}", label_value) if label_value else ""
+        if match.group("label") is not None:
+            return labels[match.group("label")]
+        if match.group("format") is not None:
+            return formats[match.group("format")]
+        return str(ast.literal_eval(match.group("literal")))  # Go's escapes as we write them
 
-    text = re.sub(r"\{\{ with \$labels\.(\w+) \}\}(.*?)\{\{ end \}\}", with_block, template)
-    text = text.replace('{{ $value | printf "%.2f" }}', f"{value:.2f}")
-    text = text.replace("{{ $value | humanizePercentage }}", _humanize_percentage(value))
-    text = text.replace("{{ $value | humanizeDuration }}", _humanize_duration(value))
-    return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], text)
+    return _ACTION.sub(action, template)
 
 
 def _expected(rule: AlertSpec, value: float, labels: dict[str, str]) -> dict[str, Any]:
-    all_labels = {**labels, **rule.all_labels()}
+    static = {key: _render(text, value, labels) for key, text in rule.all_labels().items()}
+    all_labels = {**labels, **static}
     return {
         "exp_labels": dict(sorted(all_labels.items())),
         "exp_annotations": {
-            "summary": rule.summary,
+            "summary": _render(rule.summary, value, all_labels),
             "description": _render(rule.description, value, all_labels),
             "runbook_url": rule.runbook,
         },

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from dataclasses import asdict
 from typing import Any
 
 import jinja2
 
+# Characters a YAML double-quoted scalar must escape: YAML's non-printable ones, and the ones
+# that parsers treat as line breaks or byte order marks.
+_YAML_ESCAPE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff\\\"\t\n\r]"
+)
+_YAML_SHORT = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def yaml_string(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar; non-ASCII text stays as it is (never as the
+    surrogate escapes that YAML parsers reject), every character that could end the string or
+    the line is escaped."""
+    return (
+        '"'
+        + _YAML_ESCAPE.sub(lambda m: _YAML_SHORT.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
+        + '"'
+    )
+
 
 def _quoted(value: Any) -> str:
     """Any scalar as a YAML value that cannot change the document's structure."""
+    if isinstance(value, str):
+        return yaml_string(value)
     return json.dumps(value)
 
 

@@ -37,8 +37,13 @@ def build(config: Path, out: Path) -> None:
 
 
 @pytest.fixture(
-    params=["obsgen.yaml", "tests/fixtures/full.yaml", "tests/fixtures/odd.yaml"],
-    ids=["default", "full", "odd"],
+    params=[
+        "obsgen.yaml",
+        "tests/fixtures/full.yaml",
+        "tests/fixtures/odd.yaml",
+        "tests/fixtures/hostile.yaml",
+    ],
+    ids=["default", "full", "odd", "hostile"],
 )
 def generated(request, tmp_path) -> Path:
     if request.param == "obsgen.yaml":

@@ -269,3 +269,36 @@ def test_alert_for_overrides_reach_the_rules():
     assert durations["LLMDailyBudgetExceeded"] == "0s"
     assert durations["LLMSuccessRateLow"] == "10m"
     assert set(durations) <= set(ALERT_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ops\r", "control or format character U+000D"),
+        ("ops\x01", "control or format character U+0001"),
+        ("ops\x7f", "control or format character U+007F"),
+        ("ops\u2028x", "control or format character U+2028"),
+        (" ops", "must not begin or end with spaces"),
+        ("o" * 129, "must be at most 128 characters"),
+        ("", "must be a non-empty string"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["teams", "agents"])
+def test_budget_names_llmobs_could_never_record_are_refused(tmp_path, kind, name, message):
+    messages = errors_of(mutate(f"budgets.{kind}", {name: 5}), tmp_path)
+    assert len(messages) == 1
+    assert messages[0].startswith(f"budgets.{kind}.")
+    assert message in messages[0]
+
+
+def test_a_team_name_holding_the_separator_is_refused(tmp_path):
+    messages = errors_of(mutate("budgets.teams", {"ops.infra": 5}), tmp_path)
+    assert messages == [
+        "budgets.teams.ops.infra: a team name cannot hold the team separator '.': the team of "
+        "an agent is the part of its id before the first separator"
+    ]
+
+
+def test_names_that_mean_something_in_the_output_languages_are_accepted():
+    config = load(Path(__file__).parents[1] / "fixtures" / "hostile.yaml")
+    assert ('{{ query "up" }}', 5.0) in config.budgets.teams
