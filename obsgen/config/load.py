@@ -345,6 +345,10 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(
             [ConfigIssue(source, 1, "(file)", f"cannot read: {exc.strerror}")]
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [ConfigIssue(source, 1, "(file)", f"not UTF-8 text (byte {exc.start}: {exc.reason})")]
+        ) from None
     try:
         data, lines = load_with_lines(text)
     except YAMLSyntaxError as exc:

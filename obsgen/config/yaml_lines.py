@@ -17,24 +17,67 @@ class YAMLSyntaxError(ValueError):
         self.line = line
 
 
-def _walk(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    if isinstance(node, yaml.MappingNode):
+MAX_NODES = 10_000  # after aliases are expanded: a config has a few hundred
+MAX_DEPTH = 64
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+class _Walk:
+    """Turns composed nodes into data, counting every node it expands, so that aliases that
+    multiply (a "billion laughs") or refer to themselves fail at once instead of running on."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Path, int] = {}
+        self.nodes = 0
+
+    def _count(self, node: yaml.Node, path: Path) -> None:
+        self.nodes += 1
+        line = node.start_mark.line + 1
+        if self.nodes > MAX_NODES:
+            raise YAMLSyntaxError(
+                line,
+                f"more than {MAX_NODES} values once aliases are expanded: "
+                "a config this large is a mistake (or aliases that refer to themselves)",
+            )
+        if len(path) > MAX_DEPTH:
+            raise YAMLSyntaxError(line, f"nested more than {MAX_DEPTH} levels deep")
+
+    def node(self, node: yaml.Node, path: Path) -> Any:
+        self._count(node, path)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            raise YAMLSyntaxError(node.start_mark.line + 1, f"not valid here: the tag {node.tag}")
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[(*path, index)] = item.start_mark.line + 1
+                items.append(self.node(item, (*path, index)))
+            return items
+        return scalar(node)
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YAMLSyntaxError(line, "a key must be a plain value, not a list or mapping")
+            key = scalar(key_node)
             if key in result:
                 dotted = ".".join(str(p) for p in (*path, key))
-                raise YAMLSyntaxError(key_node.start_mark.line + 1, f"{dotted}: duplicate key")
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _walk(value_node, (*path, key), lines)
+                raise YAMLSyntaxError(line, f"{dotted}: duplicate key")
+            self.lines[(*path, key)] = line
+            result[key] = self.node(value_node, (*path, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_walk(item, (*path, index), lines))
-        return items
-    return yaml.safe_load(yaml.serialize(node))
+
+
+def scalar(node: yaml.Node) -> Any:
+    """One scalar as YAML's safe loader reads it; a tag it does not know is a syntax error."""
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YAMLSyntaxError(node.start_mark.line + 1, f"not valid here: {problem}") from None
 
 
 def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
@@ -47,7 +90,9 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
         raise YAMLSyntaxError(line, f"not valid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise YAMLSyntaxError(1, f"not valid YAML: {exc}") from None
-    lines: dict[Path, int] = {}
+    except RecursionError:
+        raise YAMLSyntaxError(1, "nested too deeply to read") from None
     if root is None:
-        return None, lines
-    return _walk(root, (), lines), lines
+        return None, {}
+    walk = _Walk()
+    return walk.node(root, ()), walk.lines

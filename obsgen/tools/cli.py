@@ -55,8 +55,11 @@ def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
     files = output.generate(load_config(config_path), target)
     root = Path(out_dir)
     if not check:
-        for relative, content in files.items():
-            output.write_atomically(root / relative, content)
+        try:
+            output.write_all(root, files)
+        except output.OutputError as exc:
+            raise UsageError(f"{exc}; no file was replaced") from None
+        for relative in files:
             click.echo(f"wrote {root / relative}")
         return
     drift = output.differing(files, root)
@@ -119,7 +122,10 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    output.write_atomically(target, STARTER_CONFIG.read_text(encoding="utf-8"))
+    try:
+        output.write_atomically(target, STARTER_CONFIG.read_text(encoding="utf-8"))
+    except output.OutputError as exc:
+        raise UsageError(str(exc)) from None
     click.echo(f"wrote {path}; edit it, then run `obsgen build`")
 
 

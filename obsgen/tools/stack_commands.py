@@ -189,8 +189,10 @@ def stack_up(
 ) -> None:
     """Generate the files, start the stack, wait until it is ready and print its URLs."""
     config = load_config(config_path)
-    for relative, content in output.generate(config, "all").items():
-        output.write_atomically(Path(out_dir) / relative, content)
+    try:
+        output.write_all(Path(out_dir), output.generate(config, "all"))
+    except output.OutputError as exc:
+        raise UsageError(f"{exc}; no file was replaced") from None
     if _use_docker(mode):
         click.echo("starting the stack with docker compose")
         if stack_module.compose(Path(out_dir), "up", "-d", "--build") != 0:

@@ -247,11 +247,34 @@ def test_every_mistake_is_reported_once(tmp_path):
         ("apiVersion: obsgen/v1\nbudgets: {daily: 1\n", "(syntax): not valid YAML"),
         ("apiVersion: obsgen/v1\nslo: {}\nslo: {}\n", "slo: duplicate key"),
         ("- just\n- a list\n", "(top): must be a mapping, got a list"),
+        ("apiVersion: obsgen/v1\n? [a, b]\n: 1\n", "a key must be a plain value"),
+        ("apiVersion: obsgen/v1\nx: &a [*a]\n", "nested more than 64 levels deep"),
+        ("apiVersion: obsgen/v1\nx: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+        (
+            "apiVersion: obsgen/v1\nbudgets:\n  daily: !!python/object/apply:os.system [echo]\n",
+            "the tag tag:yaml.org,2002:python/object/apply:os.system",
+        ),
+        ("apiVersion: obsgen/v1\nbudgets:\n  daily: !!python/name:os.system\n", "not valid here"),
+        (
+            "apiVersion: obsgen/v1\na: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+                for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+            ),
+            "more than 10000 values once aliases are expanded",
+        ),
     ],
 )
 def test_malformed_files(tmp_path, text, message):
     (first,) = errors_of(text, tmp_path)[:1]
     assert message in first
+
+
+def test_a_file_that_is_not_utf8_is_one_error(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_bytes(b"apiVersion: obsgen/v1\nbudgets:\n  daily: \xff\n")
+    with pytest.raises(ConfigError, match=r"obsgen.yaml:1: \(file\): not UTF-8 text \(byte 40"):
+        load(path)
 
 
 def test_missing_file_points_at_init(tmp_path):
