@@ -90,19 +90,37 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+MIN_PASSWORD_LENGTH = 12
+
+
 def ensure_env_file(root: Path) -> str:
-    """The Grafana admin password from ``stack/.env``, created with a random one if missing."""
+    """The Grafana admin password from ``stack/.env``, created with a random one if missing.
+
+    The file is created readable by its owner only, from its first byte on. A password that
+    is empty or shorter than ``MIN_PASSWORD_LENGTH`` is refused.
+    """
     env_file = root / ENV_FILE
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("GRAFANA_ADMIN_PASSWORD="):
-                return line.split("=", 1)[1].strip()
-        raise StackError(f"{env_file}: no GRAFANA_ADMIN_PASSWORD=... line")
-    password = secrets.token_urlsafe(18)
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    env_file.write_text(f"GRAFANA_ADMIN_PASSWORD={password}\n")
-    env_file.chmod(0o600)
-    return password
+    if not env_file.exists():
+        password = secrets.token_urlsafe(18)
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another `stack up` made it meanwhile: read that one
+            return ensure_env_file(root)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(f"GRAFANA_ADMIN_PASSWORD={password}\n")
+        return password
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        if line.startswith("GRAFANA_ADMIN_PASSWORD="):
+            password = line.split("=", 1)[1].strip()
+            if len(password) < MIN_PASSWORD_LENGTH:
+                raise StackError(
+                    f"{env_file}: GRAFANA_ADMIN_PASSWORD is {'empty' if not password else 'weak'}"
+                    f"; use at least {MIN_PASSWORD_LENGTH} characters, or delete the file to get "
+                    "a random one"
+                )
+            return password
+    raise StackError(f"{env_file}: no GRAFANA_ADMIN_PASSWORD=... line")
 
 
 class LocalStack:

@@ -11,7 +11,8 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
 from prometheus_client import make_asgi_app as _client_asgi_app
 from prometheus_client import make_wsgi_app as _client_wsgi_app
-from prometheus_client import start_http_server as _client_http_server
+
+from .metrics_server import serve
 
 logger = logging.getLogger("llmobs")
 
@@ -95,7 +96,8 @@ def start_metrics_server(
 
     Binds to 127.0.0.1 unless ``addr`` says otherwise; port 0 picks a free port, which
     ``server.server_port`` reports. Returns the server and its thread; ``server.shutdown()``
-    stops it.
+    stops it. A certificate or key that is missing, unreadable or not a pair raises
+    ValueError naming the file and the problem.
 
     Example:
         >>> server, thread = start_metrics_server(0)
@@ -109,13 +111,7 @@ def start_metrics_server(
     if (certfile is None) != (keyfile is None):
         raise ValueError("certfile and keyfile must be given together")
     try:
-        return _client_http_server(
-            port,
-            addr=addr,
-            registry=exposition_registry(registry),
-            certfile=certfile,
-            keyfile=keyfile,
-        )
+        return serve(port, addr, exposition_registry(registry), certfile, keyfile)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot serve metrics on {addr}:{port}: {exc.strerror}") from exc
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import subprocess
+import threading
 import urllib.request
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -98,3 +103,80 @@ def test_fastapi_add_route_serves_metrics_without_redirect(recorded):
     response = TestClient(app).get("/metrics", follow_redirects=False)
     assert response.status_code == 200
     assert b"llm_cost_total" in response.content
+
+
+def test_a_burst_of_scrapers_waits_in_the_backlog_and_is_served(recorded):
+    server, thread = start_metrics_server(0, registry=recorded.registry)
+    server.shutdown()  # stop accepting for a moment: every scraper must queue in the backlog
+    thread.join(timeout=5)
+    scrapers = []
+    try:
+        for _ in range(64):
+            scraper = socket.create_connection(("127.0.0.1", server.server_port), timeout=2)
+            scrapers.append(scraper)
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+        for scraper in scrapers:
+            scraper.sendall(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        for scraper in scrapers:
+            scraper.settimeout(30)
+            assert scraper.makefile("rb").readline().startswith(b"HTTP/1.0 200")
+    finally:
+        for scraper in scrapers:
+            scraper.close()
+        server.shutdown()
+        server.server_close()
+
+
+def make_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_serves_with_a_matching_pair(tmp_path, recorded):
+    cert, key = make_pair(tmp_path, "a")
+    server, thread = start_metrics_server(
+        0, registry=recorded.registry, certfile=str(cert), keyfile=str(key)
+    )
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        url = f"https://localhost:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:
+            assert b"llm_cost_total" in response.read()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_tls_mistakes_name_the_file_and_the_problem(tmp_path):
+    cert, key = make_pair(tmp_path, "a")
+    _, other_key = make_pair(tmp_path, "b")
+    with pytest.raises(ValueError, match=r"TLS key .*b\.key: does not belong to the certificate"):
+        start_metrics_server(0, certfile=str(cert), keyfile=str(other_key))
+    with pytest.raises(ValueError, match=r"TLS certificate .*missing\.crt: no such file"):
+        start_metrics_server(0, certfile=str(tmp_path / "missing.crt"), keyfile=str(key))
+    (tmp_path / "junk.crt").write_text("not a certificate")
+    with pytest.raises(ValueError, match=r"TLS certificate .*junk\.crt: not a PEM certificate"):
+        start_metrics_server(0, certfile=str(tmp_path / "junk.crt"), keyfile=str(key))
+    with pytest.raises(ValueError, match=r"TLS key .*junk\.crt: not a PEM private key"):
+        start_metrics_server(0, certfile=str(cert), keyfile=str(tmp_path / "junk.crt"))

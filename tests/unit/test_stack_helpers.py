@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 
@@ -24,6 +25,28 @@ def test_env_file_without_the_password_line_is_an_error(tmp_path):
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / ".env").write_text("SOMETHING=else\n")
     with pytest.raises(StackError, match="no GRAFANA_ADMIN_PASSWORD"):
+        ensure_env_file(tmp_path)
+
+
+def test_env_file_is_never_readable_by_others_while_it_is_written(tmp_path, monkeypatch):
+    modes = []
+    real_fdopen = os.fdopen
+
+    def watching(handle, *args, **kwargs):  # the file exists from here on: look at its mode
+        modes.append(stat.S_IMODE(os.fstat(handle).st_mode))
+        return real_fdopen(handle, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", watching)
+    monkeypatch.setattr(os, "umask", lambda mask: 0)
+    ensure_env_file(tmp_path)
+    assert modes == [0o600]
+
+
+@pytest.mark.parametrize("password", ["", "admin", "short-pass1"])
+def test_an_empty_or_weak_password_is_refused(tmp_path, password):
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / ".env").write_text(f"GRAFANA_ADMIN_PASSWORD={password}\n")
+    with pytest.raises(StackError, match="GRAFANA_ADMIN_PASSWORD is (empty|weak)"):
         ensure_env_file(tmp_path)
 
 
