@@ -46,7 +46,7 @@ def test_env_file_is_never_readable_by_others_while_it_is_written(tmp_path, monk
 def test_an_empty_or_weak_password_is_refused(tmp_path, password):
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / ".env").write_text(f"GRAFANA_ADMIN_PASSWORD={password}\n")
-    with pytest.raises(StackError, match="GRAFANA_ADMIN_PASSWORD is (empty|weak)"):
+    with pytest.raises(StackError, match=r"GRAFANA_ADMIN_PASSWORD is (empty|weak)"):
         ensure_env_file(tmp_path)
 
 
