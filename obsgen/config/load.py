@@ -110,7 +110,7 @@ def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
         where = (*path, index)
         section = r.mapping(item, where, {"url", "basic_auth", "bearer_token_file"})
         target = RemoteWrite(
-            url=r.value(section, where, "url", check.url) or "",
+            url=r.value(section, where, "url", check.secret_free_url) or "",
             basic_auth=_basic_auth(r, section.get("basic_auth"), (*where, "basic_auth")),
             bearer_token_file=r.value(section, where, "bearer_token_file", check.text, None),
         )

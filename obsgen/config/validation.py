@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,11 +99,22 @@ class Reader:
         check: Callable[[Any], Any],
         default: Any = REQUIRED,
     ) -> Any:
-        """``data[key]`` passed through ``check``, which raises ValueError with the message."""
+        """``data[key]`` passed through ``check``, which raises ValueError with the message.
+
+        ``null`` means "none" or "off" and nothing else: it is taken where the default is
+        None, and refused where the key has a value by default.
+        """
         if key not in data or data[key] is None:
             if default is REQUIRED:
                 self.fail((*path, key), "is required")
-            return None if default is REQUIRED else default
+                return None
+            if key in data and default is not None:
+                self.fail(
+                    (*path, key),
+                    "null means off, and this cannot be off: omit the key for its default "
+                    f"({describe(default)})",
+                )
+            return default
         try:
             return check(data[key])
         except ValueError as exc:
@@ -201,7 +213,32 @@ def host_port(value: Any) -> str:
 def url(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
         raise ValueError(f"must be an http:// or https:// URL, got {describe(value)}")
+    if re.search(r"%(?![0-9A-Fa-f]{2})", value):
+        raise ValueError(
+            f"must be a URL whose every % starts an escape such as %20, got {describe(value)}"
+        )
     return value
+
+
+_SECRET_QUERY_KEYS = re.compile(r"(?i)(token|key|secret|password|passwd|auth|signature)")
+
+
+def secret_free_url(value: Any) -> str:
+    """A URL that holds no credentials, since it is written into committed files."""
+    checked = url(value)
+    parts = urllib.parse.urlsplit(checked)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "must not hold credentials (user:password@): they would be written into the "
+            "generated files; use basic_auth with password_file, or bearer_token_file"
+        )
+    for key, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_QUERY_KEYS.search(key):
+            raise ValueError(
+                f"must not hold a secret in its query ({key}=...): it would be written into the "
+                "generated files; use bearer_token_file or basic_auth with password_file"
+            )
+    return checked
 
 
 def metrics_path(value: Any) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.metrics import MetricWrapperBase
 
 from .schema import METRICS, MetricKind, MetricSpec
@@ -36,6 +37,19 @@ def _build(spec: MetricSpec, registry: CollectorRegistry) -> MetricWrapperBase:
     )
 
 
+def _check_multiprocess_dir() -> None:
+    """In multiprocess mode every value lives in a file in ``PROMETHEUS_MULTIPROC_DIR``: say
+    clearly when that folder is missing, rather than fail on a file inside it."""
+    if values.ValueClass is values.MutexValue:
+        return
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    if path and not os.path.isdir(path):
+        raise ValueError(
+            f"PROMETHEUS_MULTIPROC_DIR={path!r} is not a folder: create it (empty) before the "
+            "service starts, or unset it for single-process mode"
+        )
+
+
 def collectors_for(registry: CollectorRegistry | None = None) -> dict[str, MetricWrapperBase]:
     """Return the collectors of every schema metric in ``registry``, keyed by exposed name.
 
@@ -43,6 +57,7 @@ def collectors_for(registry: CollectorRegistry | None = None) -> dict[str, Metri
     several ``LLMMetrics`` on one registry never fails with "Duplicated timeseries".
     """
     target = REGISTRY if registry is None else registry
+    _check_multiprocess_dir()
     with _lock:
         collectors = _by_registry.get(target)
         if collectors is None:

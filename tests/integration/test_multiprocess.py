@@ -90,3 +90,20 @@ def test_workers_aggregate_and_dead_workers_leave_the_gauge(tmp_path):
     finally:
         for worker in workers:
             stop(worker)
+
+
+def test_a_missing_multiprocess_folder_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = subprocess.run(
+        [sys.executable, "-c", "from llmobs import get_llm_metrics; get_llm_metrics()"],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"ValueError: PROMETHEUS_MULTIPROC_DIR='{missing}' is not a folder: create it (empty) "
+        "before the service starts, or unset it for single-process mode"
+    )

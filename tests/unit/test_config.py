@@ -314,6 +314,38 @@ def test_budget_names_llmobs_could_never_record_are_refused(tmp_path, kind, name
     assert message in messages[0]
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://user:hunter2@mimir.example/push", "must not hold credentials (user:password@)"),
+        ("https://mimir.example/push?api_key=hunter2", "must not hold a secret in its query"),
+        ("https://mimir.example/push?X-Amz-Signature=abc", "must not hold a secret in its query"),
+        ("https://mimir.example/a%zzb", "every % starts an escape"),
+    ],
+)
+def test_remote_write_urls_with_secrets_or_bad_escapes_are_refused(tmp_path, url, message):
+    messages = errors_of(mutate("prometheus.remote_write", [{"url": url}]), tmp_path)
+    assert len(messages) == 1
+    assert messages[0].startswith("prometheus.remote_write[0].url: ")
+    assert message in messages[0]
+    assert "hunter2" not in messages[0]
+
+
+@pytest.mark.parametrize(
+    "path", ["slo.error_rate_percent", "slo.p99_latency_seconds", "dashboard.title"]
+)
+def test_null_never_silently_means_the_default(tmp_path, path):
+    text = mutate(path, "PLACEHOLDER").replace("PLACEHOLDER", "null")
+    (message,) = errors_of(text, tmp_path)
+    assert message.startswith(f"{path}: null means off, and this cannot be off")
+
+
+def test_null_turns_a_budget_off(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(mutate("budgets.daily", "PLACEHOLDER").replace("PLACEHOLDER", "null"))
+    assert load(path).budgets.daily is None
+
+
 def test_a_team_name_holding_the_separator_is_refused(tmp_path):
     messages = errors_of(mutate("budgets.teams", {"ops.infra": 5}), tmp_path)
     assert messages == [
