@@ -9,6 +9,7 @@ import weakref
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.metrics import MetricWrapperBase
 
+from .exposition import multiprocess_dir
 from .schema import METRICS, MetricKind, MetricSpec
 
 _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, MetricWrapperBase]] = (
@@ -42,7 +43,7 @@ def _check_multiprocess_dir() -> None:
     clearly when that folder is missing, rather than fail on a file inside it."""
     if values.ValueClass is values.MutexValue:
         return
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    path = multiprocess_dir()
     if path and not os.path.isdir(path):
         raise ValueError(
             f"PROMETHEUS_MULTIPROC_DIR={path!r} is not a folder: create it (empty) before the "
