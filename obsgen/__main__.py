@@ -1,5 +1,5 @@
 """``python -m obsgen``."""
 
-from obsgen.tools.cli import main
+from obsgen.launcher import main
 
 main()

@@ -7,6 +7,9 @@ Example:
     ...     pass
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .cost import CostEntry, CostTracker, get_cost_tracker
@@ -20,6 +23,11 @@ from .schema import METRICS, MetricKind, MetricSpec, TokenType
 from .store import CostStoreError
 from .summaries import DailyCostSummary
 from .usage import TokenUsage, extract_usage
+
+try:
+    __version__ = _version("obsgen")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CONTENT_TYPE_LATEST",

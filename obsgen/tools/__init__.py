@@ -1,0 +1,2 @@
+"""Tools beside the generator: the command line, the local stack, the demo service and the
+cost report."""
