@@ -118,3 +118,9 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
         env={**__import__("os").environ, **env},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_demo_image_installs_the_generator_its_command_needs():
+    dockerfile = (Path(__file__).resolve().parents[2] / "stack" / "Dockerfile.demo").read_text()
+    assert "pip install --no-cache-dir '.[generator]'" in dockerfile
+    assert 'ENTRYPOINT ["obsgen"]' in dockerfile
