@@ -47,6 +47,7 @@ unit: install
 lint: install
 	$(PYTHON) -m ruff check src obsgen tests bench examples
 	$(PYTHON) -m ruff format --check src obsgen tests bench examples
+	$(PYTHON) -m mypy
 
 format:
 	$(PYTHON) -m ruff check --fix src obsgen tests bench examples

@@ -51,8 +51,9 @@ class _Walk:
         if isinstance(node, yaml.SequenceNode):
             items = []
             for index, item in enumerate(node.value):
-                self.lines[(*path, index)] = item.start_mark.line + 1
-                items.append(self.node(item, (*path, index)))
+                item_path = (*path, index)
+                self.lines[item_path] = item.start_mark.line + 1
+                items.append(self.node(item, item_path))
             return items
         return scalar(node)
 
@@ -66,8 +67,9 @@ class _Walk:
             if key in result:
                 dotted = ".".join(str(p) for p in (*path, key))
                 raise YAMLSyntaxError(line, f"{dotted}: duplicate key")
-            self.lines[(*path, key)] = line
-            result[key] = self.node(value_node, (*path, key))
+            key_path = (*path, key)
+            self.lines[key_path] = line
+            result[key] = self.node(value_node, key_path)
         return result
 
 

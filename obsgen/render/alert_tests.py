@@ -18,11 +18,13 @@ import yaml
 from llmobs.schema import (
     CACHE_HITS,
     CACHE_MISSES,
+    DURATION_BUCKETS,
     ERRORS,
     REQUEST_DURATION,
     REQUESTS,
+    MetricSpec,
 )
-from obsgen.catalogue.alerts import SECONDS_PER_DAY, TEST_SERIES
+from obsgen.catalogue.alerts import SECONDS_PER_DAY, TEST_SERIES, Scenario
 from obsgen.catalogue.promql import string_literal
 from obsgen.config.validation import duration_seconds
 from obsgen.plan import AlertSpec, Plan
@@ -51,6 +53,13 @@ def _one_digit(value: float, up: bool = False) -> float:
     if digit == 0:
         digit, exponent = 9, exponent - 1
     return round(digit * 10.0**exponent, 12 - exponent)
+
+
+def _metric(scenario: Scenario) -> MetricSpec:
+    """The metric a scenario feeds; every scenario kind that reads one names it."""
+    if scenario.metric is None:
+        raise ValueError(f"a {scenario.kind!r} scenario needs a metric")
+    return scenario.metric
 
 
 def _series(name: str, labels: dict[str, str]) -> str:
@@ -181,7 +190,7 @@ def _pair(
 def _spend_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     scenario = rule.scenario
     threshold = scenario.threshold
-    name = _series(scenario.metric.name, dict(scenario.series_labels))
+    name = _series(_metric(scenario).name, dict(scenario.series_labels))
     step_at = 10  # spend jumps from 0 after 10 minutes: increase() then equals the jump exactly
     horizon = step_at + _minutes(rule.duration) + 10
 
@@ -209,7 +218,7 @@ def _forecast_value(rate_per_minute: float, minute: int) -> float:
 
 def _forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     budget = rule.scenario.threshold
-    name = _series(rule.scenario.metric.name, dict(rule.scenario.series_labels))
+    name = _series(_metric(rule.scenario).name, dict(rule.scenario.series_labels))
     # From the first hour on the forecast is 1440 x the rate per minute: aim it just past a cent.
     loud_rate, quiet_rate = _cents_above(budget * 1.44) / 1440, budget * 0.05 / 100
     active_from = next(m for m in range(1, 60) if _forecast_value(loud_rate, m) > budget)
@@ -283,7 +292,7 @@ def _error_tests(rule: AlertSpec) -> list[dict[str, Any]]:
 def _latency_series(observed: float) -> list[tuple[str, str]]:
     series = []
     labels = dict(SERIES_LABELS)
-    for bound in (*REQUEST_DURATION.buckets, math.inf):
+    for bound in (*DURATION_BUCKETS, math.inf):
         le = (
             "+Inf" if bound == math.inf else f"{bound:g}" if bound != int(bound) else f"{bound:.1f}"
         )
@@ -296,7 +305,7 @@ def _latency_series(observed: float) -> list[tuple[str, str]]:
 
 def _latency_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     objective = rule.scenario.threshold
-    bounds = REQUEST_DURATION.buckets
+    bounds = DURATION_BUCKETS
     upper_index = next(i for i, b in enumerate(bounds) if b > objective)
     upper, lower = bounds[upper_index], bounds[upper_index - 1]
     p99 = lower + (upper - lower) * 0.99
@@ -346,7 +355,7 @@ def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
 
 def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     labels = dict(rule.scenario.series_labels)
-    name = _series(rule.scenario.metric.name, labels)
+    name = _series(_metric(rule.scenario).name, labels)
     return _pair(rule, [(name, "0x40")], [(name, "0x2 1x40")], 3, 1, labels, 30)
 
 
@@ -355,7 +364,7 @@ def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     the factor, firing when it is far over it (from the first sample after the jump). Samples
     every 10 minutes keep a week of them cheap for the 7- and 30-day rules."""
     scenario = rule.scenario
-    name = _series(scenario.metric.name, dict(scenario.series_labels))
+    name = _series(_metric(scenario).name, dict(scenario.series_labels))
     factor, floor = scenario.threshold, scenario.reference
     step = 10  # minutes between samples
     jump_at = 7 * 24 * 60 + 60  # an hour of base rate a week before the jump

@@ -159,6 +159,7 @@ class LocalStack:
                 "not found on PATH: "
                 + "; ".join(f"{name} (install: {INSTALL_HINTS[name]})" for name in missing)
             )
+        assert prometheus is not None and alertmanager is not None
         components = []
         if self.with_demo:
             components.append(

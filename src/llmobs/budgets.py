@@ -56,7 +56,7 @@ def budget_status(
         "percent_used": None if percent is None else round(percent, 2),
         "threshold_percent": threshold_percent,
         "is_over_threshold": percent is not None and percent >= threshold_percent,
-        "is_over_budget": percent is not None and spent > budget,
+        "is_over_budget": budget is not None and spent > budget,
     }
 
 

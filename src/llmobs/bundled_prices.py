@@ -56,7 +56,7 @@ def rates_from_model_price(price: Any, supplement: dict[str, Rate] | None = None
         per_request=float(per_thousand_requests) / 1000 if per_thousand_requests else 0.0,
     )
     missing = {k: v for k, v in (supplement or {}).items() if getattr(rates, k) is None}
-    return replace(rates, **missing) if missing else rates
+    return replace(rates, **missing) if missing else rates  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class BundledModel:
             return self.schedule[0][1]
         for constraint, rates in reversed(self.schedule):
             if constraint is None or constraint.active(at):
-                return rates
+                found: TokenRates = rates
+                return found
         return self.schedule[0][1]
 
     @property

@@ -5,20 +5,22 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from typing import Any, cast
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, values
-from prometheus_client.metrics import MetricWrapperBase
 
 from .exposition import multiprocess_dir
 from .schema import METRICS, MetricKind, MetricSpec
 
-_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, MetricWrapperBase]] = (
-    weakref.WeakKeyDictionary()
-)
+#: A Counter, Gauge or Histogram as its spec's kind says; its children have that kind's
+#: ``inc``/``set``/``observe``, which one static type cannot express for the whole mapping.
+Collectors = dict[str, Any]
+
+_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, Collectors] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _build(spec: MetricSpec, registry: CollectorRegistry) -> MetricWrapperBase:
+def _build(spec: MetricSpec, registry: CollectorRegistry) -> Any:
     if spec.kind is MetricKind.COUNTER:
         return Counter(spec.base_name, spec.help, spec.labels, registry=registry)
     if spec.kind is MetricKind.GAUGE:
@@ -27,7 +29,7 @@ def _build(spec: MetricSpec, registry: CollectorRegistry) -> MetricWrapperBase:
             spec.help,
             spec.labels,
             registry=registry,
-            multiprocess_mode=spec.multiprocess_mode or "all",
+            multiprocess_mode=cast(Any, spec.multiprocess_mode or "all"),
         )
     return Histogram(
         spec.name,
@@ -51,7 +53,7 @@ def _check_multiprocess_dir() -> None:
         )
 
 
-def collectors_for(registry: CollectorRegistry | None = None) -> dict[str, MetricWrapperBase]:
+def collectors_for(registry: CollectorRegistry | None = None) -> Collectors:
     """Return the collectors of every schema metric in ``registry``, keyed by exposed name.
 
     They are registered once per registry: asking again returns the same objects, so building

@@ -227,9 +227,8 @@ class LLMMetrics:
         string, an exception or an exception class (its class name is used).
         """
         duration = values.optional_duration(duration_seconds)
-        if type(error_type) is not str:
-            error_type = _error_name(error_type)
-        series = self._errors.get((agent_id, model, provider, error_type))
+        name = error_type if type(error_type) is str else _error_name(error_type)
+        series = self._errors.get((agent_id, model, provider, name))
         series.record(duration, bool(count_request))
         return True
 

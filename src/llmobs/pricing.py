@@ -77,7 +77,7 @@ class _DefaultOrInstance:
         self._function = function
         self.__doc__ = function.__doc__
 
-    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+    def __get__(self, instance: Any, owner: Any) -> Callable[..., Any]:
         return types.MethodType(
             self._function, instance if instance is not None else owner.default()
         )

@@ -6,8 +6,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from prometheus_client.metrics import MetricWrapperBase
-
+from .collectors import Collectors
 from .errors import InvalidRecordError, Reason
 from .schema import (
     ACTIVE_REQUESTS,
@@ -24,7 +23,6 @@ from .schema import (
     TokenType,
 )
 
-Collectors = dict[str, MetricWrapperBase]
 S = TypeVar("S")
 
 

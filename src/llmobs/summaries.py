@@ -10,6 +10,8 @@ from typing import Any
 
 from .store import NANO, DayTotal, GroupRow
 
+Date = date  # the type, where a field named ``date`` hides it
+
 BREAKDOWNS = ("agent", "model", "provider", "team", "day")
 
 
@@ -86,7 +88,7 @@ class DailyCostSummary:
     when it is above 0, ``total_cost`` is a lower bound.
     """
 
-    date: date
+    date: Date
     total_cost: float
     total_requests: int
     unpriced_requests: int
@@ -105,7 +107,7 @@ class DailyCostSummary:
         return self.prompt_tokens + self.completion_tokens
 
     @classmethod
-    def of(cls, day: date, totals: Totals) -> DailyCostSummary:
+    def of(cls, day: Date, totals: Totals) -> DailyCostSummary:
         values = totals.as_dict()
         return cls(
             date=day,

@@ -34,23 +34,25 @@ def token_count(value: object, field: str) -> int:
         raise InvalidRecordError(
             Reason.INVALID_TOKENS, f"{field} must be a non-negative integer, got {value!r}"
         )
-    if not isinstance(value, Integral):
+    if isinstance(value, Integral):
+        count = int(value)
+    else:
         number = float(value)
         if not math.isfinite(number) or not number.is_integer():
             raise InvalidRecordError(
                 Reason.INVALID_TOKENS, f"{field} must be a whole number of tokens, got {value!r}"
             )
-        value = int(number)
-    if value < 0:
+        count = int(number)
+    if count < 0:
         raise InvalidRecordError(
             Reason.NEGATIVE_TOKENS, f"{field} must not be negative, got {value!r}"
         )
-    if value > MAX_TOKENS:
+    if count > MAX_TOKENS:
         raise InvalidRecordError(
             Reason.INVALID_TOKENS,
-            f"{field} must be at most {MAX_TOKENS} tokens, got {_short(value)}",
+            f"{field} must be at most {MAX_TOKENS} tokens, got {_short(count)}",
         )
-    return int(value)
+    return count
 
 
 def _bounded(value: object, field: str, bound: float, invalid: Reason, negative: Reason) -> float:

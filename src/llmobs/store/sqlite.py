@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from .aggregate import by_day, by_group
 from .base import (
@@ -147,7 +148,8 @@ def _many_rows(
         return []
     width = len(rows[0])
     getlimit = getattr(conn, "getlimit", None)  # Python 3.11+
-    limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit else _OLD_VARIABLE_LIMIT
+    which = getattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER", None)
+    limit = getlimit(which) if getlimit and which is not None else _OLD_VARIABLE_LIMIT
     returned: list[tuple[object, ...]] = []
     start = 0
     for size in _chunk_sizes(len(rows), min(ROWS_PER_STATEMENT, limit // width)):
@@ -159,6 +161,17 @@ def _many_rows(
 
 def _is_busy(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _stored(row: tuple[Any, ...]) -> StoredEntry:
+    """An entry from ``SELECT id, ts, day, <_ENTRY_COLUMNS>``."""
+    (_, ts, day, agent_id, model, provider, team, prompt, completion, read, write, cost, priced) = (
+        row
+    )
+    return StoredEntry(
+        ts, date.fromisoformat(day), agent_id, model, provider, team,
+        prompt, completion, read, write, cost, bool(priced),
+    )  # fmt: skip
 
 
 class SQLiteStore(CostStore):
@@ -464,7 +477,8 @@ class SQLiteStore(CostStore):
         end_ts: float | None = None,
         filters: dict[str, str] | None = None,
     ) -> Iterator[StoredEntry]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if start_ts is not None:
             clauses.append("ts >= ?")
             params.append(start_ts)
@@ -484,7 +498,7 @@ class SQLiteStore(CostStore):
             with self._reading() as conn:
                 rows = conn.execute(query, (*after, *params)).fetchall()
             for row in rows:
-                yield StoredEntry(row[1], date.fromisoformat(row[2]), *row[3:12], bool(row[12]))
+                yield _stored(row)
             if len(rows) < ENTRY_BATCH:
                 return
             after = (rows[-1][1], rows[-1][0])
