@@ -89,8 +89,8 @@ def _scrape(r: Reader, data: Any, path: tuple) -> Scrape:
             section, path, "metrics_path", check.metrics_path, default.metrics_path
         ),
         scheme=r.value(section, path, "scheme", check.one_of("http", "https"), default.scheme),
-        interval=r.value(section, path, "interval", check.duration, default.interval),
-        timeout=r.value(section, path, "timeout", check.duration, default.timeout),
+        interval=r.value(section, path, "interval", check.interval, default.interval),
+        timeout=r.value(section, path, "timeout", check.interval, default.timeout),
         tls=_tls(r, section.get("tls"), (*path, "tls")),
         basic_auth=_basic_auth(r, section.get("basic_auth"), (*path, "basic_auth")),
     )
@@ -127,7 +127,7 @@ def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
     default = PrometheusSettings()
     return PrometheusSettings(
         evaluation_interval=r.value(
-            section, path, "evaluation_interval", check.duration, default.evaluation_interval
+            section, path, "evaluation_interval", check.interval, default.evaluation_interval
         ),
         scrape=_scrape(r, section.get("scrape"), (*path, "scrape")),
         alertmanagers=_list(
@@ -147,7 +147,7 @@ def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float]
     for name, amount in data.items():
         where = (*path, str(name))
         try:
-            budgets.append((check.label_value(name), check.positive(amount)))
+            budgets.append((check.label_value(name), check.budget(amount)))
         except ValueError as exc:
             r.fail(where, str(exc))
     return tuple(sorted(budgets))
@@ -155,9 +155,9 @@ def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float]
 
 def _anomaly_factor(value: Any) -> float:
     factor = check.number(value)
-    if factor <= 1:
+    if not 1 < factor <= 1000:
         raise ValueError(
-            "must be a factor above 1 (spend this many times last week's), "
+            "must be a factor above 1 and at most 1000 (spend this many times last week's), "
             f"got {check.describe(value)}"
         )
     return factor
@@ -179,10 +179,10 @@ def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
     explicit_daily = "daily" in section
     budgets = Budgets(
         daily=r.value(
-            section, path, "daily", check.positive, None if explicit_daily else default.daily
+            section, path, "daily", check.budget, None if explicit_daily else default.daily
         ),
-        weekly=r.value(section, path, "weekly", check.positive, None),
-        monthly=r.value(section, path, "monthly", check.positive, None),
+        weekly=r.value(section, path, "weekly", check.budget, None),
+        monthly=r.value(section, path, "monthly", check.budget, None),
         warning_percent=r.value(
             section, path, "warning_percent", check.budget_percent, default.warning_percent
         ),
@@ -229,13 +229,21 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
     default = SLO()
     return SLO(
         success_rate_percent=r.value(
-            section, path, "success_rate_percent", check.percent, default.success_rate_percent
+            section,
+            path,
+            "success_rate_percent",
+            check.objective_percent,
+            default.success_rate_percent,
         ),
         error_rate_percent=r.value(
-            section, path, "error_rate_percent", check.percent, default.error_rate_percent
+            section, path, "error_rate_percent", check.objective_percent, default.error_rate_percent
         ),
         cache_hit_rate_percent=r.value(
-            section, path, "cache_hit_rate_percent", check.percent, default.cache_hit_rate_percent
+            section,
+            path,
+            "cache_hit_rate_percent",
+            check.objective_percent,
+            default.cache_hit_rate_percent,
         ),
         p99_latency_seconds=r.value(
             section, path, "p99_latency_seconds", _latency_objective, default.p99_latency_seconds
@@ -249,7 +257,7 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
     return Dashboard(
         title=r.value(section, path, "title", check.text, default.title),
         uid=r.value(section, path, "uid", check.identifier, default.uid),
-        refresh=r.value(section, path, "refresh", check.duration, default.refresh),
+        refresh=r.value(section, path, "refresh", check.bounded_duration("1d"), default.refresh),
     )
 
 

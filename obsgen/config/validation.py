@@ -196,11 +196,50 @@ def duration(value: Any) -> str:
     return value
 
 
+def bounded_duration(longest: str) -> Callable[[Any], str]:
+    """A duration no longer than ``longest``."""
+
+    def check(value: Any) -> str:
+        text = duration(value)
+        if duration_seconds(text) > duration_seconds(longest):
+            raise ValueError(f"must be at most {longest}, got {describe(value)}")
+        return text
+
+    return check
+
+
+interval = bounded_duration("1h")
+"""How often Prometheus scrapes or evaluates: at most an hour."""
+
+MAX_HOLD = "6h"
+
+
 def hold_duration(value: Any) -> str:
-    """A ``for:`` duration: like ``duration`` but 0s (fire at once) is allowed."""
+    """A ``for:`` duration: 0s (fire at once) up to ``MAX_HOLD``."""
     if value == "0s":
         return value
-    return duration(value)
+    return bounded_duration(MAX_HOLD)(value)
+
+
+MIN_BUDGET, MAX_BUDGET = 0.01, 1e9
+
+
+def budget(value: Any) -> float:
+    """A budget in USD, from a cent to a billion."""
+    amount = number(value)
+    if not MIN_BUDGET <= amount <= MAX_BUDGET:
+        raise ValueError(
+            f"must be a budget from {MIN_BUDGET:g} to {MAX_BUDGET:g} USD, got {describe(value)}"
+        )
+    return amount
+
+
+def objective_percent(value: Any) -> float:
+    """An objective in percent that can be both met and missed: above 0 and below 100."""
+    amount = number(value)
+    if not 0 < amount < 100:
+        raise ValueError(f"must be a percentage above 0 and below 100, got {describe(value)}")
+    return amount
 
 
 def host_port(value: Any) -> str:

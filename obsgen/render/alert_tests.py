@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -77,10 +78,27 @@ def _humanize_percentage(value: float) -> str:
 
 
 def _humanize_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{_go_g(seconds)}s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}m {rest}s"
+    """Prometheus' ``humanizeDuration``: days to seconds from 1 s up, SI prefixes below."""
+    if seconds == 0 or not math.isfinite(seconds):
+        return f"{_go_g(seconds)}s" if seconds == 0 else _go_g(seconds)
+    sign, value = ("-", -seconds) if seconds < 0 else ("", seconds)
+    if value >= 1:
+        whole = int(value)
+        days, hours = whole // 86400, whole // 3600 % 24
+        minutes, rest = whole // 60 % 60, whole % 60
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {rest}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {rest}s"
+        if minutes:
+            return f"{sign}{minutes}m {rest}s"
+        return f"{sign}{_go_g(value)}s"
+    prefix = ""
+    for candidate in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if value >= 1:
+            break
+        prefix, value = candidate, value * 1000
+    return f"{sign}{_go_g(value)}{prefix}s"
 
 
 def _go_g(value: float) -> str:
@@ -142,13 +160,20 @@ def _case(
     }
 
 
+def _not_yet(rule: AlertSpec, fire_at: int) -> list[dict[str, Any]]:
+    """No alert a minute before ``fire_at`` (nothing to check when it fires from the start)."""
+    if fire_at < 1:
+        return []
+    return [{"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []}]
+
+
 def _fires(
     rule: AlertSpec, active_from: int, value: float, labels: dict[str, str]
 ) -> list[dict[str, Any]]:
     """No alert one minute before ``for:`` elapses, the alert when it has."""
     fire_at = active_from + _minutes(rule.duration)
     return [
-        {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
+        *_not_yet(rule, fire_at),
         {
             "eval_time": f"{fire_at}m",
             "alertname": rule.name,
@@ -223,18 +248,21 @@ def _forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     loud_rate, quiet_rate = _cents_above(budget * 1.44) / 1440, budget * 0.05 / 100
     active_from = next(m for m in range(1, 60) if _forecast_value(loud_rate, m) > budget)
     fire_at = active_from + _minutes(rule.duration)
-    check_at = max(fire_at, 60)  # from 60 minutes the forecast is the exact daily burn
+    # From 60 minutes on the forecast is the exact daily burn; two minutes past fire_at allow
+    # for the alert reading the recorded rules one evaluation late.
+    check_at = max(fire_at + 2, 60)
+    samples = max(180, check_at + 10)
     return [
         _case(
             f"{rule.name} stays silent when the burn rate fits the budget",
-            [(name, f"0+{quiet_rate!r}x180")],
-            _silent(rule, 120),
+            [(name, f"0+{quiet_rate!r}x{samples}")],
+            _silent(rule, max(120, check_at)),
         ),
         _case(
             f"{rule.name} fires when the burn rate would exhaust the budget by midnight",
-            [(name, f"0+{loud_rate!r}x180")],
+            [(name, f"0+{loud_rate!r}x{samples}")],
             [
-                {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
+                *_not_yet(rule, fire_at),
                 {
                     "eval_time": f"{check_at}m",
                     "alertname": rule.name,
@@ -248,48 +276,55 @@ def _forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
 # -- SLO alerts ---------------------------------------------------------------------------------
 
 
-def _requests(failing: float) -> list[tuple[str, str]]:
+def _after_hold(rule: AlertSpec, minutes: int) -> int:
+    """``minutes`` past the end of the rule's ``for:``: when a scenario can be judged."""
+    return minutes + _minutes(rule.duration)
+
+
+def _requests(failing: float, samples: int) -> list[tuple[str, str]]:
     per_minute = 100.0
     base = {**SERIES_LABELS}
+    failed = f"0+{per_minute * failing:g}x{samples}"
     return [
         (
             _series(REQUESTS.name, {**base, "status": "success"}),
-            f"0+{per_minute * (1 - failing):g}x60",
+            f"0+{per_minute * (1 - failing):g}x{samples}",
         ),
-        (_series(REQUESTS.name, {**base, "status": "error"}), f"0+{per_minute * failing:g}x60"),
-        (_series(ERRORS.name, {**base, "error_type": "timeout"}), f"0+{per_minute * failing:g}x60"),
+        (_series(REQUESTS.name, {**base, "status": "error"}), failed),
+        (_series(ERRORS.name, {**base, "error_type": "timeout"}), failed),
     ]
 
 
-def _success_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    allowed = 1 - rule.scenario.threshold
-    loud = _one_digit(allowed * 2, up=True)
+def _failing_shares(allowed: float) -> tuple[float, float]:
+    """Shares of failed requests on the safe side of ``allowed`` and past it (at most all)."""
+    quiet = _one_digit(allowed / 2) if allowed > 0 else 0.0
+    loud = _one_digit((1 + allowed) / 2 if allowed >= 0.5 else max(allowed * 2, 0.001), up=True)
+    return quiet, min(loud, 1.0)
+
+
+def _share_tests(rule: AlertSpec, allowed: float, shown: Callable[[float], float]) -> list[Any]:
+    quiet, loud = _failing_shares(allowed)
+    horizon = _after_hold(rule, 30)
     return _pair(
         rule,
-        _requests(_one_digit(allowed / 2)),
-        _requests(loud),
+        _requests(quiet, horizon + 30),
+        _requests(loud, horizon + 30),
         1,
-        1 - loud,
+        shown(loud),
         dict(rule.scenario.alert_labels),
-        30,
+        horizon,
     )
+
+
+def _success_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    return _share_tests(rule, 1 - rule.scenario.threshold, lambda failing: 1 - failing)
 
 
 def _error_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    allowed = rule.scenario.threshold
-    loud = _one_digit(allowed * 2, up=True)
-    return _pair(
-        rule,
-        _requests(_one_digit(allowed / 2)),
-        _requests(loud),
-        1,
-        loud,
-        dict(rule.scenario.alert_labels),
-        30,
-    )
+    return _share_tests(rule, rule.scenario.threshold, lambda failing: failing)
 
 
-def _latency_series(observed: float) -> list[tuple[str, str]]:
+def _latency_series(observed: float, samples: int) -> list[tuple[str, str]]:
     series = []
     labels = dict(SERIES_LABELS)
     for bound in (*DURATION_BUCKETS, math.inf):
@@ -298,7 +333,10 @@ def _latency_series(observed: float) -> list[tuple[str, str]]:
         )
         per_minute = 60 if observed <= bound else 0
         series.append(
-            (_series(f"{REQUEST_DURATION.name}_bucket", {**labels, "le": le}), f"0+{per_minute}x60")
+            (
+                _series(f"{REQUEST_DURATION.name}_bucket", {**labels, "le": le}),
+                f"0+{per_minute}x{samples}",
+            )
         )
     return series
 
@@ -312,35 +350,38 @@ def _latency_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     if p99 <= objective:  # the objective sits near the top of its bucket: use the next one
         lower, upper = upper, bounds[upper_index + 1]
         p99 = lower + (upper - lower) * 0.99
+    horizon = _after_hold(rule, 30)
     return _pair(
         rule,
-        _latency_series(bounds[0]),
-        _latency_series(upper),
+        _latency_series(bounds[0], horizon + 30),
+        _latency_series(upper, horizon + 30),
         1,
         p99,
         dict(rule.scenario.alert_labels),
-        30,
+        horizon,
     )
 
 
-def _cache_series(hit_share: float) -> list[tuple[str, str]]:
+def _cache_series(hit_share: float, samples: int) -> list[tuple[str, str]]:
     labels = {"agent_id": SERIES_LABELS["agent_id"], "model": SERIES_LABELS["model"]}
     return [
-        (_series(CACHE_HITS.name, labels), f"0+{100 * hit_share:g}x60"),
-        (_series(CACHE_MISSES.name, labels), f"0+{100 * (1 - hit_share):g}x60"),
+        (_series(CACHE_HITS.name, labels), f"0+{100 * hit_share:g}x{samples}"),
+        (_series(CACHE_MISSES.name, labels), f"0+{100 * (1 - hit_share):g}x{samples}"),
     ]
 
 
 def _cache_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     objective = rule.scenario.threshold
+    horizon = _after_hold(rule, 45)
+    loud = _one_digit(objective * 0.9)
     return _pair(
         rule,
-        _cache_series(objective * 1.1),
-        _cache_series(_one_digit(objective * 0.9)),
+        _cache_series(min(objective * 1.1, 1.0), horizon + 15),
+        _cache_series(loud, horizon + 15),
         1,
-        _one_digit(objective * 0.9),
+        loud,
         dict(rule.scenario.alert_labels),
-        45,
+        horizon,
     )
 
 
@@ -350,13 +391,38 @@ def _cache_tests(rule: AlertSpec) -> list[dict[str, Any]]:
 def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     labels = dict(rule.scenario.alert_labels)
     name = _series("up", labels)
-    return _pair(rule, [(name, "1x20")], [(name, "0x20")], 0, 0, labels, 15)
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    return _pair(rule, [(name, f"1x{samples}")], [(name, f"0x{samples}")], 0, 0, labels, horizon)
 
 
 def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """A counter that stays at 0, and one that counts one a minute from minute 3 on: judged
+    once the hour's window lies within the counting, where its increase is exactly 60."""
     labels = dict(rule.scenario.series_labels)
     name = _series(_metric(rule.scenario).name, labels)
-    return _pair(rule, [(name, "0x40")], [(name, "0x2 1x40")], 3, 1, labels, 30)
+    fire_at = 3 + _minutes(rule.duration)
+    check_at = max(fire_at, 70)
+    samples = check_at + 10
+    return [
+        _case(
+            f"{rule.name} stays silent while nothing is counted",
+            [(name, f"0x{samples}")],
+            _silent(rule, check_at),
+        ),
+        _case(
+            f"{rule.name} fires while records are counted once its for: has elapsed",
+            [(name, f"0x2 1+1x{samples}")],
+            [
+                *_not_yet(rule, fire_at),
+                {
+                    "eval_time": f"{check_at}m",
+                    "alertname": rule.name,
+                    "exp_alerts": [_expected(rule, 60, labels)],
+                },
+            ],
+        ),
+    ]
 
 
 def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
@@ -372,25 +438,28 @@ def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     loud_hourly = _cents_above(120 * factor * floor)
     quiet = (1 + factor) / 2 * base  # above the floor, below the factor
 
-    def series(per_step: float) -> list[tuple[str, str]]:
-        start = base * jump_at / step
-        return [(name, f"0+{base!r}x{jump_at // step} {start + per_step!r}+{per_step!r}x20")]
-
     loud_from = jump_at + step
     fire_at = loud_from + _minutes(rule.duration)
     check_at = max(fire_at, loud_from + 70)  # once the hour's window holds only the new rate
+    after_jump = math.ceil((check_at - jump_at) / step) + 3
+
+    def series(per_step: float) -> list[tuple[str, str]]:
+        start = base * jump_at / step
+        rising = f"{start + per_step!r}+{per_step!r}x{after_jump}"
+        return [(name, f"0+{base!r}x{jump_at // step} {rising}")]
+
     return [
         _case(
             f"{rule.name} stays silent below {factor:g} times last week's spend rate",
             series(quiet),
-            _silent(rule, jump_at + 100),
+            _silent(rule, check_at),
             interval=f"{step}m",
         ),
         _case(
             f"{rule.name} fires far above last week's spend rate once its for: has elapsed",
             series(loud_hourly / 60 * step),
             [
-                {"eval_time": f"{fire_at - 1}m", "alertname": rule.name, "exp_alerts": []},
+                *_not_yet(rule, fire_at),
                 {
                     "eval_time": f"{check_at}m",
                     "alertname": rule.name,

@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "obsgen.yaml").read_text()
 
 
+BUDGET_RANGE = "must be a budget from 0.01 to 1e+09 USD, got"
+
+
 def mutate(path: str, value: object) -> str:
     """The good config with one key set (``None`` deletes it), as YAML text."""
     document = yaml.safe_load(GOOD)
@@ -69,9 +72,9 @@ CASES = [
         "apiVersion: unknown version 'obsgen/v2'; this obsgen reads obsgen/v1",
     ),
     ("apiVersion", None, f"apiVersion: is required; use {API_VERSION}"),
-    ("budgets.daily", -5, "budgets.daily: must be a positive number, got -5"),
+    ("budgets.daily", -5, "budgets.daily: must be a budget from 0.01 to 1e+09 USD, got -5"),
     ("budgets.daily", "lots", "budgets.daily: must be a number, got 'lots'"),
-    ("budgets.weekly", 0, "budgets.weekly: must be a positive number, got 0"),
+    ("budgets.weekly", 0, "budgets.weekly: must be a budget from 0.01 to 1e+09 USD, got 0"),
     (
         "budgets.warning_percent",
         120,
@@ -85,7 +88,7 @@ CASES = [
     (
         "budgets.teams",
         {"meetmind": -3},
-        "budgets.teams.meetmind: must be a positive number, got -3",
+        "budgets.teams.meetmind: must be a budget from 0.01 to 1e+09 USD, got -3",
     ),
     (
         "budgets.agents",
@@ -95,7 +98,8 @@ CASES = [
     (
         "budgets.anomaly_factor",
         1,
-        "budgets.anomaly_factor: must be a factor above 1 (spend this many times last week's), "
+        "budgets.anomaly_factor: must be a factor above 1 and at most 1000 (spend this many times "
+        "last week's), "
         "got 1",
     ),
     (
@@ -107,7 +111,7 @@ CASES = [
     (
         "slo.success_rate_percent",
         101,
-        "slo.success_rate_percent: must be a percentage above 0 and at most 100, got 101",
+        "slo.success_rate_percent: must be a percentage above 0 and below 100, got 101",
     ),
     ("slo.error_rate_percent", True, "slo.error_rate_percent: must be a number, got true"),
     (
@@ -232,7 +236,7 @@ def test_messages_carry_the_line_of_the_key(tmp_path):
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
         load(path)
-    assert str(caught.value) == f"{path}:{line}: budgets.daily: must be a positive number, got -1"
+    assert str(caught.value) == f"{path}:{line}: budgets.daily: {BUDGET_RANGE} -1"
 
 
 def test_every_mistake_is_reported_once(tmp_path):

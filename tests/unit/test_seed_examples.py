@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from llmobs import get_llm_metrics
 
@@ -81,13 +82,31 @@ def test_usage_example():
     assert value("llm_active_requests", agent_id="agent.id", provider="openai") == 0
 
 
-def test_fastapi_style_endpoint_example():
+def test_fastapi_endpoint_example():
+    from fastapi import FastAPI, Response
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+
+    # --- the seed's example, verbatim but for the import path ---
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    metrics = get_llm_metrics()
-    body = metrics.get_metrics()
-    assert CONTENT_TYPE_LATEST.startswith("text/plain")
-    assert b"# TYPE llm_requests_total counter" in body
+    from llmobs import get_llm_metrics
+
+    @app.get("/metrics")
+    async def metrics():
+        metrics = get_llm_metrics()
+        return Response(content=metrics.get_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+    # --- end of the example ---
+    get_llm_metrics().record_request("agent.fastapi", "gpt-4", "openai", cost=0.25)
+    response = TestClient(app).get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    assert families["llm_requests"].type == "counter"
+    cost = [s for s in families["llm_cost"].samples if s.labels.get("agent_id") == "agent.fastapi"]
+    assert [s.value for s in cost if s.name == "llm_cost_total"] == [pytest.approx(0.25)]
 
 
 def test_cost_tracking_example(tmp_path, monkeypatch, capsys):
