@@ -37,6 +37,7 @@ from .series import (
 ERROR_STATUS = "error"
 VERSION_ENV = "LLMOBS_SERVICE_VERSION"
 F = TypeVar("F", bound=Callable[..., bool])
+S = TypeVar("S")
 
 
 def _never_raises(method: F) -> F:
@@ -91,7 +92,10 @@ class LLMMetrics:
             (``agent_id`` 500, ``model`` 200, ``provider`` 50, ``status`` 20, ``error_type`` 100,
             ``tenant`` 1000). Values past a cap are recorded as ``__overflow__``.
         max_label_length: label values longer than this are truncated.
-        max_cached_label_sets: how many raw label sets keep their bound children cached.
+        max_cached_label_sets: how many raw label tuples map straight to their bound series
+            (about 150 bytes each); a tuple past it costs label cleaning on its next record,
+            not new children. The default holds a fleet of 500 agents x 10 models x 3
+            providers x several statuses.
     """
 
     def __init__(
@@ -101,7 +105,7 @@ class LLMMetrics:
         strict: bool = False,
         label_limits: Mapping[str, int] | None = None,
         max_label_length: int = DEFAULT_MAX_LABEL_LENGTH,
-        max_cached_label_sets: int = 10_000,
+        max_cached_label_sets: int = 100_000,
     ) -> None:
         if (
             isinstance(max_cached_label_sets, bool)
@@ -118,6 +122,7 @@ class LLMMetrics:
         self._rejections = Rejections(self._collectors[INVALID_RECORDS.name], strict=strict)
         self._in_flight: dict[tuple[str, ...], int] = {}
         self._in_flight_lock = threading.Lock()
+        self._bound_series: dict[tuple[Any, ...], Any] = {}
         self._requests = SeriesCache(self._bind_request, max_cached_label_sets)
         self._errors = SeriesCache(self._bind_error, max_cached_label_sets)
         self._active = SeriesCache(self._bind_active, max_cached_label_sets)
@@ -132,46 +137,51 @@ class LLMMetrics:
 
     # -- binding label sets -------------------------------------------------------------------
 
-    def _resolve(self, **labels: object) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        """Cleaned, admitted label values and the overflow children to count with them."""
-        label_values, folded = self._guard.resolve(labels)
-        return label_values, overflow_children(self._collectors, folded)
+    def _bound(self, kind: Callable[..., S], labels: dict[str, object], *extra: object) -> S:
+        """The ``kind`` series of these labels once cleaned and admitted, bound once.
+
+        Raw label tuples are cached (``max_cached_label_sets``) in front of this; a raw miss
+        costs cleaning and admission, and binds children only for a label set never seen.
+        Bound series are kept per admitted label set, which the label caps bound, as the
+        registry keeps one child per set anyway.
+        """
+        values, folded = self._guard.resolve(labels)
+        key = (kind, values, folded)
+        series = self._bound_series.get(key)
+        if series is None:
+            overflows = overflow_children(self._collectors, folded)
+            series = self._bound_series.setdefault(
+                key, kind(self._collectors, values, overflows, *extra)
+            )
+        return series  # type: ignore[no-any-return]
 
     def _bind_request(
         self, agent_id: object, model: object, provider: object, status: object
     ) -> RequestSeries:
-        return RequestSeries(
-            self._collectors,
-            *self._resolve(agent_id=agent_id, model=model, provider=provider, status=status),
-        )
+        labels = {"agent_id": agent_id, "model": model, "provider": provider, "status": status}
+        return self._bound(RequestSeries, labels)
 
     def _bind_error(
         self, agent_id: object, model: object, provider: object, error_type: object
     ) -> ErrorSeries:
-        return ErrorSeries(
-            self._collectors,
-            *self._resolve(
-                agent_id=agent_id,
-                model=model,
-                provider=provider,
-                error_type=error_type,
-                status=ERROR_STATUS,
-            ),
-        )
+        labels = {
+            "agent_id": agent_id,
+            "model": model,
+            "provider": provider,
+            "error_type": error_type,
+            "status": ERROR_STATUS,
+        }
+        return self._bound(ErrorSeries, labels)
 
     def _bind_active(self, agent_id: object, provider: object) -> ActiveSeries:
-        return ActiveSeries(
-            self._collectors,
-            *self._resolve(agent_id=agent_id, provider=provider),
-            self._in_flight,
-            self._in_flight_lock,
-        )
+        labels = {"agent_id": agent_id, "provider": provider}
+        return self._bound(ActiveSeries, labels, self._in_flight, self._in_flight_lock)
 
     def _bind_cache_size(self, tenant: object) -> CacheSizeSeries:
-        return CacheSizeSeries(self._collectors, *self._resolve(tenant=tenant))
+        return self._bound(CacheSizeSeries, {"tenant": tenant})
 
     def _bind_unpriced(self, model: object, provider: object) -> UnpricedSeries:
-        return UnpricedSeries(self._collectors, *self._resolve(model=model, provider=provider))
+        return self._bound(UnpricedSeries, {"model": model, "provider": provider})
 
     # -- recording ----------------------------------------------------------------------------
 

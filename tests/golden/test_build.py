@@ -81,7 +81,8 @@ def test_a_bad_config_writes_nothing(tmp_path):
     assert result.returncode == 2
     line = next(n for n, row in enumerate(config.read_text().splitlines(), 1) if "daily: -1" in row)
     assert result.stderr == (
-        f"obsgen: error: {config}:{line}: budgets.daily: must be a budget from 0.01 to 1e+09 USD, got -1\n"
+        f"obsgen: error: {config}:{line}: budgets.daily: "
+        "must be a budget from 0.01 to 1e+09 USD, got -1\n"
     )
     assert not (tmp_path / "out").exists()
 
