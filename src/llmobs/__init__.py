@@ -21,7 +21,7 @@ from .price_overrides import PriceFileError
 from .pricing import LLMCostCalculator, ModelPricing
 from .schema import METRICS, MetricKind, MetricSpec, TokenType
 from .store import CostStoreError
-from .summaries import DailyCostSummary
+from .summaries import DailyCostSummary, PeriodCostSummary
 from .usage import TokenUsage, extract_usage
 
 try:
@@ -45,6 +45,7 @@ __all__ = [
     "MetricKind",
     "MetricSpec",
     "ModelPricing",
+    "PeriodCostSummary",
     "PriceFileError",
     "Reason",
     "TokenType",

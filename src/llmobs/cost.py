@@ -21,7 +21,7 @@ from .labels import clean_label_value
 from .periods import Period, local_day, parse_period, parse_timezone
 from .pricing import LLMCostCalculator
 from .store import NANO, CostStoreError, StoredEntry, default_path, open_store, utc_timestamp
-from .summaries import DailyCostSummary, Totals, usd
+from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
 from .writer import DEFAULT_CAPACITY, CostWriter
 
 logger = logging.getLogger("llmobs")
@@ -509,29 +509,31 @@ class CostTracker:
         today = self._today(day)
         return DailyCostSummary.of(today, self.totals(today, today))
 
-    def period_summary(self, period: str | Period, day: date | None = None) -> dict[str, Any]:
+    def period_summary(self, period: str | Period, day: date | None = None) -> PeriodCostSummary:
         """The spend of the day, week or month containing ``day``, with its budget status."""
         which = parse_period(period)
         first, last = which.bounds(self._today(day))
         totals = self.totals(first, last)
         budget = self._budgets[which]
-        return {
-            "period": which.value,
-            "start": first.isoformat(),
-            "end": last.isoformat(),
-            **totals.as_dict(),
-            "budget": budget,
-            "percent_used": None
-            if budget is None
-            else round(totals.cost_nusd / NANO / budget * 100.0, 2),
-        }
+        return PeriodCostSummary(
+            {
+                "period": which.value,
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+                **totals.as_dict(),
+                "budget": budget,
+                "percent_used": None
+                if budget is None
+                else round(totals.cost_nusd / NANO / budget * 100.0, 2),
+            }
+        )
 
-    def get_weekly_summary(self, day: date | None = None) -> dict[str, Any]:
+    def get_weekly_summary(self, day: date | None = None) -> PeriodCostSummary:
         """The spend of the week (Monday to Sunday) containing ``day``: ``total_cost``,
         ``cost_by_day``, ``cost_by_agent``, ``cost_by_model``, ``cost_by_provider``, ..."""
         return self.period_summary(Period.WEEK, day)
 
-    def get_monthly_summary(self, day: date | None = None) -> dict[str, Any]:
+    def get_monthly_summary(self, day: date | None = None) -> PeriodCostSummary:
         """The spend of the calendar month containing ``day``, with the same keys."""
         return self.period_summary(Period.MONTH, day)
 

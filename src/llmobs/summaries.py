@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -80,8 +80,19 @@ class Totals:
         }
 
 
+class PeriodCostSummary(dict[str, Any]):
+    """A week's or month's spend: a dict (``weekly["total_cost"]``, JSON as it is) whose keys
+    also read as attributes (``weekly.total_cost``), like ``DailyCostSummary``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 @dataclass(frozen=True)
-class DailyCostSummary:
+class DailyCostSummary(Mapping[str, Any]):
     """One day's spend (in the tracker's time zone), with breakdowns and token totals.
 
     ``unpriced_requests`` counts requests of models with no known price, recorded at 0 USD:
@@ -113,6 +124,17 @@ class DailyCostSummary:
             date=day,
             **{name: values[name] for name in cls.__dataclass_fields__ if name != "date"},
         )
+
+    def __getitem__(self, key: str) -> Any:
+        """``summary["total_cost"]`` as well as ``summary.total_cost``, like the weekly and
+        monthly summaries."""
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "date": self.date.isoformat(), "total_tokens": self.total_tokens}

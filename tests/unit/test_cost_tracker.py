@@ -364,3 +364,21 @@ def test_get_cost_tracker_returns_one_tracker_per_database(tmp_path):
     again = get_cost_tracker(daily_budget=20.0, path=str(path))
     assert again is first and first.daily_budget == 20.0
     assert get_cost_tracker(path=path).daily_budget == 20.0
+
+
+def test_daily_weekly_and_monthly_summaries_read_the_same_two_ways(make_tracker):
+    tracker = make_tracker()
+    spend(tracker, 2.5)
+    summaries = [
+        tracker.get_daily_summary(TODAY),
+        tracker.get_weekly_summary(TODAY),
+        tracker.get_monthly_summary(TODAY),
+    ]
+    for summary in summaries:
+        assert summary["total_cost"] == summary.total_cost == 2.5
+        assert summary["cost_by_agent"] == summary.cost_by_agent == {"meetmind.coordinator": 2.5}
+        assert summary.get("total_requests") == 1
+        assert "cost_by_team" in summary
+    assert dict(summaries[0])["date"] == TODAY.isoformat()
+    with pytest.raises(AttributeError):
+        summaries[1].no_such_key  # noqa: B018
