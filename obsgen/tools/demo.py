@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -254,9 +253,11 @@ def run(
     spike: bool,
     status_line: bool | None = None,
 ) -> None:
-    """Run the demo until SIGINT or SIGTERM (or ``duration`` seconds)."""
-    if db != ":memory:":
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    """Run the demo until SIGINT or SIGTERM (or ``duration`` seconds).
+
+    A cost database that cannot be opened raises CostStoreError (its folder is created by the
+    tracker); OSError is left for the address the demo cannot serve on.
+    """
     demo = Demo(
         rate=rate,
         seed=seed,

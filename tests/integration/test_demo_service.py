@@ -113,3 +113,17 @@ def test_a_busy_port_is_a_clear_error(demo):
     )
     assert result.returncode == 2
     assert f"obsgen: error: cannot serve the demo on 127.0.0.1:{port}" in result.stderr
+
+
+def test_an_unwritable_cost_database_is_named_not_blamed_on_the_port(tmp_path):
+    (tmp_path / "file").write_text("x")
+    db = tmp_path / "file" / "costs.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "demo", "--port", "0", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"obsgen: error: {db}: cannot create its folder")
+    assert "cannot serve" not in result.stderr
