@@ -19,8 +19,14 @@ generate: install
 $(PYTHON):
 	python3 -m venv $(VENV) || { scripts/install-system-deps.sh --venv && python3 -m venv $(VENV); }
 
-install: $(PYTHON)
+# Reinstall only when pyproject.toml changed (the package itself is installed in editable mode).
+INSTALLED := $(VENV)/.installed
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml | $(PYTHON)
 	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
 
 system-deps:
 	scripts/install-system-deps.sh

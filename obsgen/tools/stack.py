@@ -8,6 +8,7 @@ with a state folder for their data, pid files and logs, and waits until each is 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -27,6 +28,10 @@ COMPOSE_FILE = "stack/docker-compose.yml"
 ALERTMANAGER_CONFIG = "stack/alertmanager/alertmanager.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
 ENV_FILE = "stack/.env"
+#: The generated files each component reads, so a rebuild that changes them reloads it.
+RELOADED_FILES = {
+    "prometheus": frozenset({paths.PROMETHEUS, paths.RECORDING_RULES, paths.ALERT_RULES}),
+}
 READY_TIMEOUT = 60.0
 INSTALL_HINTS = {
     "prometheus": "apt-get install prometheus (Debian, Ubuntu) or prometheus.io/download",
@@ -256,14 +261,21 @@ class LocalStack:
             return None
         return pid
 
-    def up(self, echo=print) -> list[Component]:
-        """Start every component not yet running and wait until each is ready."""
+    def up(self, echo=print, changed: frozenset[str] = frozenset()) -> list[Component]:
+        """Start every component not yet running and wait until each is ready. A running one
+        whose files are in ``changed`` (paths relative to the root) reloads them (SIGHUP)."""
         components = self.components()
         (self.state / "logs").mkdir(parents=True, exist_ok=True)
         started: list[Component] = []
         for component in components:
-            if self.pid(component.name) is not None:
-                echo(f"{component.name} is already running")
+            pid = self.pid(component.name)
+            if pid is not None:
+                reread = sorted(changed & RELOADED_FILES.get(component.name, frozenset()))
+                if reread:
+                    self._reload(component, pid)
+                    echo(f"{component.name} is running and reloaded {', '.join(reread)}")
+                else:
+                    echo(f"{component.name} is already running")
                 continue
             port = int(component.ready_url.split(":")[2].split("/")[0])
             if not port_is_free(port):
@@ -281,6 +293,26 @@ class LocalStack:
                 raise
             echo(f"{component.name} ready at {component.url}")
         return components
+
+    def _reload(self, component: Component, pid: int) -> None:
+        """SIGHUP ``component`` and wait until Prometheus reports a newer config load."""
+        info_url = f"{component.url}/api/v1/status/runtimeinfo"
+
+        def loaded_at() -> str | None:
+            try:
+                with urllib.request.urlopen(info_url, timeout=2) as response:
+                    return str(json.load(response)["data"]["lastConfigTime"])
+            except (OSError, ValueError, KeyError):
+                return None
+
+        before = loaded_at()
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while loaded_at() == before:
+            if time.monotonic() > deadline:
+                log = self.log_file(component.name)
+                raise StackError(f"{component.name} did not reload its files; see {log}")
+            time.sleep(0.1)
 
     def _start(self, component: Component) -> None:
         log = self.log_file(component.name).open("ab")

@@ -3,6 +3,8 @@ Alertmanager, Grafana and the demo run together locally."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -189,8 +191,10 @@ def stack_up(
 ) -> None:
     """Generate the files, start the stack, wait until it is ready and print its URLs."""
     config = load_config(config_path)
+    files = output.generate(config, "all")
+    changed = frozenset(output.differing(files, Path(out_dir)))
     try:
-        output.write_all(Path(out_dir), output.generate(config, "all"))
+        output.write_all(Path(out_dir), files)
     except output.OutputError as exc:
         raise UsageError(f"{exc}; no file was replaced") from None
     if _use_docker(mode):
@@ -216,7 +220,7 @@ def stack_up(
         with_grafana=not no_grafana,
     )
     try:
-        components = local.up(echo=click.echo)
+        components = local.up(echo=click.echo, changed=changed)
     except stack_module.StackError as exc:
         raise UsageError(str(exc)) from None
     names = {component.name for component in components}
@@ -259,8 +263,21 @@ def _print_urls(
             f"(POST /control/burst or /control/spike)"
         )
         if state is not None:
-            click.echo(f"Demo costs    obsgen costs --db {state / 'demo-costs.sqlite3'}")
-    click.echo("Stop it with  obsgen stack down")
+            db = shlex.quote(str(state / "demo-costs.sqlite3"))
+            click.echo(f"Demo costs    {own_command()} costs --db {db}")
+    click.echo(f"Stop it with  {own_command()} stack down")
+
+
+def own_command() -> str:
+    """This obsgen as a shell command that works as printed: ``obsgen`` when the PATH finds
+    this very one, else its full path (a venv not activated), else ``python -m obsgen``."""
+    script = Path(sys.argv[0]) if sys.argv and Path(sys.argv[0]).name == "obsgen" else None
+    if script is not None and script.exists():
+        on_path = shutil.which("obsgen")
+        if on_path is not None and Path(on_path).resolve() == script.resolve():
+            return "obsgen"
+        return shlex.quote(str(script.resolve()))
+    return f"{shlex.quote(sys.executable)} -m obsgen"
 
 
 @stack.command("down")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -53,10 +55,13 @@ def project(tmp_path) -> tuple[Path, list[str]]:
 def test_up_status_down(project):
     root, options = project
     up = obsgen(root, "stack", "up", *options, "--demo-rate", "5")
+    stop_command = f"{shlex.quote(sys.executable)} -m obsgen stack down"
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "prometheus ready at http://127.0.0.1:" in up.stdout
-        assert "Stop it with  obsgen stack down" in up.stdout
+        stop = next(line for line in up.stdout.splitlines() if line.startswith("Stop it with"))
+        stop_command = stop.removeprefix("Stop it with").strip()
+        assert stop_command == f"{shlex.quote(sys.executable)} -m obsgen stack down"
         prometheus_url = next(
             line.split()[1] for line in up.stdout.splitlines() if line.startswith("Prometheus ")
         )
@@ -71,9 +76,31 @@ def test_up_status_down(project):
         ]
         again = obsgen(root, "stack", "up", *options)
         assert "prometheus is already running" in again.stdout
-    finally:
-        down = obsgen(root, "stack", "down", *options[:-1])
-    assert down.returncode == 0
+        config = root / "obsgen.yaml"
+        config.write_text(config.read_text().replace("daily: 100.0", "daily: 123.0"))
+        edited = obsgen(root, "stack", "up", *options)
+        assert edited.returncode == 0, edited.stderr
+        assert "prometheus is running and reloaded alerts/llm_alert_rules.yml" in edited.stdout
+        with urllib.request.urlopen(prometheus_url + "/api/v1/rules?type=alert", timeout=5) as r:
+            rules = json.load(r)["data"]["groups"]
+        exceeded = next(
+            rule["query"]
+            for group in rules
+            for rule in group["rules"]
+            if rule["name"] == "LLMDailyBudgetExceeded"
+        )
+        assert exceeded.endswith("> 123")
+    finally:  # the command as printed, from a shell whose PATH has no obsgen on it
+        down = subprocess.run(
+            stop_command,
+            shell=True,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**os.environ, "PATH": "/usr/bin:/bin"},
+        )
+    assert down.returncode == 0, down.stderr
     assert sorted(down.stdout.split()) == sorted(
         ["stopped", "alertmanager", "stopped", "demo", "stopped", "prometheus"]
     )
