@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Mapping
 
@@ -12,6 +14,9 @@ from .schema import (
     DEFAULT_MAX_LABEL_LENGTH,
     OVERFLOW_VALUE,
 )
+from .shared_labels import SharedAdmissions
+
+logger = logging.getLogger("llmobs")
 
 
 def clean_label_value(value: object, label: str, max_length: int) -> str:
@@ -37,7 +42,8 @@ class LabelGuard:
     """Caps how many distinct values each label name takes; values past the cap fold into one.
 
     The cap is per label name, shared by every metric with that label. Once ``agent_id`` has
-    seen its cap of distinct values, any new agent id is recorded as ``__overflow__``.
+    seen its cap of distinct values, any new agent id is recorded as ``__overflow__``. With
+    ``shared`` (multiprocess mode) the cap holds across every worker of the service.
 
     Example:
         >>> guard = LabelGuard({"agent_id": 2})
@@ -49,6 +55,7 @@ class LabelGuard:
         self,
         limits: Mapping[str, int] | None = None,
         max_length: int = DEFAULT_MAX_LABEL_LENGTH,
+        shared: SharedAdmissions | None = None,
     ) -> None:
         merged = {**DEFAULT_LABEL_LIMITS, **(limits or {})}
         for label, limit in merged.items():
@@ -61,6 +68,8 @@ class LabelGuard:
         self._limits = merged
         self.max_length = max_length
         self._seen: dict[str, set[str]] = {}
+        self._full: set[str] = set()
+        self._shared = shared
         self._lock = threading.Lock()
 
     def limit(self, label: str) -> int:
@@ -73,10 +82,30 @@ class LabelGuard:
             seen = self._seen.setdefault(label, set())
             if value in seen:
                 return value, False
-            if len(seen) < self.limit(label):
-                seen.add(value)
-                return value, False
-        return OVERFLOW_VALUE, True
+            if label in self._full:
+                return OVERFLOW_VALUE, True
+            if self._shared is None:
+                if len(seen) < self.limit(label):
+                    seen.add(value)
+                    return value, False
+                return OVERFLOW_VALUE, True
+        try:
+            admitted, everything = self._shared.admit(label, value, self.limit(label))
+        except sqlite3.Error as exc:
+            logger.error(
+                "llmobs cannot share label caps through %s (%s); each worker caps its own",
+                self._shared.path,
+                exc,
+            )
+            self._shared = None
+            return self.admit(label, value)
+        with self._lock:
+            if everything is not None:  # full: every worker admitted exactly these
+                self._seen[label] = set(everything)
+                self._full.add(label)
+            elif admitted:
+                self._seen[label].add(value)
+        return (value, False) if admitted else (OVERFLOW_VALUE, True)
 
     def resolve(self, labels: Mapping[str, object]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Clean and admit every label value.

@@ -33,6 +33,7 @@ from .series import (
     UnpricedSeries,
     overflow_children,
 )
+from .shared_labels import shared_admissions
 
 ERROR_STATUS = "error"
 VERSION_ENV = "LLMOBS_SERVICE_VERSION"
@@ -118,7 +119,7 @@ class LLMMetrics:
         self._collectors = collectors_for(registry)
         self.registry = registry
         self.strict = strict
-        self._guard = LabelGuard(label_limits, max_label_length)
+        self._guard = LabelGuard(label_limits, max_label_length, shared_admissions(registry))
         self._rejections = Rejections(self._collectors[INVALID_RECORDS.name], strict=strict)
         self._in_flight: dict[tuple[str, ...], int] = {}
         self._in_flight_lock = threading.Lock()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.integration
@@ -107,3 +108,33 @@ def test_a_missing_multiprocess_folder_is_a_clear_error(tmp_path):
         f"ValueError: PROMETHEUS_MULTIPROC_DIR='{missing}' is not a folder: create it (empty) "
         "before the service starts, or unset it for single-process mode"
     )
+
+
+RECORD_MANY_AGENTS = """
+import sys
+from llmobs import get_llm_metrics
+metrics = get_llm_metrics()
+worker, count = sys.argv[1], int(sys.argv[2])
+for n in range(count):
+    metrics.record_request(f"{worker}.agent-{n}", "gpt-4o", "openai", prompt_tokens=1)
+"""
+
+
+def test_label_caps_hold_for_what_a_scrape_of_all_workers_exposes(tmp_path):
+    folder = tmp_path / "multiproc"
+    folder.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", RECORD_MANY_AGENTS, f"w{n}", "300"], env=env)
+        for n in range(4)
+    ]
+    assert [worker.wait(timeout=120) for worker in workers] == [0] * 4
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    requests = [
+        s for family in registry.collect() for s in family.samples if s.name == "llm_requests_total"
+    ]
+    agents = {s.labels["agent_id"] for s in requests}
+    assert len(agents - {"__overflow__"}) == 500  # the default cap, across all four workers
+    assert "__overflow__" in agents
+    assert sum(s.value for s in requests) == 1_200  # every request counted, folded or not

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 
 from prometheus_client import CollectorRegistry
 
 from llmobs import LLMMetrics
+from llmobs.labels import LabelGuard
+from llmobs.shared_labels import SharedAdmissions
 
 from .samples import sample, series_count
 
@@ -138,3 +141,19 @@ def test_a_flood_of_distinct_ids_keeps_series_and_memory_bounded():
     # A leak of even one object per id would add 50,000 blocks; the bounded cache adds none.
     assert after - settled < 2_000, f"{after - settled} more blocks after 50,000 more ids"
     assert sample(registry, "llm_label_overflow_total", label="agent_id") == 100_000 + 2_000 - 50
+
+
+def test_workers_sharing_admissions_share_one_cap(tmp_path):
+    first = LabelGuard({"agent_id": 3}, shared=SharedAdmissions(str(tmp_path)))
+    second = LabelGuard({"agent_id": 3}, shared=SharedAdmissions(str(tmp_path)))
+    assert [first.admit("agent_id", a)[0] for a in ("a", "b")] == ["a", "b"]
+    assert [second.admit("agent_id", a)[0] for a in ("c", "d", "a")] == ["c", OVERFLOW, "a"]
+    assert [first.admit("agent_id", a)[0] for a in ("c", "d", "e")] == ["c", OVERFLOW, OVERFLOW]
+
+
+def test_unshareable_admissions_fall_back_to_a_cap_per_worker(tmp_path, caplog):
+    guard = LabelGuard({"agent_id": 2}, shared=SharedAdmissions(str(tmp_path / "missing")))
+    with caplog.at_level(logging.ERROR, logger="llmobs"):
+        admitted = [guard.admit("agent_id", a)[0] for a in ("a", "b", "c")]
+    assert admitted == ["a", "b", OVERFLOW]
+    assert "each worker caps its own" in caplog.text
