@@ -101,6 +101,13 @@ def test_alertmanager_config_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_alertmanager_sends_to_no_address_where_nothing_listens():
+    config = yaml.safe_load((STACK / "alertmanager/alertmanager.yml").read_text())
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    assert set(receivers) == {"llm-alerts"}
+    assert set(receivers["llm-alerts"]) == {"name"}  # no integration until the user adds one
+
+
 def _docker_engine() -> bool:
     from obsgen.tools.stack import docker_engine_answers
 
