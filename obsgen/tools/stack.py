@@ -28,6 +28,13 @@ COMPOSE_FILE = "stack/docker-compose.yml"
 ALERTMANAGER_CONFIG = "stack/alertmanager/alertmanager.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
 ENV_FILE = "stack/.env"
+#: How to move each component to another port.
+MOVE_PORT = {
+    "prometheus": "move it with --prometheus-port",
+    "grafana": "move it with --grafana-port",
+    "alertmanager": "move it with prometheus.alertmanagers in obsgen.yaml",
+    "demo": "move it with prometheus.scrape.targets in obsgen.yaml (the demo's port)",
+}
 #: The generated files each component reads, so a rebuild that changes them reloads it.
 RELOADED_FILES = {
     "prometheus": frozenset({paths.PROMETHEUS, paths.RECORDING_RULES, paths.ALERT_RULES}),
@@ -282,7 +289,8 @@ class LocalStack:
                 self.down(only=[c.name for c in started])
                 raise StackError(
                     f"port {port} for {component.name} is in use: another stack "
-                    "(`obsgen stack status`) or another program holds it"
+                    "(`obsgen stack status`) or another program holds it; "
+                    f"{MOVE_PORT[component.name]}"
                 )
             self._start(component)
             started.append(component)

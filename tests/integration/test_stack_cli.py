@@ -125,15 +125,29 @@ def test_missing_binaries_are_named_with_how_to_install_them(project, tmp_path):
     assert "alertmanager (install: apt-get install prometheus-alertmanager" in result.stderr
 
 
-def test_a_busy_port_is_reported(project):
+@pytest.mark.parametrize(
+    ("component", "how"),
+    [
+        ("prometheus", "move it with --prometheus-port"),
+        ("alertmanager", "move it with prometheus.alertmanagers in obsgen.yaml"),
+        ("demo", "move it with prometheus.scrape.targets in obsgen.yaml"),
+    ],
+)
+def test_a_busy_port_is_named_with_what_moves_it(project, component, how):
     import socket
 
     root, options = project
-    port = int(options[options.index("--prometheus-port") + 1])
+    config = (root / "obsgen.yaml").read_text()
+    ports = {
+        "prometheus": int(options[options.index("--prometheus-port") + 1]),
+        "alertmanager": int(config.split('"127.0.0.1:')[2].split('"')[0]),
+        "demo": int(config.split('"127.0.0.1:')[1].split('"')[0]),
+    }
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", port))
+        holder.bind(("127.0.0.1", ports[component]))
         holder.listen()
         result = obsgen(root, "stack", "up", *options)
         obsgen(root, "stack", "down", *options[:-1])
     assert result.returncode == 2
-    assert f"port {port} for prometheus is in use" in result.stderr
+    assert f"port {ports[component]} for {component} is in use" in result.stderr
+    assert how in result.stderr
