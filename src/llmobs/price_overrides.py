@@ -20,6 +20,7 @@ import fnmatch
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .rates import TokenRates
 
@@ -114,10 +115,34 @@ def load_overrides(path: str | Path) -> tuple[PriceOverride, ...]:
             f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})"
         ) from exc
     try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None and _expanded_size(root) > MAX_YAML_NODES:
+            raise PriceFileError(
+                f"{path}: more than {MAX_YAML_NODES} values once aliases are expanded; a price "
+                "file this large is a mistake (or aliases that refer to themselves)"
+            )
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PriceFileError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise PriceFileError(f"{path}: nested too deeply to read") from None
     return parse_overrides(document, str(path))
+
+
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(root: Any) -> int:
+    """How many nodes ``root`` holds once aliases are expanded, counting no further than just
+    past ``MAX_YAML_NODES`` (a node that contains itself counts without end)."""
+    count, stack = 0, [root]
+    while stack and count <= MAX_YAML_NODES:
+        node = stack.pop()
+        count += 1
+        if isinstance(node.value, list):
+            for item in node.value:
+                stack.extend(item if isinstance(item, tuple) else (item,))
+    return count
 
 
 def find_override(

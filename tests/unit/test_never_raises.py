@@ -197,3 +197,13 @@ def test_unpriced_model_warnings_are_bounded(caplog, metrics):
     assert len(calc._warned) == pricing_module.MAX_WARNED_UNPRICED
     assert len(caplog.records) == pricing_module.MAX_WARNED_UNPRICED + 1
     assert "further unpriced models are only counted" in caplog.records[-1].getMessage()
+
+
+def test_a_price_file_whose_aliases_explode_is_refused_at_once(tmp_path):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    path = tmp_path / "prices.yaml"
+    path.write_text("\n".join(lines) + "\nprices: []\n")
+    with pytest.raises(PriceFileError, match="more than 100000 values once aliases are expanded"):
+        LLMCostCalculator(overrides=path)
