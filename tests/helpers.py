@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROMTOOL = shutil.which("promtool")
 
 
 def free_port() -> int:
@@ -30,3 +38,30 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30.
                     stderr = stderr.decode(errors="replace")
                 raise RuntimeError(f"{url} never answered: {stderr}") from None
             time.sleep(0.1)
+
+
+def require_promtool() -> None:
+    """Skip the calling test module without promtool; in CI its absence is an error."""
+    if PROMTOOL is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("promtool is required in CI: apt-get install -y prometheus")
+        pytest.skip(
+            "promtool is not installed (apt-get install prometheus)", allow_module_level=True
+        )
+
+
+def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run promtool; its output is in the result."""
+    assert PROMTOOL is not None
+    return subprocess.run([PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def build(config: Path, out: Path) -> None:
+    """``obsgen build`` of ``config`` into ``out``; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "build", "-c", str(config), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr

@@ -101,12 +101,6 @@ class CostWriter:
         with self._cond:
             return sum(n for day, n in self._pending_by_day.items() if first <= day <= last)
 
-    @property
-    def pending(self) -> int:
-        """Entries queued or being written."""
-        with self._cond:
-            return self._submitted - self._done
-
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry submitted so far is stored; False if ``timeout`` passed."""
         with self._cond:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,29 +9,11 @@ from pathlib import Path
 import pytest
 
 from obsgen import paths as render
+from tests.helpers import build, promtool, require_promtool
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-PROMTOOL = shutil.which("promtool")
-
-if PROMTOOL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("promtool is required in CI: apt-get install -y prometheus")
-    pytest.skip("promtool is not installed (apt-get install prometheus)", allow_module_level=True)
-
-
-def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=300)
-
-
-def build(config: Path, out: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "obsgen", "build", "-c", str(config), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+require_promtool()
 
 
 @pytest.fixture(

@@ -3,10 +3,6 @@ generated alert tests. Configs are drawn at random within the documented bounds.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -16,11 +12,10 @@ from llmobs.schema import DURATION_BUCKETS
 from obsgen import config as configuration
 from obsgen import paths
 from obsgen.catalogue.alerts import ALERT_NAMES
+from tests.helpers import build, promtool, require_promtool
 
 pytestmark = pytest.mark.integration
-PROMTOOL = shutil.which("promtool")
-if PROMTOOL is None:
-    pytest.skip("promtool is not installed (apt-get install prometheus)", allow_module_level=True)
+require_promtool()
 
 budget = st.one_of(
     st.sampled_from([0.01, 1e9]),
@@ -64,10 +59,6 @@ def configs(draw: st.DrawFn) -> dict:
     }
 
 
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=300)
-
-
 @settings(
     max_examples=6,
     deadline=None,
@@ -79,13 +70,7 @@ def test_a_valid_config_builds_files_that_pass_promtool(tmp_path_factory, docume
     source = folder / "obsgen.yaml"
     source.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     configuration.load(source)  # valid by construction: this must not raise
-    build = subprocess.run(
-        [sys.executable, "-m", "obsgen", "build", "-c", str(source), "-o", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert build.returncode == 0, build.stderr
+    build(source, folder)
     checks = [
         promtool("check", "config", str(folder / paths.PROMETHEUS)),
         promtool(

@@ -22,5 +22,10 @@ def series_count(registry: CollectorRegistry, prefix: str = "llm_") -> int:
     )
 
 
+def total(registry: CollectorRegistry, name: str) -> float:
+    """The sum of every sample named ``name``, whatever its labels."""
+    return sum(s.value for family in registry.collect() for s in family.samples if s.name == name)
+
+
 def invalid(registry: CollectorRegistry, reason: str) -> float:
     return sample(registry, "llm_invalid_records_total", reason=reason)

@@ -167,6 +167,15 @@ def test_budgets_set_by_two_processes_are_both_kept(db):
         tracker.close()
 
 
+def test_a_tracker_reads_budgets_another_process_saved(db):
+    reader = CostTracker(db)
+    CostTracker(db, daily_budget=12.0).close()
+    assert reader.budget("day") is None  # read when it opened
+    reader.reload_budgets()
+    assert reader.budget("day") == 12.0
+    reader.close()
+
+
 TAMPERED = [
     ("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'", "schema version 'abc'"),
     ("UPDATE meta SET value = '\"Mars/Base\"' WHERE key = 'timezone'", "time zone 'Mars/Base'"),

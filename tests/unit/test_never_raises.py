@@ -18,7 +18,7 @@ from llmobs import (
 )
 from llmobs import pricing as pricing_module
 
-from .samples import AGENT, invalid, sample
+from .samples import AGENT, invalid, sample, total
 
 
 @pytest.fixture
@@ -33,21 +33,11 @@ def observer(metrics: LLMMetrics, tracker: CostTracker) -> LLMObserver:
 
 
 def requests_recorded(registry: CollectorRegistry) -> float:
-    return sum(
-        s.value
-        for family in registry.collect()
-        for s in family.samples
-        if s.name == "llm_requests_total"
-    )
+    return total(registry, "llm_requests_total")
 
 
 def all_invalid(registry: CollectorRegistry) -> float:
-    return sum(
-        s.value
-        for family in registry.collect()
-        for s in family.samples
-        if s.name == "llm_invalid_records_total"
-    )
+    return total(registry, "llm_invalid_records_total")
 
 
 def test_decorated_call_returning_a_mock_is_rejected_not_raised(observer, registry, tracker):
