@@ -1,8 +1,9 @@
 """``obsgen stack``: Prometheus, Alertmanager, Grafana and the demo, with or without Docker.
 
-With a Docker engine it runs ``stack/docker-compose.yml``. Without one (a common case, and
-ours in CI) it starts the same programs from PATH as local processes on the generated files,
-with a state folder for their data, pid files and logs, and waits until each is ready.
+With a Docker engine it runs the servers with ``stack/docker-compose.yml``. Without one (a
+common case, and ours in CI) it starts the same programs from PATH as local processes on the
+generated files, with a state folder for their data, pid files and logs, and waits until each
+is ready. The demo is always a local process: it is this obsgen, already installed.
 """
 
 from __future__ import annotations
@@ -147,9 +148,11 @@ class LocalStack:
         demo_args: tuple[str, ...] = (),
         with_demo: bool = True,
         with_grafana: bool = True,
+        with_servers: bool = True,
     ) -> None:
         self.root, self.state, self.ports = root.resolve(), state_dir.resolve(), ports
         self.demo_args, self.with_demo, self.with_grafana = demo_args, with_demo, with_grafana
+        self.with_servers = with_servers
 
     # -- what to run ------------------------------------------------------------------------
 
@@ -158,6 +161,33 @@ class LocalStack:
 
     def components(self) -> list[Component]:
         """The components to start, in order; raises StackError naming what is missing."""
+        demo = [self._demo()] if self.with_demo else []
+        if not self.with_servers:
+            return demo
+        return demo + self._servers()
+
+    def _demo(self) -> Component:
+        p, state = self.ports, self.state
+        return Component(
+            "demo",
+            (
+                sys.executable,
+                "-m",
+                "obsgen",
+                "demo",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(p.demo),
+                "--db",
+                str(state / "demo-costs.sqlite3"),
+                *self.demo_args,
+            ),
+            f"http://127.0.0.1:{p.demo}/status",
+            f"http://127.0.0.1:{p.demo}/metrics",
+        )
+
+    def _servers(self) -> list[Component]:
         p, state, root = self.ports, self.state, self.root
         prometheus = self._binary("prometheus")
         alertmanager = self._binary("alertmanager", "prometheus-alertmanager")
@@ -173,27 +203,6 @@ class LocalStack:
             )
         assert prometheus is not None and alertmanager is not None
         components = []
-        if self.with_demo:
-            components.append(
-                Component(
-                    "demo",
-                    (
-                        sys.executable,
-                        "-m",
-                        "obsgen",
-                        "demo",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(p.demo),
-                        "--db",
-                        str(state / "demo-costs.sqlite3"),
-                        *self.demo_args,
-                    ),
-                    f"http://127.0.0.1:{p.demo}/status",
-                    f"http://127.0.0.1:{p.demo}/metrics",
-                )
-            )
         components.append(
             Component(
                 "alertmanager",
@@ -398,8 +407,14 @@ def _terminate(pid: int, grace: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def compose(root: Path, *args: str) -> int:
-    """Run ``docker compose`` on the stack's compose file."""
+def compose(root: Path, ports: Ports, *args: str) -> int:
+    """Run ``docker compose`` on the stack's compose file, with the servers on ``ports``."""
     ensure_env_file(root)
     command = ["docker", "compose", "-f", str(root / COMPOSE_FILE), *args]
-    return subprocess.run(command, cwd=root).returncode
+    env = {
+        **os.environ,
+        "OBSGEN_PROMETHEUS_PORT": str(ports.prometheus),
+        "OBSGEN_ALERTMANAGER_PORT": str(ports.alertmanager),
+        "OBSGEN_GRAFANA_PORT": str(ports.grafana),
+    }
+    return subprocess.run(command, cwd=root, env=env).returncode

@@ -16,6 +16,7 @@ from obsgen import config as configuration
 from obsgen import output, paths
 
 from . import stack as stack_module
+from . import stack_assets
 from .options import UsageError, config_option, load_config, out_option, version
 
 
@@ -197,12 +198,8 @@ def stack_up(
         output.write_all(Path(out_dir), files)
     except output.OutputError as exc:
         raise UsageError(f"{exc}; no file was replaced") from None
-    if _use_docker(mode):
-        click.echo("starting the stack with docker compose")
-        if stack_module.compose(Path(out_dir), "up", "-d", "--build") != 0:
-            raise UsageError("docker compose up failed (see its output above)")
-        _print_urls(stack_module.Ports(), Path(out_dir), config.dashboard.uid, grafana=True)
-        return
+    _install_stack_files(Path(out_dir))
+    docker = _use_docker(mode)
     target = config.prometheus.scrape.targets[0]
     if demo and target.rsplit(":", 1)[0] not in ("localhost", "127.0.0.1"):
         click.echo(
@@ -218,12 +215,19 @@ def stack_up(
         demo_args=("--rate", str(demo_rate)),
         with_demo=demo,
         with_grafana=not no_grafana,
+        with_servers=not docker,
     )
+    if docker:
+        click.echo("starting Prometheus, Alertmanager and Grafana with docker compose")
+        if stack_module.compose(local.root, local.ports, "up", "-d") != 0:
+            raise UsageError("docker compose up failed (see its output above)")
     try:
         components = local.up(echo=click.echo, changed=changed)
     except stack_module.StackError as exc:
         raise UsageError(str(exc)) from None
-    names = {component.name for component in components}
+    names = {component.name for component in components} | (
+        {"grafana"} if docker and not no_grafana else set()
+    )
     if "grafana" not in names and not no_grafana:
         click.echo(
             "grafana-server is not on PATH, so Grafana was not started: import "
@@ -238,6 +242,21 @@ def stack_up(
         demo="demo" in names,
         state=local.state,
     )
+
+
+def _install_stack_files(root: Path) -> None:
+    """Write the shipped stack files that are missing under ``root``, and say which."""
+    try:
+        installed = stack_assets.install_missing(root)
+    except stack_assets.AssetError as exc:
+        raise UsageError(str(exc)) from None
+    for relative in installed.written:
+        click.echo(f"wrote {root / relative}")
+    for relative in installed.kept_differing:
+        click.echo(
+            f"note: kept your {root / relative}, which differs from the one this obsgen ships "
+            "(move it away to get the shipped one)"
+        )
 
 
 def _print_urls(
@@ -291,12 +310,12 @@ def stack_down(
     grafana_port: int,
 ) -> None:
     """Stop the stack."""
-    if _use_docker(mode):
-        sys.exit(stack_module.compose(Path(out_dir), "down"))
     config = load_config(config_path)
     local = _local_stack(config, out_dir, state_dir, prometheus_port, grafana_port)
+    if _use_docker(mode) and stack_module.compose(local.root, local.ports, "down") != 0:
+        raise UsageError("docker compose down failed (see its output above)")
     if not local.down(echo=click.echo):
-        click.echo("nothing was running")
+        click.echo("no local process was running")
 
 
 @stack.command("status")
@@ -310,11 +329,17 @@ def stack_status(
     grafana_port: int,
 ) -> None:
     """Show which parts of the stack run and answer."""
-    if _use_docker(mode):
-        sys.exit(stack_module.compose(Path(out_dir), "ps"))
+    docker = _use_docker(mode)
     local = _local_stack(
-        load_config(config_path), out_dir, state_dir, prometheus_port, grafana_port
+        load_config(config_path),
+        out_dir,
+        state_dir,
+        prometheus_port,
+        grafana_port,
+        with_servers=not docker,
     )
+    if docker:
+        stack_module.compose(local.root, local.ports, "ps")
     try:
         rows = local.status()
     except stack_module.StackError as exc:

@@ -27,6 +27,7 @@ import pytest
 from llmobs import CostTracker
 from llmobs.schema import METRICS, MetricKind
 from obsgen import paths as render
+from obsgen.tools import stack_assets
 from obsgen.tools.stack import LocalStack, Ports, port_is_free
 from tests.helpers import free_port
 
@@ -158,7 +159,7 @@ def stack(tmp_path_factory) -> Stack:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    shutil.copytree(ROOT / "stack" / "alertmanager", root / "stack" / "alertmanager")
+    stack_assets.install_missing(root)
     local = LocalStack(root, root / "state", ports, demo_args=_demo_args("v1"), with_grafana=False)
     local.up(echo=lambda _: None)
     try:
@@ -180,6 +181,8 @@ def _docker_stack():
         yield Stack(ROOT, None, Ports(), Path("/nonexistent"))
     finally:
         subprocess.run([*compose, "down", "-v"], cwd=ROOT, check=False, timeout=300)
+        down = [sys.executable, "-m", "obsgen", "stack", "down", "--mode", "local"]
+        subprocess.run(down, cwd=ROOT, check=False, timeout=300)  # the demo beside the containers
 
 
 # -- 1. Prometheus scrapes the demo -------------------------------------------------------------

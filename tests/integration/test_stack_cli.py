@@ -45,9 +45,6 @@ def project(tmp_path) -> tuple[Path, list[str]]:
         .replace('"localhost:9093"', f'"127.0.0.1:{alertmanager}"')
     )
     (tmp_path / "obsgen.yaml").write_text(config)
-    shutil.copytree(
-        ROOT / "stack", tmp_path / "stack", ignore=shutil.ignore_patterns(".env", "prometheus")
-    )
     options = ["--mode", "local", "--prometheus-port", str(prometheus), "--no-grafana"]
     return tmp_path, options
 

@@ -1,5 +1,6 @@
 """The compose stack is right for users with Docker: pinned images, loopback only, a real
-Grafana password, and files that exist where the containers expect them."""
+Grafana password, and files that exist where the containers expect them. The stack files are
+shipped in the package and written into a folder only where missing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from obsgen import paths as render
+from obsgen.tools import stack_assets
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack"
@@ -23,15 +25,15 @@ def compose() -> dict:
 
 
 def test_services(compose):
-    assert set(compose["services"]) == {"prometheus", "alertmanager", "grafana", "demo"}
+    # The demo is the installed obsgen, run as a local process beside the containers: no image
+    # is built, so the file works in any folder, not only in a checkout of this repository.
+    assert set(compose["services"]) == {"prometheus", "alertmanager", "grafana"}
+    assert not any("build" in service for service in compose["services"].values())
 
 
 def test_images_are_pinned(compose):
     for name, service in compose["services"].items():
         image = service["image"]
-        if name == "demo":
-            assert "build" in service
-            continue
         repository, _, tag = image.rpartition(":")
         assert repository and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: {image}"
 
@@ -39,11 +41,10 @@ def test_images_are_pinned(compose):
 def test_everything_listens_on_loopback_only(compose):
     services = compose["services"]
     assert all(s.get("network_mode") == "host" and "ports" not in s for s in services.values())
-    assert "--web.listen-address=127.0.0.1:9090" in services["prometheus"]["command"]
-    assert "--web.listen-address=127.0.0.1:9093" in services["alertmanager"]["command"]
+    listen = "--web.listen-address=127.0.0.1:${OBSGEN_%s_PORT:-%d}"
+    assert listen % ("PROMETHEUS", 9090) in services["prometheus"]["command"]
+    assert listen % ("ALERTMANAGER", 9093) in services["alertmanager"]["command"]
     assert services["grafana"]["environment"]["GF_SERVER_HTTP_ADDR"] == "127.0.0.1"
-    command = services["demo"]["command"]
-    assert command[command.index("--host") + 1] == "127.0.0.1"
 
 
 def test_grafana_password_comes_from_the_env_file(compose):
@@ -127,7 +128,37 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_the_demo_image_installs_the_generator_its_command_needs():
-    dockerfile = (Path(__file__).resolve().parents[2] / "stack" / "Dockerfile.demo").read_text()
-    assert "pip install --no-cache-dir '.[generator]'" in dockerfile
-    assert 'ENTRYPOINT ["obsgen"]' in dockerfile
+def test_the_repository_holds_the_shipped_stack_files():
+    shipped = stack_assets.shipped()
+    for relative, content in shipped.items():
+        assert (ROOT / relative).read_text(encoding="utf-8") == content, relative
+    assets = ROOT / "obsgen" / "tools" / "assets"
+    on_disk = {str(path.relative_to(assets)) for path in assets.rglob("*") if path.is_file()}
+    assert on_disk == set(shipped), "every file under assets/ must be listed in SHIPPED"
+
+
+def test_missing_stack_files_are_written(tmp_path):
+    installed = stack_assets.install_missing(tmp_path)
+    assert set(installed.written) == set(stack_assets.SHIPPED)
+    assert installed.kept_differing == ()
+    for relative, content in stack_assets.shipped().items():
+        assert (tmp_path / relative).read_text(encoding="utf-8") == content
+    assert not [p for p in tmp_path.rglob(".*") if p.name != ".env.example"], "temp files left"
+    again = stack_assets.install_missing(tmp_path)
+    assert again == stack_assets.Installed((), ())
+
+
+def test_an_edited_stack_file_is_kept_and_named(tmp_path):
+    receiver = tmp_path / "stack/alertmanager/alertmanager.yml"
+    receiver.parent.mkdir(parents=True)
+    receiver.write_text("receivers: [{name: mine}]\n")
+    installed = stack_assets.install_missing(tmp_path)
+    assert installed.kept_differing == ("stack/alertmanager/alertmanager.yml",)
+    assert "stack/alertmanager/alertmanager.yml" not in installed.written
+    assert receiver.read_text() == "receivers: [{name: mine}]\n"
+
+
+def test_an_unwritable_folder_is_named(tmp_path):
+    (tmp_path / "stack").write_text("a file where the folder should be")
+    with pytest.raises(stack_assets.AssetError, match=r"cannot write .*stack"):
+        stack_assets.install_missing(tmp_path)

@@ -1,0 +1,83 @@
+"""The stack's hand-written files (compose file, Alertmanager config, Grafana provisioning),
+shipped inside the package so that an installed obsgen runs the stack from any folder.
+
+They are starter files: written into the output folder when missing and then the user's
+(an Alertmanager receiver is added by editing its file), so a file that exists is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+#: The shipped files, by their path under the output folder.
+SHIPPED = (
+    "stack/docker-compose.yml",
+    "stack/.env.example",
+    "stack/alertmanager/alertmanager.yml",
+    "stack/grafana/provisioning/dashboards/obsgen.yml",
+    "stack/grafana/provisioning/datasources/prometheus.yml",
+)
+
+
+class AssetError(RuntimeError):
+    """A shipped file cannot be written; the message names it and the cause."""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What ``install_missing`` did: the files it wrote, and existing ones that differ from
+    what this obsgen ships (kept as they are)."""
+
+    written: tuple[str, ...]
+    kept_differing: tuple[str, ...]
+
+
+def _shipped_file(relative: str) -> Traversable:
+    return resources.files("obsgen.tools").joinpath("assets", *relative.split("/"))
+
+
+def shipped() -> dict[str, str]:
+    """Every shipped file's text, by its path under the output folder."""
+    return {relative: _shipped_file(relative).read_text(encoding="utf-8") for relative in SHIPPED}
+
+
+def install_missing(root: Path) -> Installed:
+    """Write each shipped file that is missing under ``root``; keep every existing one.
+
+    A file appears whole or not at all: it is written aside and linked into place, which
+    fails rather than replace a file that appeared meanwhile."""
+    written, differing = [], []
+    for relative, content in shipped().items():
+        path = root / relative
+        try:
+            if path.exists():
+                if path.read_text(encoding="utf-8", errors="replace") != content:
+                    differing.append(relative)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if _link_new(path, content):
+                written.append(relative)
+        except OSError as exc:
+            raise AssetError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return Installed(tuple(written), tuple(differing))
+
+
+def _link_new(path: Path, content: str) -> bool:
+    """Create ``path`` holding ``content`` unless it exists; whether it was created."""
+    handle, aside = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        os.chmod(aside, 0o644)
+        os.link(aside, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(aside)
+    return True
