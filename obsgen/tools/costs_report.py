@@ -33,13 +33,7 @@ class CostReport:
     @classmethod
     def build(cls, tracker: CostTracker, period: str, by: str, day: date | None) -> CostReport:
         summary = tracker.period_summary(period, day)
-        first, last = date.fromisoformat(summary["start"]), date.fromisoformat(summary["end"])
-        totals = tracker.totals(first, last)
-        requests = totals.requests_by[by]
-        rows = [
-            {by: key, "requests": requests[key], "cost_usd": cost}
-            for key, cost in totals.cost_by(by).items()
-        ]
+        rows = tracker.breakdown(period, by, day)
         return cls(
             period=period,
             start=summary["start"],

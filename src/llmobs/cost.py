@@ -20,7 +20,17 @@ from .errors import InvalidRecordError, Reason
 from .labels import clean_label_value
 from .periods import Period, local_day, parse_period, parse_timezone
 from .pricing import LLMCostCalculator
-from .store import NANO, CostStoreError, StoredEntry, default_path, open_store, utc_timestamp
+from .store import (
+    DIMENSIONS,
+    NANO,
+    TOTAL,
+    CostStoreError,
+    PeriodTotals,
+    StoredEntry,
+    default_path,
+    open_store,
+    utc_timestamp,
+)
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
 from .writer import DEFAULT_CAPACITY, CostWriter
 
@@ -87,8 +97,8 @@ def _name(value: object, field: str) -> str:
 
 class CostTracker:
     """Records what every LLM request cost and answers how much was spent, by whom, against
-    which budget. Data lives in SQLite, so it survives restarts and is shared by every process
-    on the host that opens the same file.
+    which budget. Data lives in SQLite (shared by every process on the host that opens the same
+    file) or PostgreSQL (shared by every replica of a fleet), so it survives restarts.
 
     ``record_cost`` never waits for the database: entries go to a bounded queue that a
     background thread writes in batches (entries past ``queue_size`` are dropped and counted in
@@ -109,13 +119,14 @@ class CostTracker:
 
     Args:
         path: the SQLite file (default: ``$LLMOBS_COST_DB`` or
-            ``~/.local/share/llmobs/costs.sqlite3``), or ``":memory:"`` for no file.
+            ``~/.local/share/llmobs/costs.sqlite3``), ``":memory:"`` for no file, or a
+            ``postgresql://`` URL (needs ``pip install 'obsgen[postgres]'``).
         daily_budget, weekly_budget, monthly_budget: budgets in USD; when not given, the ones
             saved in the file are used. Weeks run Monday to Sunday, months by the calendar.
         timezone: IANA name of the time zone where days begin (saved in the file; UTC).
         team_of: derives the team from an agent id; default: the part before the first
             ``team_separator`` (``meetmind.coordinator`` -> ``meetmind``).
-        retention_days: raw entries older than this are pruned; daily aggregates are kept.
+        retention_days: raw entries older than this are pruned; the rollups are kept.
         calculator: prices requests recorded without a cost; the default calculator if None.
         clock: returns the current time (for tests).
         read_only: open an existing database only to read it (reports); nothing is written.
@@ -152,17 +163,16 @@ class CostTracker:
         self.durable = bool(durable)
         self.store = open_store(default_path() if path is None else path, read_only=read_only)
         self.path = self.store.location
-        self.timezone = self._agree_on_timezone(timezone)
-        self._team_of = team_of or team_before(team_separator)
-        self._retention_days = retention_days
-        self._calculator = calculator
-        self._clock = clock or (lambda: datetime.now(tz=self.timezone))
-        self._alerts = BudgetAlerts()
-        self._lock = threading.Lock()
-        self._budgets = self._parse_budgets(self.store.get_setting("budgets"))
-        self.set_budgets(
-            daily_budget=daily_budget, weekly_budget=weekly_budget, monthly_budget=monthly_budget
-        )
+        try:
+            self._configure(timezone, team_of, team_separator, retention_days, calculator, clock)
+            self.set_budgets(
+                daily_budget=daily_budget,
+                weekly_budget=weekly_budget,
+                monthly_budget=monthly_budget,
+            )
+        except BaseException:
+            self.store.close()  # a tracker that cannot start holds no connection
+            raise
         self._writer = CostWriter(
             self.store,
             written=self._after_write,
@@ -173,6 +183,25 @@ class CostTracker:
         self._next_error_log = 0.0
         self._next_prune = 0.0
         self._prune_if_due()
+
+    def _configure(
+        self,
+        timezone: str | tzinfo | None,
+        team_of: Callable[[str], str] | None,
+        team_separator: str,
+        retention_days: int | None,
+        calculator: LLMCostCalculator | None,
+        clock: Callable[[], datetime] | None,
+    ) -> None:
+        """Agree with the store on the time zone and read the budgets saved in it."""
+        self.timezone = self._agree_on_timezone(timezone)
+        self._team_of = team_of or team_before(team_separator)
+        self._retention_days = retention_days
+        self._calculator = calculator
+        self._clock = clock or (lambda: datetime.now(tz=self.timezone))
+        self._alerts = BudgetAlerts()
+        self._lock = threading.Lock()
+        self._budgets = self._parse_budgets(self.store.get_setting("budgets"))
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -374,12 +403,11 @@ class CostTracker:
             raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
         return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
-    def _after_write(self, entries: object, day_totals: dict[date, int]) -> None:
+    def _after_write(self, entries: object, totals: PeriodTotals) -> None:
         """After entries are stored: fire budget alerts that are due, prune when it is time."""
         if self._alerts.callbacks:
             try:
-                for day, total in day_totals.items():
-                    self._fire_due_alerts(day, total)
+                self._fire_due_alerts(totals)
             except Exception as exc:
                 logger.exception("llmobs budget alert check failed")
                 self.calculator.metrics.count_internal_error(exc)
@@ -423,7 +451,7 @@ class CostTracker:
     def _spent_nusd(self, period: Period, day: date) -> int:
         """Spend in the period containing ``day``: stored plus still queued."""
         first, last = period.bounds(day)
-        return self.store.total_nusd(first, last) + self._writer.pending_nusd(first, last)
+        return self.store.total_nusd(period.value, first) + self._writer.pending_nusd(first, last)
 
     def check_budget_threshold(
         self, threshold_percent: float = 80.0, period: str | Period = Period.DAY
@@ -464,15 +492,14 @@ class CostTracker:
         with self._lock:
             self._alerts.add(which, threshold, callback)
 
-    def _fire_due_alerts(self, day: date, day_total_nusd: int) -> None:
-        for period in self._alerts.periods():
+    def _fire_due_alerts(self, totals: PeriodTotals) -> None:
+        watched = self._alerts.periods()
+        for (period_name, first), spent_nusd in totals.items():
+            period = Period(period_name)
             budget = self._budgets[period]
-            if budget is None:
+            if period not in watched or budget is None:
                 continue
-            first, last = period.bounds(day)
-            spent_nusd = (
-                day_total_nusd if period is Period.DAY else self.store.total_nusd(first, last)
-            )
+            last = period.bounds(first)[1]
             spent = usd(spent_nusd)
             with self._lock:
                 due = self._alerts.due(period, first, spent / budget * 100.0)
@@ -500,20 +527,59 @@ class CostTracker:
         return day.date() if isinstance(day, datetime) else day
 
     def totals(self, first: date, last: date) -> Totals:
-        """Spend and breakdowns over the days from ``first`` to ``last`` inclusive."""
+        """Spend and breakdowns over any days from ``first`` to ``last`` inclusive (summed from
+        each day's rollups; a day, week or month is faster with ``period_totals``)."""
         self._writer.flush(READ_FLUSH_SECONDS)
-        return Totals.of(self.store.grouped(first, last), self.store.day_totals(first, last))
+        rows = self.store.rollups(Period.DAY.value, first, last, (TOTAL, *DIMENSIONS))
+        return Totals.of(rows, (row for row in rows if row.dim == TOTAL))
+
+    def period_totals(self, period: str | Period, day: date | None = None) -> Totals:
+        """Spend and breakdowns of the day, week or month containing ``day`` (today), read
+        from its precomputed rollups: a few rows however many entries it holds."""
+        which = parse_period(period)
+        first, last = which.bounds(self._today(day))
+        self._writer.flush(READ_FLUSH_SECONDS)
+        rows = self.store.rollups(which.value, first, first, (TOTAL, *DIMENSIONS))
+        days = (
+            (row for row in rows if row.dim == TOTAL)
+            if which is Period.DAY
+            else self.store.rollups(Period.DAY.value, first, last)
+        )
+        return Totals.of(rows, days)
+
+    def breakdown(
+        self,
+        period: str | Period,
+        by: str,
+        day: date | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """One page of the period's spend by ``by`` (agent, model, provider or team), highest
+        first: ``[{by: key, "requests": n, "cost_usd": usd}, ...]``. For fleets with more keys
+        than a summary should carry."""
+        which = parse_period(period)
+        if by not in DIMENSIONS:
+            raise ValueError(f"by must be one of {', '.join(DIMENSIONS)}, got {by!r}")
+        for name, value in (("limit", 0 if limit is None else limit), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        first = which.bounds(self._today(day))[0]
+        self._writer.flush(READ_FLUSH_SECONDS)
+        rows = self.store.ranked(which.value, first, by, limit, offset)
+        return [{by: r.key, "requests": r.requests, "cost_usd": usd(r.cost_nusd)} for r in rows]
 
     def get_daily_summary(self, day: date | None = None) -> DailyCostSummary:
         """The spend of ``day`` (today by default)."""
         today = self._today(day)
-        return DailyCostSummary.of(today, self.totals(today, today))
+        return DailyCostSummary.of(today, self.period_totals(Period.DAY, today))
 
     def period_summary(self, period: str | Period, day: date | None = None) -> PeriodCostSummary:
         """The spend of the day, week or month containing ``day``, with its budget status."""
         which = parse_period(period)
         first, last = which.bounds(self._today(day))
-        totals = self.totals(first, last)
+        totals = self.period_totals(which, first)
         budget = self._budgets[which]
         return PeriodCostSummary(
             {

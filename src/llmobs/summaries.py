@@ -1,4 +1,4 @@
-"""Cost summaries built from daily aggregates: a day, a week, a month, or any range of days."""
+"""Cost summaries built from the store's rollups: a day, a week, a month, or any range of days."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from .store import NANO, DayTotal, GroupRow
+from .store import DIMENSIONS, NANO, TOTAL, RollupRow
 
 Date = date  # the type, where a field named ``date`` hides it
 
-BREAKDOWNS = ("agent", "model", "provider", "team", "day")
+BREAKDOWNS = (*DIMENSIONS, "day")
 
 
 def usd(nano_dollars: int) -> float:
@@ -22,7 +22,8 @@ def usd(nano_dollars: int) -> float:
 
 @dataclass
 class Totals:
-    """Sums over a set of daily aggregates, with spend broken down by each dimension."""
+    """The sums of a period (or any range of days), with spend and requests broken down by
+    each dimension and by day."""
 
     cost_nusd: int = 0
     requests: int = 0
@@ -39,24 +40,25 @@ class Totals:
     )
 
     @classmethod
-    def of(cls, groups: Iterable[GroupRow], days: Iterable[DayTotal]) -> Totals:
-        """Totals from per-group sums and per-day totals over the same days."""
+    def of(cls, rows: Iterable[RollupRow], days: Iterable[RollupRow]) -> Totals:
+        """Totals from rollup rows (summed, so that the rows of several days make a range) and
+        the day totals of the same days."""
         totals = cls()
-        for row in groups:
-            totals.cost_nusd += row.cost_nusd
-            totals.requests += row.requests
-            totals.unpriced += row.unpriced
-            totals.prompt_tokens += row.prompt_tokens
-            totals.completion_tokens += row.completion_tokens
-            totals.cache_read_tokens += row.cache_read_tokens
-            totals.cache_write_tokens += row.cache_write_tokens
-            keys = (row.agent_id, row.model, row.provider, row.team)
-            for name, key in zip(BREAKDOWNS, keys, strict=False):
-                totals.by[name][key] += row.cost_nusd
-                totals.requests_by[name][key] += row.requests
+        for row in rows:
+            if row.dim == TOTAL:
+                totals.cost_nusd += row.cost_nusd
+                totals.requests += row.requests
+                totals.unpriced += row.unpriced
+                totals.prompt_tokens += row.prompt_tokens
+                totals.completion_tokens += row.completion_tokens
+                totals.cache_read_tokens += row.cache_read_tokens
+                totals.cache_write_tokens += row.cache_write_tokens
+            else:
+                totals.by[row.dim][row.key] += row.cost_nusd
+                totals.requests_by[row.dim][row.key] += row.requests
         for day in days:
-            totals.by["day"][day.day.isoformat()] = day.cost_nusd
-            totals.requests_by["day"][day.day.isoformat()] = day.requests
+            totals.by["day"][day.start.isoformat()] += day.cost_nusd
+            totals.requests_by["day"][day.start.isoformat()] += day.requests
         return totals
 
     def cost_by(self, name: str) -> dict[str, float]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from itertools import islice
 
-from .store import CostStore, StoredEntry
+from .store import CostStore, PeriodTotals, StoredEntry
 
 logger = logging.getLogger("llmobs")
 
@@ -28,7 +28,7 @@ DEFAULT_BATCH_SIZE = 4_096
 RETRY_PAUSES = (0.05, 0.2, 1.0, 5.0)
 EXIT_FLUSH_SECONDS = 10.0
 
-Written = Callable[[Sequence[StoredEntry], dict[date, int]], None]
+Written = Callable[[Sequence[StoredEntry], PeriodTotals], None]
 Failed = Callable[[Exception], None]
 Dropped = Callable[[str, int], None]
 

@@ -1,4 +1,4 @@
-"""The cost database survives SIGKILL and is shared by several processes on one host."""
+"""The cost database, SQLite or PostgreSQL, survives SIGKILL and is shared by several processes."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ WRITER = Path(__file__).with_name("cost_writer.py")
 
 
 def start_writer(
-    db: Path, count: int, cost: float, alert: float | None = None, *, durable: bool = False
+    db: str, count: int, cost: float, alert: float | None = None, *, durable: bool = False
 ):
-    args = [sys.executable, str(WRITER), str(db), str(count), str(cost)]
+    args = [sys.executable, str(WRITER), db, str(count), str(cost)]
     if alert is not None:
         args.append(str(alert))
     if durable:
@@ -32,8 +32,8 @@ def start_writer(
     return writer
 
 
-def test_a_durable_entry_whose_record_returned_survives_sigkill(tmp_path):
-    db = tmp_path / "costs.sqlite3"
+def test_a_durable_entry_whose_record_returned_survives_sigkill(cost_db):
+    db = cost_db
     writer = start_writer(db, 1_000_000, 0.001, durable=True)
     writer.stdin.write("go\n")
     writer.stdin.flush()
@@ -55,8 +55,8 @@ def test_a_durable_entry_whose_record_returned_survives_sigkill(tmp_path):
 
 
 @pytest.mark.parametrize("durable", [False, True], ids=["background", "durable"])
-def test_processes_sharing_the_file_see_one_spend_and_alert_once(tmp_path, durable):
-    db = tmp_path / "costs.sqlite3"
+def test_processes_sharing_the_database_see_one_spend_and_alert_once(cost_db, durable):
+    db = cost_db
     CostTracker(db, daily_budget=10.0).close()
     writers = [start_writer(db, 250, 0.01, alert=50.0, durable=durable) for _ in range(3)]
     for writer in writers:

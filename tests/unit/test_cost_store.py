@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from llmobs import CostStoreError, CostTracker
 from llmobs.store import SQLiteStore, StoredEntry
+from tests.helpers import free_port
 
 from .samples import sample
 
@@ -183,7 +184,8 @@ TAMPERED = [
     ("INSERT OR REPLACE INTO meta VALUES ('budgets', '{\"day\": \"x\"}')", "budgets"),
     ("INSERT OR REPLACE INTO meta VALUES ('budgets', '{\"day\": -1}')", "budgets"),
     ("INSERT OR REPLACE INTO meta VALUES ('budgets', 'not json')", "'budgets'"),
-    ("DROP TABLE daily", "lacks its table"),
+    ("DROP TABLE rollup", "lacks its table"),
+    ("UPDATE meta SET value = '3' WHERE key = 'schema_version'", "newer than this llmobs"),
 ]
 
 
@@ -201,7 +203,7 @@ def test_tampered_files_are_clear_errors(db, tamper, message, read_only):
 def test_a_table_dropped_while_open_is_a_clear_error(db):
     tracker = CostTracker(db)
     conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("DROP TABLE daily_total")
+    conn.execute("DROP TABLE rollup")
     conn.close()
     with pytest.raises(CostStoreError, match="no such table"):
         tracker.get_daily_summary()
@@ -233,10 +235,14 @@ def test_a_path_with_hash_and_question_mark_is_that_file(tmp_path):
     reader.close()
 
 
-def test_a_postgresql_url_is_refused_without_showing_its_password():
+def test_an_unreachable_postgresql_database_is_named_without_its_password():
+    port = free_port()  # nothing listens there
     with pytest.raises(CostStoreError) as caught:
-        CostTracker("postgresql://user:secret@db.example:5432/costs")
-    assert "secret" not in str(caught.value)
+        CostTracker(f"postgresql://user:secret@127.0.0.1:{port}/costs?password=secret2")
+    message = str(caught.value)
+    assert "secret" not in message
+    assert message.startswith(f"postgresql://user@127.0.0.1:{port}/costs: ")
+    assert "refused" in message or "failed" in message
 
 
 @pytest.mark.parametrize("count", [1, 2, 511, 512, 513, 1500, 4099])
@@ -261,10 +267,11 @@ def test_a_batch_of_any_size_stores_exact_sums(tmp_path, count):
     ]
     totals = store.add_batch(entries)
     for day in {e.day for e in entries}:
-        assert totals[day] == sum(e.cost_nusd for e in entries if e.day == day)
-    groups = store.grouped(date(2026, 11, 20), date(2026, 11, 22))
-    assert sum(g.requests for g in groups) == count
-    assert sum(g.unpriced for g in groups) == sum(not e.priced for e in entries)
-    assert sum(g.completion_tokens for g in groups) == sum(e.completion_tokens for e in entries)
+        assert totals[("day", day)] == sum(e.cost_nusd for e in entries if e.day == day)
+    assert totals[("month", date(2026, 11, 1))] == sum(e.cost_nusd for e in entries)
+    agents = store.rollups("month", date(2026, 11, 1), date(2026, 11, 1), ["agent"])
+    assert sum(row.requests for row in agents) == count
+    assert sum(row.unpriced for row in agents) == sum(not e.priced for e in entries)
+    assert sum(row.completion_tokens for row in agents) == sum(e.completion_tokens for e in entries)
     assert list(store.entries()) == entries
     store.close()

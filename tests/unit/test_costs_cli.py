@@ -152,7 +152,7 @@ def test_the_last_days_of_the_calendar_report(db, period):
     [
         "UPDATE meta SET value = '\"Mars/Base\"' WHERE key = 'timezone'",
         "INSERT OR REPLACE INTO meta VALUES ('budgets', 'not json')",
-        "DROP TABLE daily",
+        "DROP TABLE rollup",
     ],
 )
 def test_a_tampered_database_is_one_line_with_exit_code_2(db, tamper):

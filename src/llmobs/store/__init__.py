@@ -6,13 +6,16 @@ import os
 
 from .base import (
     DB_ENV,
+    DIMENSIONS,
     MEMORY,
     NANO,
+    ROLLUP_PERIODS,
     SCHEMA_VERSION,
+    TOTAL,
     CostStore,
     CostStoreError,
-    DayTotal,
-    GroupRow,
+    PeriodTotals,
+    RollupRow,
     StoredEntry,
     default_path,
     utc_timestamp,
@@ -21,13 +24,16 @@ from .sqlite import SQLiteStore
 
 __all__ = [
     "DB_ENV",
+    "DIMENSIONS",
     "MEMORY",
     "NANO",
+    "ROLLUP_PERIODS",
     "SCHEMA_VERSION",
+    "TOTAL",
     "CostStore",
     "CostStoreError",
-    "DayTotal",
-    "GroupRow",
+    "PeriodTotals",
+    "RollupRow",
     "SQLiteStore",
     "StoredEntry",
     "default_path",
@@ -39,11 +45,11 @@ _SERVER_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_store(location: str | os.PathLike[str], *, read_only: bool = False) -> CostStore:
-    """The store at ``location``: an SQLite file path or ``":memory:"``."""
+    """The store at ``location``: a ``postgresql://`` URL (every replica of a fleet shares it),
+    an SQLite file path (the processes of one host share it) or ``":memory:"``."""
     text = os.fspath(location)
     if text.startswith(_SERVER_SCHEMES):
-        raise CostStoreError(
-            f"{text.split('@')[-1]}: a PostgreSQL cost store is not available in this version; "
-            "use an SQLite file path"
-        )
+        from .postgres import PostgresStore  # psycopg is needed only for this backend
+
+        return PostgresStore(text, read_only=read_only)
     return SQLiteStore(text, read_only=read_only)

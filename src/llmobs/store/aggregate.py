@@ -1,32 +1,44 @@
-"""Sums of a batch of entries per daily group and per day, as every backend stores them."""
+"""The rollups a batch of entries adds to, as every backend stores them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .base import StoredEntry
-
-
-class DailyKey(NamedTuple):
-    """The key of one daily aggregate row."""
-
-    day: date
-    agent_id: str
-    model: str
-    provider: str
-    team: str
+from ..periods import Period
+from .base import TOTAL, StoredEntry
 
 
-def by_group(entries: Sequence[StoredEntry]) -> dict[DailyKey, list[int]]:
-    """Per (day, agent, model, provider, team): requests, unpriced, four token counts, cost."""
-    sums: dict[DailyKey, list[int]] = {}
+class RollupKey(NamedTuple):
+    """The key of one rollup row."""
+
+    period: str
+    dim: str
+    start: date
+    key: str
+
+
+Sums = list[int]  # requests, unpriced, four token counts, cost: as base.SUM_FIELDS
+
+
+def _add(into: dict[RollupKey, Sums], key: RollupKey, sums: Sums) -> None:
+    row = into.get(key)
+    if row is None:
+        into[key] = sums.copy()
+    else:
+        for i, value in enumerate(sums):
+            row[i] += value
+
+
+def _per_day(entries: Sequence[StoredEntry]) -> dict[RollupKey, Sums]:
+    """The day rollups of ``entries``: per day, in total and per dimension value."""
+    groups: dict[tuple[date, str, str, str, str], Sums] = {}
     for e in entries:
-        key = DailyKey(e.day, e.agent_id, e.model, e.provider, e.team)
-        row = sums.get(key)
+        group = (e.day, e.agent_id, e.model, e.provider, e.team)
+        row = groups.get(group)
         if row is None:
-            row = sums[key] = [0] * 7
+            row = groups[group] = [0] * 7
         row[0] += 1
         row[1] += not e.priced
         row[2] += e.prompt_tokens
@@ -34,13 +46,43 @@ def by_group(entries: Sequence[StoredEntry]) -> dict[DailyKey, list[int]]:
         row[4] += e.cache_read_tokens
         row[5] += e.cache_write_tokens
         row[6] += e.cost_nusd
-    return sums
+    days: dict[RollupKey, Sums] = {}
+    for (day, agent_id, model, provider, team), sums in groups.items():
+        _add(days, RollupKey("day", TOTAL, day, TOTAL), sums)
+        _add(days, RollupKey("day", "agent", day, agent_id), sums)
+        _add(days, RollupKey("day", "model", day, model), sums)
+        _add(days, RollupKey("day", "provider", day, provider), sums)
+        _add(days, RollupKey("day", "team", day, team), sums)
+    return days
 
 
-def by_day(entries: Sequence[StoredEntry]) -> dict[date, tuple[int, int]]:
-    """Per day: requests and cost in nano-dollars."""
-    sums: dict[date, tuple[int, int]] = {}
-    for e in entries:
-        requests, cost = sums.get(e.day, (0, 0))
-        sums[e.day] = (requests + 1, cost + e.cost_nusd)
-    return sums
+def rollups(entries: Sequence[StoredEntry]) -> dict[RollupKey, Sums]:
+    """What ``entries`` add to each rollup row: each day, week and month, in total and per
+    agent, model, provider and team."""
+    days = _per_day(entries)
+    out = dict(days)
+    starts: dict[date, tuple[date, date]] = {}
+    for key, sums in days.items():
+        week_and_month = starts.get(key.start)
+        if week_and_month is None:
+            week_and_month = starts[key.start] = (
+                Period.WEEK.bounds(key.start)[0],
+                Period.MONTH.bounds(key.start)[0],
+            )
+        _add(out, RollupKey("week", key.dim, week_and_month[0], key.key), sums)
+        _add(out, RollupKey("month", key.dim, week_and_month[1], key.key), sums)
+    return out
+
+
+RollupRows = list[tuple[Any, ...]]
+
+
+def rollup_rows(entries: Sequence[StoredEntry]) -> tuple[RollupRows, RollupRows]:
+    """The rollups of ``entries`` as rows ``(period, dim, start, key, *sums)``: those of the
+    breakdowns and those of the totals, each sorted by key, so that every writer updates rows
+    in one order (concurrent writers then never wait on each other in a cycle)."""
+    dims: RollupRows = []
+    totals: RollupRows = []
+    for key, sums in sorted(rollups(entries).items()):
+        (totals if key.dim == TOTAL else dims).append((*key, *sums))
+    return dims, totals

@@ -1,20 +1,24 @@
 """What a cost store is: the records it keeps, the sums it answers, and the one error it raises.
 
-Every backend keeps raw entries, their daily aggregates per (agent, model, provider, team) and
-per day, a few settings shared by every process (time zone, budgets), and which budget alerts
-have fired. Costs are integer nano-dollars, so sums are exact however many writers add to them.
+Every backend keeps raw entries and, maintained with every write, their rollups: the sums of each
+day, week and month in total and per agent, model, provider and team. A summary, a report or a
+budget check therefore reads a few precomputed rows, however many entries and label sets there
+are. A store also keeps a few settings shared by every process (time zone, budgets) and which
+budget alerts have fired. Costs are integer nano-dollars, so sums are exact however many writers
+add to them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NANO = 1_000_000_000
 MEMORY = ":memory:"
 DB_ENV = "LLMOBS_COST_DB"
@@ -25,9 +29,8 @@ class CostStoreError(RuntimeError):
     """The cost database cannot be opened or used; the message names it and the cause."""
 
 
-@dataclass(frozen=True)
-class StoredEntry:
-    """One raw entry as stored."""
+class StoredEntry(NamedTuple):
+    """One raw entry as stored (its fields in the order of the stores' columns)."""
 
     ts: float
     day: date
@@ -43,14 +46,28 @@ class StoredEntry:
     priced: bool
 
 
-@dataclass(frozen=True)
-class GroupRow:
-    """Sums over a range of days for one (agent, model, provider, team)."""
+ROLLUP_PERIODS = ("day", "week", "month")
+#: The breakdowns kept per period; the total is the dimension "" with the key "".
+DIMENSIONS = ("agent", "model", "provider", "team")
+TOTAL = ""
+SUM_FIELDS = (
+    "requests",
+    "unpriced",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_nusd",
+)
 
-    agent_id: str
-    model: str
-    provider: str
-    team: str
+
+class RollupRow(NamedTuple):
+    """The sums of one period (``start`` is its first day) for one key of one dimension."""
+
+    period: str
+    dim: str
+    start: date
+    key: str
     requests: int
     unpriced: int
     prompt_tokens: int
@@ -60,13 +77,8 @@ class GroupRow:
     cost_nusd: int
 
 
-@dataclass(frozen=True)
-class DayTotal:
-    """One day's total requests and spend."""
-
-    day: date
-    requests: int
-    cost_nusd: int
+#: The spend of a period after a write, by (period, its first day), in nano-dollars.
+PeriodTotals = dict[tuple[str, date], int]
 
 
 SettingChange = Callable[[object], object]
@@ -100,10 +112,11 @@ class CostStore(ABC):
     # -- writing ----------------------------------------------------------------------------------
 
     @abstractmethod
-    def add_batch(self, entries: Sequence[StoredEntry]) -> dict[date, int]:
-        """Store ``entries`` and their aggregates in one transaction.
+    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
+        """Store ``entries`` and add them to their rollups in one transaction.
 
-        Returns each touched day's new total spend in nano-dollars, across every writer.
+        Returns the new total spend, across every writer, of each day, week and month the
+        entries fall in.
         """
 
     @abstractmethod
@@ -117,16 +130,21 @@ class CostStore(ABC):
     # -- reading ----------------------------------------------------------------------------------
 
     @abstractmethod
-    def grouped(self, first: date, last: date) -> list[GroupRow]:
-        """Sums per (agent, model, provider, team) over the days ``first`` to ``last``."""
+    def rollups(
+        self, period: str, first: date, last: date, dims: Sequence[str] = (TOTAL,)
+    ) -> list[RollupRow]:
+        """The rollup rows of the ``period`` kind whose first day is from ``first`` to ``last``,
+        for each of ``dims`` (TOTAL or a DIMENSIONS name), ordered by dim, start and key."""
 
     @abstractmethod
-    def day_totals(self, first: date, last: date) -> list[DayTotal]:
-        """Each day's totals from ``first`` to ``last`` (days with no requests are absent)."""
+    def ranked(
+        self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
+    ) -> list[RollupRow]:
+        """One page of a period's breakdown by ``dim``: highest spend first (ties by key)."""
 
     @abstractmethod
-    def total_nusd(self, first: date, last: date) -> int:
-        """Total spend from ``first`` to ``last`` inclusive, in nano-dollars."""
+    def total_nusd(self, period: str, start: date) -> int:
+        """The spend of the period of that kind beginning on ``start``, in nano-dollars."""
 
     @abstractmethod
     def entries(
@@ -142,13 +160,91 @@ class CostStore(ABC):
     def close(self) -> None:
         """Release the connection(s)."""
 
+    # -- shared by the backends -------------------------------------------------------------------
 
-def check_filters(filters: dict[str, str] | None) -> dict[str, str]:
-    """``filters`` if every key is a column entries can be filtered by; else ValueError."""
-    for column in filters or {}:
+    def _decode_setting(self, key: str, text: str) -> object:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise CostStoreError(
+                f"{self.location}: the setting {key!r} in the cost database is corrupt: "
+                f"{text[:80]!r}"
+            ) from None
+
+    def _known_version(self, text: object, oldest: int) -> int:
+        """The schema version ``text`` names; CostStoreError unless this llmobs can use it
+        (``oldest`` is the first version this backend ever wrote)."""
+        version = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 9 else 0
+        if version > SCHEMA_VERSION:
+            raise CostStoreError(
+                f"{self.location}: the cost database has schema version {version}, newer than "
+                f"this llmobs knows ({SCHEMA_VERSION}); upgrade llmobs to use it. It was left "
+                "untouched"
+            )
+        if version < oldest:
+            raise CostStoreError(
+                f"{self.location}: cost database schema version {text!r} is not one llmobs ever "
+                f"wrote ({oldest} to {SCHEMA_VERSION}); it was left untouched"
+            )
+        return version
+
+    def _check_tables(self, expected: set[str], tables: set[str]) -> None:
+        missing = expected - tables
+        if missing:
+            raise CostStoreError(
+                f"{self.location}: the cost database lacks its table(s) "
+                f"{', '.join(sorted(missing))}; it was left untouched"
+            )
+
+
+def check_rollup_query(period: str, dims: Sequence[str]) -> None:
+    """ValueError unless ``period`` and every one of ``dims`` is a kept rollup."""
+    if period not in ROLLUP_PERIODS:
+        raise ValueError(f"period must be one of {', '.join(ROLLUP_PERIODS)}, got {period!r}")
+    for dim in dims:
+        if dim != TOTAL and dim not in DIMENSIONS:
+            raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, got {dim!r}")
+
+
+ENTRY_PAGE = 5_000
+
+
+def entry_conditions(
+    start_ts: float | None, end_ts: float | None, filters: dict[str, str] | None, mark: str
+) -> tuple[str, list[object]]:
+    """The SQL conditions (each after " AND ") selecting entries by time and ``filters``, with
+    their parameters, for a backend whose placeholder is ``mark``; ValueError for a column
+    entries cannot be filtered by."""
+    conditions: list[str] = []
+    params: list[object] = []
+    if start_ts is not None:
+        conditions.append(f"ts >= {mark}")
+        params.append(start_ts)
+    if end_ts is not None:
+        conditions.append(f"ts < {mark}")
+        params.append(end_ts)
+    for column, value in (filters or {}).items():
         if column not in FILTERABLE:
             raise ValueError(f"cannot filter entries by {column!r}")
-    return dict(filters or {})
+        conditions.append(f"{column} = {mark}")
+        params.append(value)
+    return "".join(f" AND {condition}" for condition in conditions), params
+
+
+def paged_entries(
+    fetch: Callable[[tuple[float, int]], Sequence[Sequence[Any]]],
+    to_entry: Callable[[Sequence[Any]], StoredEntry],
+) -> Iterator[StoredEntry]:
+    """Entries read ``ENTRY_PAGE`` at a time: ``fetch(after)`` returns the next page of rows
+    ``(id, ts, ...)`` ordered by (ts, id) and after ``after``, so memory holds one page."""
+    after: tuple[float, int] = (float("-inf"), -1)
+    while True:
+        rows = fetch(after)
+        for row in rows:
+            yield to_entry(row)
+        if len(rows) < ENTRY_PAGE:
+            return
+        after = (rows[-1][1], rows[-1][0])
 
 
 def default_path() -> str:

@@ -19,22 +19,43 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .aggregate import by_day, by_group
+from .aggregate import rollup_rows
 from .base import (
+    ENTRY_PAGE,
     MEMORY,
     SCHEMA_VERSION,
+    SUM_FIELDS,
+    TOTAL,
     CostStore,
     CostStoreError,
-    DayTotal,
-    GroupRow,
+    PeriodTotals,
+    RollupRow,
     SettingChange,
     StoredEntry,
-    check_filters,
+    check_rollup_query,
+    entry_conditions,
+    paged_entries,
 )
 
 BUSY_TIMEOUT_SECONDS = 30.0
-ENTRY_BATCH = 5_000
 
+_ROLLUP_TABLE = """
+CREATE {temp}TABLE IF NOT EXISTS rollup (
+    period TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    start TEXT NOT NULL,
+    key TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    unpriced INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    cost_nusd INTEGER NOT NULL,
+    PRIMARY KEY (period, dim, start, key),
+    CHECK ({integers})
+) WITHOUT ROWID
+"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
@@ -53,26 +74,6 @@ CREATE TABLE IF NOT EXISTS entries (
     priced INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts);
-CREATE TABLE IF NOT EXISTS daily (
-    day TEXT NOT NULL,
-    agent_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    team TEXT NOT NULL,
-    requests INTEGER NOT NULL,
-    unpriced INTEGER NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    cache_read_tokens INTEGER NOT NULL,
-    cache_write_tokens INTEGER NOT NULL,
-    cost_nusd INTEGER NOT NULL,
-    PRIMARY KEY (day, agent_id, model, provider)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS daily_total (
-    day TEXT PRIMARY KEY,
-    requests INTEGER NOT NULL,
-    cost_nusd INTEGER NOT NULL
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS budget_alerts (
     period TEXT NOT NULL,
     period_start TEXT NOT NULL,
@@ -81,7 +82,9 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
     PRIMARY KEY (period, period_start, threshold)
 ) WITHOUT ROWID;
 """
-_TABLES = {"meta", "entries", "daily", "daily_total", "budget_alerts"}
+_TABLES = {"meta", "entries", "rollup", "budget_alerts"}
+#: Version 1 kept per-day group sums (``daily``) and day totals (``daily_total``) instead.
+_V1_TABLES = {"meta", "entries", "daily", "daily_total", "budget_alerts"}
 
 # Each write is one multi-row statement per table: SQLite's Python module lets other threads run
 # at every step of a statement, so one statement per row would leave a writer thread waiting
@@ -91,9 +94,9 @@ INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, co
                      cache_read_tokens, cache_write_tokens, cost_nusd, priced)
 VALUES {rows}
 """
-_UPSERT_DAILY = """
-INSERT INTO daily VALUES {rows}
-ON CONFLICT (day, agent_id, model, provider) DO UPDATE SET
+_ADD_ROLLUP = """
+INSERT INTO rollup VALUES {rows}
+ON CONFLICT (period, dim, start, key) DO UPDATE SET
     requests = requests + excluded.requests,
     unpriced = unpriced + excluded.unpriced,
     prompt_tokens = prompt_tokens + excluded.prompt_tokens,
@@ -102,13 +105,24 @@ ON CONFLICT (day, agent_id, model, provider) DO UPDATE SET
     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
     cost_nusd = cost_nusd + excluded.cost_nusd
 """
-_UPSERT_TOTAL = """
-INSERT INTO daily_total VALUES {rows}
-ON CONFLICT (day) DO UPDATE SET
-    requests = requests + excluded.requests,
-    cost_nusd = cost_nusd + excluded.cost_nusd
-RETURNING day, cost_nusd
-"""
+_ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
+_ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
+
+
+def _rollup_table(*, temp: bool = False) -> str:
+    """The rollup table's definition; its sums can only hold integers, so reads trust them."""
+    integers = " AND ".join(f"typeof({field}) = 'integer'" for field in SUM_FIELDS)
+    return _ROLLUP_TABLE.format(temp="TEMP " if temp else "", integers=integers)
+
+
+#: The first day of the week (Monday) and of the month holding ``day``, in SQLite.
+_V1_PERIOD_STARTS = {
+    "day": "day",
+    "week": "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
+    "month": "date(day, 'start of month')",
+}
+_V1_DIMENSION_KEYS = {"": "''", "agent": "agent_id", "model": "model", "provider": "provider",
+                      "team": "team"}  # fmt: skip
 ROWS_PER_STATEMENT = 512
 _OLD_VARIABLE_LIMIT = 999  # SQLite's limit on a statement's variables before 3.32
 _ENTRY_COLUMNS = (
@@ -163,7 +177,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
-def _stored(row: tuple[Any, ...]) -> StoredEntry:
+def _stored(row: Sequence[Any]) -> StoredEntry:
     """An entry from ``SELECT id, ts, day, <_ENTRY_COLUMNS>``."""
     (_, ts, day, agent_id, model, provider, team, prompt, completion, read, write, cost, priced) = (
         row
@@ -172,6 +186,36 @@ def _stored(row: tuple[Any, ...]) -> StoredEntry:
         ts, date.fromisoformat(day), agent_id, model, provider, team,
         prompt, completion, read, write, cost, bool(priced),
     )  # fmt: skip
+
+
+def _v1_rollups(conn: sqlite3.Connection, *, temp: bool) -> None:
+    """Build the rollup table from a version 1 database's per-day group sums: in the file
+    (a migration), or as a temporary table of this connection (reading a file read-only)."""
+    name = "temp.rollup" if temp else "rollup"
+    conn.execute(_rollup_table(temp=temp))
+    sums = ", ".join(f"SUM({field})" for field in SUM_FIELDS)
+    for period, start in _V1_PERIOD_STARTS.items():
+        for dim, key in _V1_DIMENSION_KEYS.items():
+            conn.execute(
+                f"INSERT INTO {name} ({_ROLLUP_COLUMNS}) "
+                f"SELECT '{period}', '{dim}', {start} AS s, {key} AS k, {sums} "
+                "FROM main.daily GROUP BY s, k"
+            )
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """An immediate transaction: committed, or rolled back when anything fails (unless SQLite
+    has already done so, as it does on a full disk, so that the real cause is what is raised)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 class SQLiteStore(CostStore):
@@ -188,12 +232,19 @@ class SQLiteStore(CostStore):
         self.path = os.fspath(path)
         self.location = self.path
         self.read_only = read_only
+        self._legacy = False  # a version 1 file read without migrating it
         self._lock = threading.Lock()
         self._conn = self._open_retrying()
         if self.path == MEMORY:  # one in-memory database: one connection
             self._read_lock, self._reader = self._lock, self._conn
         else:
             self._read_lock, self._reader = threading.Lock(), self._connect()
+        if self._legacy:
+            try:
+                _v1_rollups(self._reader, temp=True)
+            except sqlite3.Error as exc:
+                self.close()
+                raise self._unusable(exc) from exc
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -242,11 +293,15 @@ class SQLiteStore(CostStore):
         except sqlite3.Error as exc:
             raise self._unusable(exc) from exc
         try:
-            if self._inspect(conn) is None:
+            version = self._inspect(conn)
+            if version is None:
                 self._create(conn)
             if self.path != MEMORY and not self.read_only:
                 self._use_wal(conn)
                 self._probe_write(conn)
+            if version is not None and version < SCHEMA_VERSION and not self.read_only:
+                self._migrate(conn)
+            self._legacy = version is not None and version < SCHEMA_VERSION and self.read_only
         except sqlite3.OperationalError as exc:
             conn.close()
             if _is_busy(exc):
@@ -281,40 +336,41 @@ class SQLiteStore(CostStore):
                 f"{', '.join(sorted(tables))}); it was left untouched"
             )
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        version = row[0] if row else None
-        if version != str(SCHEMA_VERSION):
-            raise CostStoreError(
-                f"{self.path}: cost database schema version {version!r} is not "
-                f"{SCHEMA_VERSION!r}; it was left untouched"
-            )
-        missing = _TABLES - tables
-        if missing:
-            raise CostStoreError(
-                f"{self.path}: the cost database lacks its table(s) {', '.join(sorted(missing))}; "
-                "it was left untouched"
-            )
-        return SCHEMA_VERSION
+        version = self._known_version(row[0] if row else None, oldest=1)
+        self._check_tables(_TABLES if version == SCHEMA_VERSION else _V1_TABLES, tables)
+        return version
 
     def _create(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             # Another process may have created it since the look above: look again, locked.
             has_meta = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
             ).fetchone()
             if has_meta is None:
-                for statement in _SCHEMA.split(";"):
+                for statement in [*_SCHEMA.split(";"), _rollup_table()]:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        self._inspect(conn)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring a version 1 database to this version in one transaction: its rollups are
+        built from the per-day group sums that version kept, which are then dropped."""
+        with _immediate(conn):
+            # Another process may have migrated it since the look above: look again, locked.
+            (version,) = conn.execute(
+                "SELECT value FROM meta WHERE key='schema_version'"
+            ).fetchone()
+            if version == "1":
+                _v1_rollups(conn, temp=False)
+                conn.execute("DROP TABLE daily")
+                conn.execute("DROP TABLE daily_total")
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
         self._inspect(conn)
 
     @staticmethod
@@ -355,41 +411,26 @@ class SQLiteStore(CostStore):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate transaction; on failure it is rolled back (if SQLite has not already
-        done so, as it does on a full disk) and the real cause is raised."""
+        """An immediate transaction on the write connection; database errors are raised as
+        CostStoreError naming the file."""
         with self._lock:
-            conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):  # the cause below is what matters
-                        conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(exc) from exc
-                raise
+                with _immediate(self._conn) as conn:
+                    yield conn
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
 
     # -- settings -----------------------------------------------------------------------------
-
-    def _decode(self, key: str, text: str) -> object:
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise CostStoreError(
-                f"{self.path}: the setting {key!r} in the cost database is corrupt: {text[:80]!r}"
-            ) from None
 
     def get_setting(self, key: str) -> object:
         with self._reading() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else self._decode(key, row[0])
+        return None if row is None else self._decode_setting(key, row[0])
 
     def update_setting(self, key: str, change: SettingChange) -> object:
         with self._transaction() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-            value = change(None if row is None else self._decode(key, row[0]))
+            value = change(None if row is None else self._decode_setting(key, row[0]))
             conn.execute(
                 "INSERT INTO meta VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -399,33 +440,22 @@ class SQLiteStore(CostStore):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_batch(self, entries: Sequence[StoredEntry]) -> dict[date, int]:
+    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
         if not entries:
             return {}
-        rows = [
-            (
-                e.ts,
-                e.day.isoformat(),
-                e.agent_id,
-                e.model,
-                e.provider,
-                e.team,
-                e.prompt_tokens,
-                e.completion_tokens,
-                e.cache_read_tokens,
-                e.cache_write_tokens,
-                e.cost_nusd,
-                int(e.priced),
-            )
-            for e in entries
-        ]
-        daily = [(key.day.isoformat(), *key[1:], *sums) for key, sums in by_group(entries).items()]
-        days = [(day.isoformat(), n, cost) for day, (n, cost) in by_day(entries).items()]
+        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced)) for e in entries]
+        dims, totals = (
+            [(period, dim, start.isoformat(), *rest) for period, dim, start, *rest in part]
+            for part in rollup_rows(entries)
+        )
         with self._transaction() as conn:
             _many_rows(conn, _INSERT_ENTRY, rows)
-            _many_rows(conn, _UPSERT_DAILY, daily)
-            totals = _many_rows(conn, _UPSERT_TOTAL, days)
-        return {date.fromisoformat(str(day)): int(str(total)) for day, total in totals}
+            _many_rows(conn, _ADD_ROLLUP, dims)
+            returned = _many_rows(conn, _ADD_ROLLUP_TOTALS, totals)
+        return {
+            (str(period), date.fromisoformat(str(start))): int(str(total))
+            for period, start, total in returned
+        }
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._transaction() as conn:
@@ -441,35 +471,49 @@ class SQLiteStore(CostStore):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def grouped(self, first: date, last: date) -> list[GroupRow]:
+    def _rollup_rows(self, query: str, params: Sequence[object]) -> list[RollupRow]:
         with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT agent_id, model, provider, team, SUM(requests), SUM(unpriced), "
-                "SUM(prompt_tokens), SUM(completion_tokens), SUM(cache_read_tokens), "
-                "SUM(cache_write_tokens), SUM(cost_nusd) FROM daily WHERE day BETWEEN ? AND ? "
-                "GROUP BY agent_id, model, provider, team",
-                (first.isoformat(), last.isoformat()),
-            ).fetchall()
-        return [GroupRow(*row) for row in rows]
-
-    def day_totals(self, first: date, last: date) -> list[DayTotal]:
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT day, requests, cost_nusd FROM daily_total WHERE day BETWEEN ? AND ?",
-                (first.isoformat(), last.isoformat()),
-            ).fetchall()
-        try:
-            return [DayTotal(date.fromisoformat(day), int(n), int(cost)) for day, n, cost in rows]
+            rows = conn.execute(f"SELECT {_ROLLUP_COLUMNS} FROM rollup WHERE {query}", params)
+            fetched = rows.fetchall()
+        try:  # the sums are integers (the table checks them); a start could be corrupt
+            return [
+                RollupRow(period, dim, date.fromisoformat(start), key, *sums)
+                for period, dim, start, key, *sums in fetched
+            ]
         except (TypeError, ValueError) as exc:
-            raise CostStoreError(f"{self.path}: a daily total is corrupt ({exc})") from exc
+            raise CostStoreError(f"{self.path}: a rollup row is corrupt ({exc})") from exc
 
-    def total_nusd(self, first: date, last: date) -> int:
+    def rollups(
+        self, period: str, first: date, last: date, dims: Sequence[str] = (TOTAL,)
+    ) -> list[RollupRow]:
+        check_rollup_query(period, dims)
+        marks = ", ".join("?" * len(dims))
+        return self._rollup_rows(
+            f"period = ? AND dim IN ({marks}) AND start BETWEEN ? AND ? ORDER BY dim, start, key",
+            (period, *dims, first.isoformat(), last.isoformat()),
+        )
+
+    def ranked(
+        self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
+    ) -> list[RollupRow]:
+        check_rollup_query(period, (dim,))
+        return self._rollup_rows(
+            "period = ? AND dim = ? AND start = ? ORDER BY cost_nusd DESC, key LIMIT ? OFFSET ?",
+            (period, dim, start.isoformat(), -1 if limit is None else limit, offset),
+        )
+
+    def total_nusd(self, period: str, start: date) -> int:
+        check_rollup_query(period, (TOTAL,))
         with self._reading() as conn:
-            (total,) = conn.execute(
-                "SELECT COALESCE(SUM(cost_nusd), 0) FROM daily_total WHERE day BETWEEN ? AND ?",
-                (first.isoformat(), last.isoformat()),
+            row = conn.execute(
+                "SELECT cost_nusd FROM rollup WHERE period = ? AND dim = '' AND start = ? "
+                "AND key = ''",
+                (period, start.isoformat()),
             ).fetchone()
-        return int(total)
+        try:
+            return 0 if row is None else int(row[0])
+        except (TypeError, ValueError) as exc:
+            raise CostStoreError(f"{self.path}: a rollup row is corrupt ({exc})") from exc
 
     def entries(
         self,
@@ -477,31 +521,17 @@ class SQLiteStore(CostStore):
         end_ts: float | None = None,
         filters: dict[str, str] | None = None,
     ) -> Iterator[StoredEntry]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if start_ts is not None:
-            clauses.append("ts >= ?")
-            params.append(start_ts)
-        if end_ts is not None:
-            clauses.append("ts < ?")
-            params.append(end_ts)
-        for column, value in check_filters(filters).items():
-            clauses.append(f"{column} = ?")
-            params.append(value)
+        conditions, params = entry_conditions(start_ts, end_ts, filters, "?")
         query = (
-            f"SELECT id, ts, day, {_ENTRY_COLUMNS} FROM entries "
-            f"WHERE (ts, id) > (?, ?) {''.join(' AND ' + c for c in clauses)} "
-            f"ORDER BY ts, id LIMIT {ENTRY_BATCH}"
+            f"SELECT id, ts, day, {_ENTRY_COLUMNS} FROM entries WHERE (ts, id) > (?, ?)"
+            f"{conditions} ORDER BY ts, id LIMIT {ENTRY_PAGE}"
         )
-        after: tuple[float, int] = (float("-inf"), -1)
-        while True:
+
+        def fetch(after: tuple[float, int]) -> list[Any]:
             with self._reading() as conn:
-                rows = conn.execute(query, (*after, *params)).fetchall()
-            for row in rows:
-                yield _stored(row)
-            if len(rows) < ENTRY_BATCH:
-                return
-            after = (rows[-1][1], rows[-1][0])
+                return conn.execute(query, (*after, *params)).fetchall()
+
+        return paged_entries(fetch, _stored)
 
     def close(self) -> None:
         with self._lock, self._read_lock if self._reader is not self._conn else nullcontext():

@@ -1,0 +1,313 @@
+"""The fleet cost store: one PostgreSQL database shared by every replica on every host.
+
+Its tables live in the ``llmobs`` schema of the database the URL names. Each batch is one
+transaction; once it commits, its entries survive any process or host dying. Rollup rows are
+updated in one fixed order by every writer, so concurrent writers never deadlock each other.
+Needs ``psycopg`` 3 and ``psycopg_pool`` (``pip install 'obsgen[postgres]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from .aggregate import rollup_rows
+from .base import (
+    ENTRY_PAGE,
+    SCHEMA_VERSION,
+    SUM_FIELDS,
+    TOTAL,
+    CostStore,
+    CostStoreError,
+    PeriodTotals,
+    RollupRow,
+    SettingChange,
+    StoredEntry,
+    check_rollup_query,
+    entry_conditions,
+    paged_entries,
+)
+
+try:
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError as missing:  # pragma: no cover - depends on the installation
+    raise CostStoreError(
+        "a postgresql:// cost store needs psycopg 3 and psycopg_pool: "
+        "pip install 'obsgen[postgres]'"
+    ) from missing
+
+SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT_SECONDS = 10
+POOL_SIZE = 4
+#: Serialises creating the schema across every process (any fixed 64-bit number).
+_SCHEMA_LOCK = 0x6C6C6D6F62730001
+_TABLES = {"meta", "entries", "rollup", "budget_alerts"}
+_SUM_TYPES = ", ".join(f"{field} bigint NOT NULL" for field in SUM_FIELDS)
+_CREATE = (
+    "CREATE SCHEMA IF NOT EXISTS llmobs",
+    "CREATE TABLE llmobs.meta (key text PRIMARY KEY, value text NOT NULL)",
+    """CREATE TABLE llmobs.entries (
+        id bigserial PRIMARY KEY,
+        ts double precision NOT NULL,
+        day date NOT NULL,
+        agent_id text NOT NULL,
+        model text NOT NULL,
+        provider text NOT NULL,
+        team text NOT NULL,
+        prompt_tokens bigint NOT NULL,
+        completion_tokens bigint NOT NULL,
+        cache_read_tokens bigint NOT NULL,
+        cache_write_tokens bigint NOT NULL,
+        cost_nusd bigint NOT NULL,
+        priced boolean NOT NULL
+    )""",
+    "CREATE INDEX entries_ts ON llmobs.entries (ts, id)",
+    f"""CREATE TABLE llmobs.rollup (
+        period text NOT NULL,
+        dim text NOT NULL,
+        start date NOT NULL,
+        key text NOT NULL,
+        {_SUM_TYPES},
+        PRIMARY KEY (period, dim, start, key)
+    )""",
+    """CREATE TABLE llmobs.budget_alerts (
+        period text NOT NULL,
+        period_start date NOT NULL,
+        threshold double precision NOT NULL,
+        fired_at double precision NOT NULL,
+        PRIMARY KEY (period, period_start, threshold)
+    )""",
+)
+_ENTRY_COLUMNS = (
+    "ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens, "
+    "cache_read_tokens, cache_write_tokens, cost_nusd, priced"
+)
+_INSERT_ENTRIES = f"""
+INSERT INTO llmobs.entries ({_ENTRY_COLUMNS})
+SELECT * FROM unnest(%s::float8[], %s::date[], %s::text[], %s::text[], %s::text[], %s::text[],
+                     %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[])
+"""
+_ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
+_ADD_ROLLUP = f"""
+INSERT INTO llmobs.rollup AS r ({_ROLLUP_COLUMNS})
+SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], %s::text[],
+                     {", ".join(["%s::int8[]"] * len(SUM_FIELDS))})
+ON CONFLICT (period, dim, start, key) DO UPDATE SET
+    {", ".join(f"{field} = r.{field} + excluded.{field}" for field in SUM_FIELDS)}
+"""
+_ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password or query (which may hold one), fit for messages."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{parts.path}"
+
+
+def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Rows as one list per column: the arrays ``unnest`` turns back into rows."""
+    return [[row[i] for row in rows] for i in range(width)] if rows else [[] for _ in range(width)]
+
+
+class PostgresStore(CostStore):
+    """The cost store in a PostgreSQL database, through a small pool of connections.
+
+    ``read_only`` only reads (every transaction is read-only), for reports.
+    """
+
+    batch_multiple = 1
+
+    def __init__(self, url: str, *, read_only: bool = False, pool_size: int = POOL_SIZE) -> None:
+        self.location = redacted(url)
+        self.read_only = read_only
+        options = "-c default_transaction_read_only=on" if read_only else ""
+        settings: dict[str, Any] = {"autocommit": True, "options": options}
+        try:  # one plain connection first: its error says why (a pool's only times out)
+            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS, **settings) as conn:
+                self._prepare(conn)
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={**settings, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            open=False,
+            name="llmobs-costs",
+        )
+        self._pool.open()
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _prepare(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the schema in an empty database, or check the one there; never change a
+        database this version cannot use."""
+        with conn.transaction():
+            if not self.read_only:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'llmobs'"
+                )
+            }
+            if not tables:
+                if self.read_only:
+                    raise CostStoreError(f"{self.location}: no llmobs cost database here yet")
+                for statement in _CREATE:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO llmobs.meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+                )
+                return
+            self._check(conn, tables)
+
+    def _check(self, conn: psycopg.Connection[Any], tables: set[str]) -> None:
+        if "meta" not in tables:
+            raise CostStoreError(
+                f"{self.location}: the schema llmobs holds tables of something else "
+                f"({', '.join(sorted(tables))}); it was left untouched"
+            )
+        row = conn.execute("SELECT value FROM llmobs.meta WHERE key = 'schema_version'").fetchone()
+        self._known_version(row[0] if row else None, oldest=SCHEMA_VERSION)
+        self._check_tables(_TABLES, tables)
+
+    # -- errors and transactions --------------------------------------------------------------
+
+    def _error(self, exc: Exception) -> CostStoreError:
+        if isinstance(exc, PoolTimeout):
+            return CostStoreError(
+                f"{self.location}: no database connection within {CONNECT_TIMEOUT_SECONDS} s"
+            )
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return CostStoreError(f"{self.location}: {detail}")
+
+    @contextmanager
+    def _connection(self, *, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection (in one transaction if asked); database errors are raised as
+        CostStoreError naming the database, never its password."""
+        try:
+            with self._pool.connection() as conn:
+                if transaction:
+                    with conn.transaction():
+                        yield conn
+                else:
+                    yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._error(exc) from exc
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> object:
+        with self._connection() as conn:
+            row = conn.execute("SELECT value FROM llmobs.meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else self._decode_setting(key, row[0])
+
+    def update_setting(self, key: str, change: SettingChange) -> object:
+        with self._connection(transaction=True) as conn:
+            # One writer per key at a time, even while the key has no row to lock yet.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('llmobs.meta.' || %s))", (key,))
+            row = conn.execute("SELECT value FROM llmobs.meta WHERE key = %s", (key,)).fetchone()
+            value = change(None if row is None else self._decode_setting(key, row[0]))
+            conn.execute(
+                "INSERT INTO llmobs.meta VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, sort_keys=True)),
+            )
+        return value
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
+        if not entries:
+            return {}
+        dims, totals = rollup_rows(entries)
+        width = 4 + len(SUM_FIELDS)
+        with self._connection(transaction=True) as conn:
+            conn.execute(_INSERT_ENTRIES, _columns(entries, len(StoredEntry._fields)))
+            if dims:
+                conn.execute(_ADD_ROLLUP, _columns(dims, width))
+            returned = conn.execute(_ADD_ROLLUP_TOTALS, _columns(totals, width)).fetchall()
+        return {(str(period), start): int(total) for period, start, total in returned}
+
+    def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
+        with self._connection() as conn:
+            cursor = conn.execute(
+                "INSERT INTO llmobs.budget_alerts VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (period, period_start, threshold, now),
+            )
+            return cursor.rowcount == 1
+
+    def prune_entries(self, before_ts: float) -> int:
+        with self._connection() as conn:
+            return conn.execute("DELETE FROM llmobs.entries WHERE ts < %s", (before_ts,)).rowcount
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _rollup_rows(self, query: str, params: Sequence[object]) -> list[RollupRow]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_ROLLUP_COLUMNS} FROM llmobs.rollup WHERE {query}", params
+            ).fetchall()
+        return [RollupRow(*row) for row in rows]
+
+    def rollups(
+        self, period: str, first: date, last: date, dims: Sequence[str] = (TOTAL,)
+    ) -> list[RollupRow]:
+        check_rollup_query(period, dims)
+        return self._rollup_rows(
+            "period = %s AND dim = ANY(%s) AND start BETWEEN %s AND %s "
+            'ORDER BY dim COLLATE "C", start, key COLLATE "C"',
+            (period, list(dims), first, last),
+        )
+
+    def ranked(
+        self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
+    ) -> list[RollupRow]:
+        check_rollup_query(period, (dim,))
+        return self._rollup_rows(
+            "period = %s AND dim = %s AND start = %s "
+            'ORDER BY cost_nusd DESC, key COLLATE "C" LIMIT %s OFFSET %s',
+            (period, dim, start, limit, offset),
+        )
+
+    def total_nusd(self, period: str, start: date) -> int:
+        check_rollup_query(period, (TOTAL,))
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT cost_nusd FROM llmobs.rollup "
+                "WHERE period = %s AND dim = '' AND start = %s AND key = ''",
+                (period, start),
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def entries(
+        self,
+        start_ts: float | None = None,
+        end_ts: float | None = None,
+        filters: dict[str, str] | None = None,
+    ) -> Iterator[StoredEntry]:
+        conditions, params = entry_conditions(start_ts, end_ts, filters, "%s")
+        query = (
+            f"SELECT id, {_ENTRY_COLUMNS} FROM llmobs.entries WHERE (ts, id) > (%s, %s)"
+            f"{conditions} ORDER BY ts, id LIMIT {ENTRY_PAGE}"
+        )
+
+        def fetch(after: tuple[float, int]) -> list[Any]:
+            with self._connection() as conn:
+                return conn.execute(query, (*after, *params)).fetchall()
+
+        return paged_entries(fetch, lambda row: StoredEntry(*row[1:]))
+
+    def close(self) -> None:
+        self._pool.close()

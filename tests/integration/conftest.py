@@ -1,0 +1,40 @@
+"""Fixtures of the integration tests: a real PostgreSQL server, and a cost database of each
+backend for the tests every backend must pass."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pg_server import PostgresServer, require_postgres
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (a folder of its own: pytest's is private to
+    root, and the server may run as another user)."""
+    require_postgres()
+    root = Path(tempfile.mkdtemp(prefix="llmobs-postgres-"))
+    server = PostgresServer(root)
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def cost_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty cost database: an SQLite file, or a PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "costs.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

@@ -1,0 +1,231 @@
+"""Every cost store backend keeps one contract: SQLite and a real PostgreSQL pass the same tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from llmobs import CostStoreError, CostTracker
+from llmobs.store import CostStore, StoredEntry, open_store
+from tests.cost_sums import expected_rollups, stored_rollups
+
+pytestmark = pytest.mark.integration
+
+AGENTS = ["B.lead", "a.worker", "b.worker", "A.solo", "a.ünïcode"]  # byte order != any locale's
+
+
+def entry(n: int, first: date = date(2026, 10, 20)) -> StoredEntry:
+    day = first + timedelta(days=n % 19)  # across weeks and a month's end
+    return StoredEntry(
+        ts=1_760_000_000.0 + n,
+        day=day,
+        agent_id=AGENTS[n % len(AGENTS)],
+        model=("gpt-4o", "claude-3-5-haiku", "self-hosted")[n % 3],
+        provider=("openai", "anthropic", "vllm")[n % 3],
+        team=AGENTS[n % len(AGENTS)].split(".")[0],
+        prompt_tokens=1_000 + n,
+        completion_tokens=n % 300,
+        cache_read_tokens=n % 7,
+        cache_write_tokens=n % 3,
+        cost_nusd=0 if n % 3 == 2 else 1_234_567 * (n % 11 + 1),
+        priced=n % 3 != 2,
+    )
+
+
+def tamper(location: str, statement: str) -> None:
+    """Run ``statement`` on the database behind the store's back (tables unqualified)."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("SET search_path TO llmobs")
+            conn.execute(statement)
+        return
+    conn = sqlite3.connect(location, isolation_level=None)
+    conn.execute(statement)
+    conn.close()
+
+
+@pytest.fixture
+def store(cost_db):
+    opened = open_store(cost_db)
+    yield opened
+    opened.close()
+
+
+def test_batches_of_any_size_add_up_exactly_in_every_rollup(store: CostStore):
+    entries = [entry(n) for n in range(1_200)]
+    returned = {}
+    for low, high in [(0, 1), (1, 8), (8, 700), (700, 1_200)]:
+        returned.update(store.add_batch(entries[low:high]))
+    expected = expected_rollups(entries)
+    assert stored_rollups(store) == expected
+    for (period, dim, start, _), row in expected.items():
+        if dim == "":
+            assert store.total_nusd(period, start) == row[-1] == returned[(period, start)]
+    assert store.total_nusd("day", date(2030, 1, 1)) == 0
+    assert list(store.entries()) == entries
+    assert list(store.entries(filters={"agent_id": "a.ünïcode", "model": "gpt-4o"})) == [
+        e for e in entries if e.agent_id == "a.ünïcode" and e.model == "gpt-4o"
+    ]
+    window = list(store.entries(1_760_000_100.0, 1_760_000_200.0))
+    assert window == entries[100:200]
+    with pytest.raises(ValueError, match="cannot filter entries by 'cost_nusd'"):
+        list(store.entries(filters={"cost_nusd": "1"}))
+
+
+def test_a_breakdown_is_ranked_by_spend_then_by_key_in_byte_order(store: CostStore):
+    day = date(2026, 11, 25)
+    store.add_batch(
+        [
+            StoredEntry(1.0, day, agent, "m", "p", "t", 1, 1, 0, 0, cost, True)
+            for agent, cost in [("b", 5), ("B", 5), ("a", 5), ("A", 5), ("top", 9)]
+        ]
+    )
+    ranked = [row.key for row in store.ranked("month", date(2026, 11, 1), "agent")]
+    assert ranked == ["top", "A", "B", "a", "b"]
+    page = store.ranked("month", date(2026, 11, 1), "agent", limit=2, offset=2)
+    assert [row.key for row in page] == ["B", "a"]
+    rows = store.rollups("day", day, day, ("", "agent"))
+    assert [(row.dim, row.key) for row in rows] == [
+        ("", ""), ("agent", "A"), ("agent", "B"), ("agent", "a"), ("agent", "b"), ("agent", "top")
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="dimension must be one of"):
+        store.ranked("month", date(2026, 11, 1), "day")
+
+
+def test_entries_are_read_in_pages_oldest_first(store: CostStore):
+    entries = [entry(n) for n in range(5_003)]
+    store.add_batch(entries)
+    assert list(store.entries()) == entries
+
+
+def test_settings_changed_at_once_by_many_writers_keep_every_change(cost_db):
+    stores = [open_store(cost_db) for _ in range(3)]
+    names = [f"budget{i}" for i in range(24)]
+
+    def save(store: CostStore, name: str) -> None:
+        store.update_setting("budgets", lambda current: {**(current or {}), name: 1.0})
+
+    threads = [
+        threading.Thread(target=save, args=(stores[i % 3], name)) for i, name in enumerate(names)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert stores[0].get_setting("budgets") == dict.fromkeys(names, 1.0)
+    assert stores[1].get_setting("never-set") is None
+    for store in stores:
+        store.close()
+
+
+def test_an_alert_is_claimed_once_by_all_writers(cost_db):
+    stores = [open_store(cost_db) for _ in range(3)]
+    claims: list[bool] = []
+    barrier = threading.Barrier(12)
+
+    def claim(store: CostStore) -> None:
+        barrier.wait()
+        claims.append(store.claim_alert("day", date(2026, 11, 25), 80.0, 1.0))
+
+    threads = [threading.Thread(target=claim, args=(stores[i % 3],)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claims) == [False] * 11 + [True]
+    assert stores[0].claim_alert("day", date(2026, 11, 26), 80.0, 1.0)  # another period
+    for store in stores:
+        store.close()
+
+
+def test_pruning_deletes_old_entries_and_keeps_the_rollups(store: CostStore):
+    entries = [entry(n) for n in range(100)]
+    store.add_batch(entries)
+    before = stored_rollups(store)
+    assert store.prune_entries(1_760_000_060.0) == 60
+    assert list(store.entries()) == entries[60:]
+    assert stored_rollups(store) == before
+
+
+def test_a_read_only_store_reads_and_never_writes(cost_db):
+    with pytest.raises(CostStoreError):
+        open_store(cost_db, read_only=True)  # nothing there yet: nothing is created
+    writer = open_store(cost_db)
+    writer.add_batch([entry(1)])
+    writer.close()
+    reader = open_store(cost_db, read_only=True)
+    assert len(list(reader.entries())) == 1
+    with pytest.raises(CostStoreError):
+        reader.add_batch([entry(2)])
+    with pytest.raises(CostStoreError):
+        reader.update_setting("budgets", lambda current: {"day": 1.0})
+    assert len(list(reader.entries())) == 1
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("UPDATE meta SET value = '9' WHERE key = 'schema_version'", "newer than this llmobs"),
+        ("UPDATE meta SET value = 'x' WHERE key = 'schema_version'", "schema version 'x'"),
+        ("DROP TABLE rollup", "lacks its table"),
+        ("UPDATE meta SET value = 'not json' WHERE key = 'timezone'", "'timezone'"),
+    ],
+)
+def test_a_database_it_cannot_use_is_one_clear_error(cost_db, statement, message):
+    CostTracker(cost_db).close()
+    tamper(cost_db, statement)
+    with pytest.raises(CostStoreError, match=message):
+        CostTracker(cost_db)
+    assert connections_to(cost_db) == 0  # a tracker that failed to start let its store go
+
+
+def connections_to(location: str) -> int:
+    """Sessions other than this query's on the PostgreSQL database (0 for SQLite files)."""
+    if not location.startswith("postgresql://"):
+        return 0
+    import psycopg
+
+    with psycopg.connect(location, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_the_tracker_and_obsgen_costs_work_the_same_on_each_backend(cost_db):
+    now = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+    tracker = CostTracker(cost_db, daily_budget=1.0, timezone="Europe/Stockholm", clock=lambda: now)
+    fired = []
+    tracker.add_budget_alert(fired.append, 50.0)
+    for n in range(8):
+        tracker.record_cost(f"team{n % 2}.agent", "gpt-4o", "openai", 1000, 100, cost=0.1, at=now)
+    tracker.flush()
+    assert [status["threshold_percent"] for status in fired] == [50.0]
+    summary = tracker.get_daily_summary()
+    assert (summary.total_requests, summary.total_cost) == (8, 0.8)
+    assert summary.cost_by_team == {"team0": 0.4, "team1": 0.4}
+    assert tracker.check_budget_threshold(80.0)["is_over_threshold"] is True
+    exported = list(csv.DictReader(io.StringIO(tracker.export_csv_text())))
+    assert len(exported) == 8
+    tracker.close()
+    reopened = CostTracker(cost_db)
+    assert str(reopened.timezone) == "Europe/Stockholm" and reopened.budget("day") == 1.0
+    reopened.close()
+    report = subprocess.run(
+        [sys.executable, "-m", "obsgen", "costs", "--db", cost_db, "--date", "2026-11-25",
+         "--by", "team", "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert '"total_cost_usd": 0.8' in report.stdout and '"team0"' in report.stdout
