@@ -13,6 +13,14 @@ from importlib.metadata import version as _version
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .cost import CostEntry, CostTracker, get_cost_tracker
+from .enforcement import (
+    Budget,
+    BudgetExceededError,
+    BudgetUnavailableError,
+    Reservation,
+    Run,
+    Scope,
+)
 from .errors import InvalidRecordError, Reason
 from .exposition import make_asgi_app, make_wsgi_app, mark_process_dead, start_metrics_server
 from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
@@ -33,6 +41,9 @@ __all__ = [
     "CONTENT_TYPE_LATEST",
     "METRICS",
     "ActiveRequest",
+    "Budget",
+    "BudgetExceededError",
+    "BudgetUnavailableError",
     "CostEntry",
     "CostStoreError",
     "CostTracker",
@@ -48,6 +59,9 @@ __all__ = [
     "PeriodCostSummary",
     "PriceFileError",
     "Reason",
+    "Reservation",
+    "Run",
+    "Scope",
     "TokenType",
     "TokenUsage",
     "extract_usage",

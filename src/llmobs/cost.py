@@ -8,7 +8,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -16,6 +17,16 @@ from typing import IO, Any
 
 from . import values
 from .budgets import BudgetAlerts, BudgetCallback, budget_status, check_budget, check_percent
+from .enforcement import (
+    RESERVATION_SECONDS,
+    Budget,
+    Enforcer,
+    Reservation,
+    Run,
+    current_runs,
+    run,
+    worst_case_nusd,
+)
 from .errors import InvalidRecordError, Reason
 from .labels import clean_label_value
 from .periods import Period, local_day, parse_period, parse_timezone
@@ -132,6 +143,12 @@ class CostTracker:
         read_only: open an existing database only to read it (reports); nothing is written.
         durable: write each record before ``record_cost`` returns.
         queue_size: the most records waiting for the background writer.
+        budgets: budgets of teams and agents (``Budget``), besides the global ones above.
+        enforce: refuse calls that would exceed any budget (else only budgets marked
+            ``enforce``); see ``reserve``.
+        when_store_fails: "allow" (the default) lets calls through unchecked while the store
+            cannot be reached (logged and counted); "deny" refuses them.
+        reservation_seconds: how long a reservation holds if its call never settles it.
     """
 
     def __init__(
@@ -150,6 +167,10 @@ class CostTracker:
         read_only: bool = False,
         durable: bool = False,
         queue_size: int = DEFAULT_CAPACITY,
+        budgets: Iterable[Budget] = (),
+        enforce: bool = False,
+        when_store_fails: str = "allow",
+        reservation_seconds: float = RESERVATION_SECONDS,
     ) -> None:
         if retention_days is not None and (
             isinstance(retention_days, bool)
@@ -159,6 +180,10 @@ class CostTracker:
             raise ValueError(f"retention_days must be a positive integer, got {retention_days!r}")
         if not isinstance(team_separator, str) or not team_separator:
             raise ValueError(f"team_separator must be a non-empty string, got {team_separator!r}")
+        self._scoped_budgets = tuple(budgets)
+        if not all(isinstance(budget, Budget) for budget in self._scoped_budgets):
+            raise ValueError("budgets must be llmobs.Budget objects")
+        self.enforce = bool(enforce)
         self.read_only = read_only
         self.durable = bool(durable)
         self.store = open_store(default_path() if path is None else path, read_only=read_only)
@@ -173,6 +198,12 @@ class CostTracker:
         except BaseException:
             self.store.close()  # a tracker that cannot start holds no connection
             raise
+        self._enforcer = Enforcer(
+            self.store,
+            when_store_fails=when_store_fails,
+            hold_seconds=reservation_seconds,
+            store_failed=self._write_failed,
+        )
         self._writer = CostWriter(
             self.store,
             written=self._after_write,
@@ -304,13 +335,16 @@ class CostTracker:
         cache_write_tokens: int | None = 0,
         cost: float | None = None,
         at: datetime | None = None,
+        reservation: Reservation | None = None,
     ) -> float:
         """Record one request's cost and return it in USD.
 
         The cost is computed from current prices unless ``cost`` is given. The entry is
         queued for the background writer, or, with ``durable=True``, on disk once this
-        returns. Bad input is rejected and counted (0.0 is returned), or raised as
-        ``ValueError`` when the metrics are in strict mode.
+        returns. With the call's ``reservation`` (from ``reserve``) it is written at once and
+        replaces what the reservation held. Bad input is rejected and counted (0.0 is
+        returned, a reservation released), or raised as ``ValueError`` when the metrics are
+        in strict mode.
         """
         metrics = self.calculator.metrics
         try:
@@ -326,11 +360,15 @@ class CostTracker:
                 at,
             )
         except InvalidRecordError as error:
+            self._release_quietly(reservation)
             metrics.count_rejection(error)
             return 0.0
         except Exception as exc:
+            self._release_quietly(reservation)
             metrics.count_internal_error(exc)
             return 0.0
+        if reservation is not None and reservation.open:
+            return self._settle(entry, reservation)
         if not self.durable:
             self._writer.submit(entry)
             return usd(entry.cost_nusd)
@@ -342,6 +380,91 @@ class CostTracker:
             return usd(entry.cost_nusd)
         self._after_write([entry], totals)
         return usd(entry.cost_nusd)
+
+    def _settle(self, entry: StoredEntry, reservation: Reservation) -> float:
+        """Write ``entry`` now, releasing its reservation in the same transaction; if the
+        store fails, queue it for the writer (the reservation then lapses at its expiry)."""
+        self._enforcer.settled(reservation, entry.cost_nusd)
+        settled = (reservation.id,) if reservation.held_in_store else ()
+        try:
+            totals = self.store.add_batch([entry], settled)
+        except Exception as exc:
+            self._write_failed(exc)
+            self._writer.submit(entry)
+            return usd(entry.cost_nusd)
+        self._after_write([entry], totals)
+        return usd(entry.cost_nusd)
+
+    def _release_quietly(self, reservation: Reservation | None) -> None:
+        if reservation is not None and reservation.open:
+            self._enforcer.release(reservation)
+
+    # -- enforcement ---------------------------------------------------------------------------
+
+    def budgets_for(self, agent_id: str) -> list[Budget]:
+        """Every budget that limits ``agent_id``: the global ones, its team's and its own."""
+        agent = _name(agent_id, "agent_id")
+        team = _name(self._team_of(agent), "team")
+        budgets = [
+            Budget(limit, period, enforce=self.enforce)
+            for period, limit in self._budgets.items()
+            if limit is not None
+        ]
+        budgets += [b for b in self._scoped_budgets if b.applies_to(agent, team)]
+        return budgets
+
+    def reserve(
+        self,
+        agent_id: str,
+        model: str = "unknown",
+        provider: str = "unknown",
+        *,
+        max_cost: float | None = None,
+        prompt_tokens: int = 0,
+        max_tokens: int | None = None,
+        enforce_all: bool = False,
+    ) -> Reservation | None:
+        """Reserve a call's worst-case cost before making it, or raise BudgetExceededError
+        naming the budget it would exceed (the call must then not be made).
+
+        The amount is ``max_cost`` (USD), else the model's price for ``prompt_tokens`` in and
+        ``max_tokens`` out, else 0 (which still refuses calls once a budget is spent). It is
+        held on every enforced budget of the agent (``enforce_all``: on every budget) and on
+        every run the caller is in, across all processes sharing the store. Settle it with
+        ``record_cost(..., reservation=...)``, or ``release`` it if the call is not made.
+        Returns None when nothing applies (nothing to settle).
+        """
+        agent = _name(agent_id, "agent_id")
+        priced = None
+        if max_cost is None and max_tokens is not None:
+            priced = self.calculator.cost_of(
+                _name(model, "model"),
+                values.token_count(prompt_tokens, "prompt_tokens"),
+                values.token_count(max_tokens, "max_tokens"),
+                provider=_name(provider, "provider"),
+            )
+        amount = worst_case_nusd(max_cost, priced)
+        enforced = [b for b in self.budgets_for(agent) if enforce_all or b.enforce or self.enforce]
+        if enforced:  # what this process recorded is spent: write its queue first
+            self._writer.flush(READ_FLUSH_SECONDS)
+        return self._enforcer.reserve(enforced, local_day(self._clock(), self.timezone), amount)
+
+    def enforcing(self, enforce_all: bool = False) -> bool:
+        """Whether a call may have something to reserve on: an enforced budget, or a run."""
+        if current_runs():
+            return True
+        if enforce_all or self.enforce:
+            return any(v is not None for v in self._budgets.values()) or bool(self._scoped_budgets)
+        return any(budget.enforce for budget in self._scoped_budgets)
+
+    def release(self, reservation: Reservation | None) -> None:
+        """Give back a reservation whose call was not made (or failed with no known cost)."""
+        self._release_quietly(reservation)
+
+    def run(self, run_id: str, max_usd: float) -> AbstractContextManager[Run]:
+        """``with tracker.run("run-42", max_usd=2.0):`` caps the spend of every call reserved
+        inside it (by ``reserve`` or an enforcing observer), nested runs included."""
+        return run(run_id, max_usd)
 
     def _entry(
         self,

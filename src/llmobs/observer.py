@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from . import values
 from .cost import CostTracker
+from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
 from .metrics import LLMMetrics, get_llm_metrics
 from .pricing import LLMCostCalculator
@@ -30,8 +31,10 @@ class LLMCall:
 
     __slots__ = (
         "_admitted",
+        "_limits",
         "_observer",
         "_rejected",
+        "_reservation",
         "_started",
         "agent_id",
         "cached",
@@ -44,9 +47,17 @@ class LLMCall:
     )
 
     def __init__(
-        self, observer: LLMObserver, agent_id: str, model: str, provider: str, cached: bool | None
+        self,
+        observer: LLMObserver,
+        agent_id: str,
+        model: str,
+        provider: str,
+        cached: bool | None,
+        limits: dict[str, Any] | None = None,
     ) -> None:
         self._observer = observer
+        self._limits = limits or {}
+        self._reservation: Reservation | None = None
         self.agent_id = agent_id
         self.model = model
         self.provider = provider
@@ -97,6 +108,8 @@ class LLMCall:
             self._observer.metrics.count_internal_error(exc)
 
     def __enter__(self) -> LLMCall:
+        # A call a budget refuses raises BudgetExceededError here, before it is made.
+        self._reservation = self._observer.reserve(self)
         self._admitted = self._observer.metrics.increment_active_requests(
             self.agent_id, self.provider
         )
@@ -147,6 +160,9 @@ class LLMObserver:
         metrics: where metrics go; ``get_llm_metrics()`` if None.
         tracker: where costs go; none are tracked if None.
         calculator: prices calls whose cost is not given; the default calculator if None.
+        enforce: refuse calls that would exceed any of the tracker's budgets (with
+            ``BudgetExceededError``, before the call is made); without it only budgets marked
+            ``enforce`` and runs are enforced.
     """
 
     def __init__(
@@ -154,17 +170,52 @@ class LLMObserver:
         metrics: LLMMetrics | None = None,
         tracker: CostTracker | None = None,
         calculator: LLMCostCalculator | None = None,
+        *,
+        enforce: bool = False,
     ) -> None:
         self.metrics = metrics or get_llm_metrics()
         self.tracker = tracker
+        self.enforce = bool(enforce)
         self.calculator = calculator or LLMCostCalculator(metrics=self.metrics)
         self._warned_no_usage: set[str] = set()
 
     def call(
-        self, agent_id: str, model: str, provider: str, *, cached: bool | None = None
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        *,
+        cached: bool | None = None,
+        max_cost: float | None = None,
+        max_tokens: int | None = None,
+        prompt_tokens: int = 0,
     ) -> LLMCall:
-        """A context manager (``with`` or ``async with``) observing one call."""
-        return LLMCall(self, agent_id, model, provider, cached)
+        """A context manager (``with`` or ``async with``) observing one call.
+
+        Where a budget is enforced, the call's worst-case cost is reserved on entering:
+        ``max_cost`` in USD, else the model's price for ``prompt_tokens`` in and
+        ``max_tokens`` out (see ``CostTracker.reserve``).
+        """
+        limits = {"max_cost": max_cost, "max_tokens": max_tokens, "prompt_tokens": prompt_tokens}
+        return LLMCall(self, agent_id, model, provider, cached, limits)
+
+    def reserve(self, call: LLMCall) -> Reservation | None:
+        """Reserve ``call``'s worst-case cost where budgets are enforced; raises only
+        BudgetExceededError (a bad label or limit is counted and the call goes unreserved)."""
+        tracker = self.tracker
+        if tracker is None or not tracker.enforcing(self.enforce):
+            return None
+        try:
+            return tracker.reserve(
+                call.agent_id, call.model, call.provider, enforce_all=self.enforce, **call._limits
+            )
+        except BudgetExceededError:
+            raise
+        except InvalidRecordError as rejected:
+            self.metrics.count_rejection(rejected)
+        except Exception as exc:
+            self.metrics.count_internal_error(exc)
+        return None
 
     def finish(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
         """Record a finished call; never raises unless the metrics are strict."""
@@ -174,6 +225,9 @@ class LLMObserver:
             self.metrics.count_rejection(rejected)
         except Exception as exc:
             self.metrics.count_internal_error(exc)
+        finally:
+            if call._reservation is not None and self.tracker is not None:
+                self.tracker.release(call._reservation)  # not settled: nothing was recorded
 
     def _finish(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
         """Record the call whole or not at all: everything is checked before anything counts,
@@ -235,6 +289,7 @@ class LLMObserver:
                 cache_read_tokens=usage.cache_read_tokens,
                 cache_write_tokens=usage.cache_write_tokens,
                 cost=cost,
+                reservation=call._reservation,
             )
 
     def _warn_no_usage(self, agent_id: str) -> None:

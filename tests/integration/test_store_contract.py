@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
+import os
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from llmobs import CostStoreError, CostTracker
-from llmobs.store import CostStore, StoredEntry, open_store
+from llmobs.store import CostStore, Hold, Shortfall, StoredEntry, open_store
 from tests.cost_sums import expected_rollups, stored_rollups
 
 pytestmark = pytest.mark.integration
@@ -229,3 +231,93 @@ def test_the_tracker_and_obsgen_costs_work_the_same_on_each_backend(cost_db):
     )  # fmt: skip
     assert report.returncode == 0, report.stderr
     assert '"total_cost_usd": 0.8' in report.stdout and '"team0"' in report.stdout
+
+
+BUDGET_DAY = date(2026, 11, 25)
+
+
+def day_hold(limit_nusd: int, dim: str = "", key: str = "") -> Hold:
+    return Hold("day", BUDGET_DAY, dim, key, limit_nusd)
+
+
+def spend(store: CostStore, cost_nusd: int, settled: tuple[int, ...] = ()) -> None:
+    entry = StoredEntry(1.0, BUDGET_DAY, "team.a", "m", "p", "team", 1, 1, 0, 0, cost_nusd, True)
+    store.add_batch([entry], settled)
+
+
+def test_a_reservation_holds_its_amount_until_settled_released_or_expired(store: CostStore):
+    budget = day_hold(1_000)
+    assert store.reserve(1, [budget], 600, now=10.0, expires=100.0) is None
+    assert store.held_nusd("day", BUDGET_DAY, "", "", now=10.0) == 600
+    short = store.reserve(2, [budget], 500, now=10.0, expires=100.0)
+    assert short == Shortfall(budget, spent_nusd=0, held_nusd=600)
+    spend(store, 550, settled=(1,))  # its actual cost replaces the hold in one transaction
+    assert store.held_nusd("day", BUDGET_DAY, "", "", now=10.0) == 0
+    assert store.reserve(3, [budget], 451, now=10.0, expires=100.0) == Shortfall(budget, 550, 0)
+    assert store.reserve(3, [budget], 450, now=10.0, expires=100.0) is None
+    store.release(3)
+    assert store.reserve(4, [budget], 450, now=10.0, expires=20.0) is None
+    # a process that died holding it: the hold lapses at its expiry
+    assert store.reserve(5, [budget], 450, now=20.0, expires=100.0) is None
+    assert store.held_nusd("day", BUDGET_DAY, "", "", now=20.0) == 450
+
+
+def test_a_reservation_must_fit_every_budget_or_holds_none(store: CostStore):
+    spend(store, 700)  # team "team", agent "team.a"
+    whole, team, agent = (
+        day_hold(10_000),
+        day_hold(1_000, "team", "team"),
+        day_hold(800, "agent", "team.a"),
+    )
+    short = store.reserve(1, [whole, team, agent], 200, now=1.0, expires=99.0)
+    assert short == Shortfall(agent, spent_nusd=700, held_nusd=0)
+    assert store.held_nusd("day", BUDGET_DAY, "", "", now=1.0) == 0  # nothing held on any
+    assert store.reserve(2, [whole, team, agent], 100, now=1.0, expires=99.0) is None
+    assert store.held_nusd("day", BUDGET_DAY, "team", "team", now=1.0) == 100
+
+
+def _race_for_the_budget(location: str, amount: int, limit: int, start, results) -> None:
+    """One process: 4 threads, each with its own store, try 25 reservations each, all
+    starting when the parent says go."""
+    admitted = []
+    stores = [open_store(location) for _ in range(4)]
+
+    def attempts(thread: int) -> None:
+        start.wait(60)
+        for n in range(25):
+            reservation = os.getpid() * 1000 + thread * 100 + n
+            if stores[thread].reserve(reservation, [day_hold(limit)], amount, 1.0, 1e12) is None:
+                admitted.append(reservation)
+
+    threads = [threading.Thread(target=attempts, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    results.put("ready")
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    results.put(len(admitted))
+
+
+def test_racing_processes_never_hold_more_than_the_budget(cost_db):
+    open_store(cost_db).close()  # the schema, before the race
+    amount, limit = 1_000, 150_500  # room for 150 of the 400 attempts
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    workers = [
+        context.Process(target=_race_for_the_budget, args=(cost_db, amount, limit, start, results))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    assert [results.get(timeout=120) for _ in workers] == ["ready"] * 4
+    start.set()
+    admitted = sum(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    store = open_store(cost_db)
+    held = store.held_nusd("day", BUDGET_DAY, "", "", now=2.0)
+    store.close()
+    assert held == admitted * amount <= limit
+    assert admitted == 150  # and every attempt that fitted was admitted

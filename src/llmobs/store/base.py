@@ -14,6 +14,7 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -81,6 +82,27 @@ class RollupRow(NamedTuple):
 PeriodTotals = dict[tuple[str, date], int]
 
 
+@dataclass(frozen=True)
+class Hold:
+    """One budget a reservation must fit in: the rollup row its spend is read from (``dim``
+    TOTAL for the whole spend, else "team" or "agent" and its key) and its limit."""
+
+    period: str
+    start: date
+    dim: str
+    key: str
+    limit_nusd: int
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """The first budget a reservation did not fit in, with what was spent and held on it."""
+
+    hold: Hold
+    spent_nusd: int
+    held_nusd: int
+
+
 SettingChange = Callable[[object], object]
 
 
@@ -112,12 +134,31 @@ class CostStore(ABC):
     # -- writing ----------------------------------------------------------------------------------
 
     @abstractmethod
-    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
-        """Store ``entries`` and add them to their rollups in one transaction.
+    def add_batch(
+        self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
+    ) -> PeriodTotals:
+        """Store ``entries`` and add them to their rollups in one transaction, in which the
+        reservations ``settled`` (their actual cost being among the entries) are released.
 
         Returns the new total spend, across every writer, of each day, week and month the
         entries fall in.
         """
+
+    @abstractmethod
+    def reserve(
+        self, reservation: int, holds: Sequence[Hold], amount_nusd: int, now: float, expires: float
+    ) -> Shortfall | None:
+        """Hold ``amount_nusd`` on every budget of ``holds`` until ``expires`` if each has room
+        for it (spent + held by unexpired reservations + amount <= limit), atomically against
+        every other writer; else hold nothing and return the first budget without room."""
+
+    @abstractmethod
+    def release(self, reservation: int) -> None:
+        """Release a reservation without spending it (the call was not made, or failed)."""
+
+    @abstractmethod
+    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
+        """What unexpired reservations hold on one budget's rollup row."""
 
     @abstractmethod
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:

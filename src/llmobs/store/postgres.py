@@ -23,9 +23,11 @@ from .base import (
     TOTAL,
     CostStore,
     CostStoreError,
+    Hold,
     PeriodTotals,
     RollupRow,
     SettingChange,
+    Shortfall,
     StoredEntry,
     check_rollup_query,
     entry_conditions,
@@ -46,7 +48,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 4
 #: Serialises creating the schema across every process (any fixed 64-bit number).
 _SCHEMA_LOCK = 0x6C6C6D6F62730001
-_TABLES = {"meta", "entries", "rollup", "budget_alerts"}
+_TABLES = {"meta", "entries", "rollup", "holds", "budget_alerts"}
 _SUM_TYPES = ", ".join(f"{field} bigint NOT NULL" for field in SUM_FIELDS)
 _CREATE = (
     "CREATE SCHEMA IF NOT EXISTS llmobs",
@@ -75,6 +77,17 @@ _CREATE = (
         {_SUM_TYPES},
         PRIMARY KEY (period, dim, start, key)
     )""",
+    """CREATE TABLE llmobs.holds (
+        reservation bigint NOT NULL,
+        period text NOT NULL,
+        dim text NOT NULL,
+        start date NOT NULL,
+        key text NOT NULL,
+        amount_nusd bigint NOT NULL,
+        expires double precision NOT NULL,
+        PRIMARY KEY (reservation, period, dim, start, key)
+    )""",
+    "CREATE INDEX holds_budget ON llmobs.holds (period, dim, start, key, expires)",
     """CREATE TABLE llmobs.budget_alerts (
         period text NOT NULL,
         period_start date NOT NULL,
@@ -101,6 +114,17 @@ ON CONFLICT (period, dim, start, key) DO UPDATE SET
     {", ".join(f"{field} = r.{field} + excluded.{field}" for field in SUM_FIELDS)}
 """
 _ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
+_BUDGET_ROW = "period = %s AND dim = %s AND start = %s AND key = %s"
+_HELD = (
+    f"SELECT COALESCE(SUM(amount_nusd), 0) FROM llmobs.holds WHERE {_BUDGET_ROW} AND expires > %s"
+)
+#: Spent and held in one statement, so both are read from one snapshot: a settlement that
+#: commits meanwhile is seen either as held or as spent, never as neither.
+_SPENT_AND_HELD = (
+    f"SELECT COALESCE((SELECT cost_nusd FROM llmobs.rollup WHERE {_BUDGET_ROW}), 0), ({_HELD})"
+)
+_DELETE_EXPIRED_HOLDS = f"DELETE FROM llmobs.holds WHERE {_BUDGET_ROW} AND expires <= %s"
+_RELEASE = "DELETE FROM llmobs.holds WHERE reservation = ANY(%s)"
 
 
 def redacted(url: str) -> str:
@@ -228,8 +252,12 @@ class PostgresStore(CostStore):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
+    def add_batch(
+        self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
+    ) -> PeriodTotals:
         if not entries:
+            if settled:
+                self.release_all(settled)
             return {}
         dims, totals = rollup_rows(entries)
         width = 4 + len(SUM_FIELDS)
@@ -238,7 +266,45 @@ class PostgresStore(CostStore):
             if dims:
                 conn.execute(_ADD_ROLLUP, _columns(dims, width))
             returned = conn.execute(_ADD_ROLLUP_TOTALS, _columns(totals, width)).fetchall()
+            if settled:
+                conn.execute(_RELEASE, (list(settled),))
         return {(str(period), start): int(total) for period, start, total in returned}
+
+    def reserve(
+        self, reservation: int, holds: Sequence[Hold], amount_nusd: int, now: float, expires: float
+    ) -> Shortfall | None:
+        rows = sorted({(h.period, h.dim, h.start, h.key) for h in holds})
+        with self._connection(transaction=True) as conn:
+            for period, dim, start, key in rows:  # in one order, so no two wait in a cycle
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"llmobs.budget.{period}.{dim}.{start.isoformat()}.{key}",),
+                )
+            for hold in holds:
+                row = (hold.period, hold.dim, hold.start, hold.key)
+                conn.execute(_DELETE_EXPIRED_HOLDS, (*row, now))
+                found = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
+                spent, held = (int(found[0]), int(found[1])) if found else (0, 0)
+                if spent + held + amount_nusd > hold.limit_nusd:
+                    return Shortfall(hold, spent, held)
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO llmobs.holds VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    [(reservation, *row, amount_nusd, expires) for row in rows],
+                )
+        return None
+
+    def release(self, reservation: int) -> None:
+        self.release_all((reservation,))
+
+    def release_all(self, reservations: Sequence[int]) -> None:
+        with self._connection() as conn:
+            conn.execute(_RELEASE, (list(reservations),))
+
+    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
+        with self._connection() as conn:
+            row = conn.execute(_HELD, (period, dim, start, key, now)).fetchone()
+        return int(row[0]) if row else 0
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._connection() as conn:

@@ -28,9 +28,11 @@ from .base import (
     TOTAL,
     CostStore,
     CostStoreError,
+    Hold,
     PeriodTotals,
     RollupRow,
     SettingChange,
+    Shortfall,
     StoredEntry,
     check_rollup_query,
     entry_conditions,
@@ -74,6 +76,17 @@ CREATE TABLE IF NOT EXISTS entries (
     priced INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts);
+CREATE TABLE IF NOT EXISTS holds (
+    reservation INTEGER NOT NULL,
+    period TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    start TEXT NOT NULL,
+    key TEXT NOT NULL,
+    amount_nusd INTEGER NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (reservation, period, dim, start, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS holds_budget ON holds (period, dim, start, key, expires);
 CREATE TABLE IF NOT EXISTS budget_alerts (
     period TEXT NOT NULL,
     period_start TEXT NOT NULL,
@@ -82,7 +95,7 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
     PRIMARY KEY (period, period_start, threshold)
 ) WITHOUT ROWID;
 """
-_TABLES = {"meta", "entries", "rollup", "budget_alerts"}
+_TABLES = {"meta", "entries", "rollup", "holds", "budget_alerts"}
 #: Version 1 kept per-day group sums (``daily``) and day totals (``daily_total``) instead.
 _V1_TABLES = {"meta", "entries", "daily", "daily_total", "budget_alerts"}
 
@@ -107,6 +120,19 @@ ON CONFLICT (period, dim, start, key) DO UPDATE SET
 """
 _ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
 _ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
+
+
+_BUDGET_ROW = "period = ? AND dim = ? AND start = ? AND key = ?"
+_HELD = f"SELECT COALESCE(SUM(amount_nusd), 0) FROM holds WHERE {_BUDGET_ROW} AND expires > ?"
+#: Spent and held in one statement, so both are read from one snapshot.
+_SPENT_AND_HELD = (
+    f"SELECT COALESCE((SELECT cost_nusd FROM rollup WHERE {_BUDGET_ROW}), 0), ({_HELD})"
+)
+_DELETE_EXPIRED_HOLDS = f"DELETE FROM holds WHERE {_BUDGET_ROW} AND expires <= ?"
+
+
+def _release(conn: sqlite3.Connection, reservations: Sequence[int]) -> None:
+    conn.executemany("DELETE FROM holds WHERE reservation = ?", [(r,) for r in reservations])
 
 
 def _rollup_table(*, temp: bool = False) -> str:
@@ -366,6 +392,9 @@ class SQLiteStore(CostStore):
             ).fetchone()
             if version == "1":
                 _v1_rollups(conn, temp=False)
+                for statement in _SCHEMA.split(";"):  # the tables version 1 lacks
+                    if "holds" in statement:
+                        conn.execute(statement)
                 conn.execute("DROP TABLE daily")
                 conn.execute("DROP TABLE daily_total")
                 conn.execute(
@@ -440,8 +469,13 @@ class SQLiteStore(CostStore):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_batch(self, entries: Sequence[StoredEntry]) -> PeriodTotals:
+    def add_batch(
+        self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
+    ) -> PeriodTotals:
         if not entries:
+            if settled:
+                with self._transaction() as conn:
+                    _release(conn, settled)
             return {}
         rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced)) for e in entries]
         dims, totals = (
@@ -452,10 +486,39 @@ class SQLiteStore(CostStore):
             _many_rows(conn, _INSERT_ENTRY, rows)
             _many_rows(conn, _ADD_ROLLUP, dims)
             returned = _many_rows(conn, _ADD_ROLLUP_TOTALS, totals)
+            _release(conn, settled)
         return {
             (str(period), date.fromisoformat(str(start))): int(str(total))
             for period, start, total in returned
         }
+
+    def reserve(
+        self, reservation: int, holds: Sequence[Hold], amount_nusd: int, now: float, expires: float
+    ) -> Shortfall | None:
+        with self._transaction() as conn:  # BEGIN IMMEDIATE: one writer of the file at a time
+            for hold in holds:
+                row = (hold.period, hold.dim, hold.start.isoformat(), hold.key)
+                conn.execute(_DELETE_EXPIRED_HOLDS, (*row, now))
+                spent, held = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
+                if spent + held + amount_nusd > hold.limit_nusd:
+                    return Shortfall(hold, spent, held)
+            conn.executemany(
+                "INSERT INTO holds VALUES (?, ?, ?, ?, ?, ?, ?)",
+                {
+                    (reservation, h.period, h.dim, h.start.isoformat(), h.key, amount_nusd, expires)
+                    for h in holds
+                },
+            )
+        return None
+
+    def release(self, reservation: int) -> None:
+        with self._transaction() as conn:
+            _release(conn, (reservation,))
+
+    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
+        with self._reading() as conn:
+            (held,) = conn.execute(_HELD, (period, dim, start.isoformat(), key, now)).fetchone()
+        return int(held)
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._transaction() as conn:
