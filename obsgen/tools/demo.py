@@ -76,6 +76,7 @@ class Demo:
         self.metrics.set_build_info(version)
         calculator = LLMCostCalculator(overrides=(), metrics=self.metrics)
         self.tracker = CostTracker(db, daily_budget=daily_budget, calculator=calculator)
+        self.tracker.export_metrics(self.registry)  # llm_budget_*: limit, spent, reserved
         self.observer = LLMObserver(self.metrics, self.tracker, calculator)
         self.workload = Workload()
         self.rate, self.seed, self.version = rate, seed, version

@@ -10,7 +10,7 @@ from typing import Any, cast
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, values
 
 from .exposition import multiprocess_dir
-from .schema import METRICS, MetricKind, MetricSpec
+from .schema import RECORDED_METRICS, MetricKind, MetricSpec
 
 #: A Counter, Gauge or Histogram as its spec's kind says; its children have that kind's
 #: ``inc``/``set``/``observe``, which one static type cannot express for the whole mapping.
@@ -54,7 +54,7 @@ def _check_multiprocess_dir() -> None:
 
 
 def collectors_for(registry: CollectorRegistry | None = None) -> Collectors:
-    """Return the collectors of every schema metric in ``registry``, keyed by exposed name.
+    """Return the collectors of every recorded metric in ``registry``, keyed by exposed name.
 
     They are registered once per registry: asking again returns the same objects, so building
     several ``LLMMetrics`` on one registry never fails with "Duplicated timeseries".
@@ -66,7 +66,7 @@ def collectors_for(registry: CollectorRegistry | None = None) -> Collectors:
         if collectors is None:
             collectors = {}
             try:
-                for spec in METRICS:
+                for spec in RECORDED_METRICS:
                     collectors[spec.name] = _build(spec, target)
             except ValueError as exc:
                 for built in collectors.values():

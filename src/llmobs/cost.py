@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -15,7 +16,10 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
+from prometheus_client import CollectorRegistry
+
 from . import values
+from .budget_metrics import BudgetCollector
 from .budgets import BudgetAlerts, BudgetCallback, budget_status, check_budget, check_percent
 from .enforcement import (
     RESERVATION_SECONDS,
@@ -28,6 +32,7 @@ from .enforcement import (
     worst_case_nusd,
 )
 from .errors import InvalidRecordError, Reason
+from .exposition import exposition_registry
 from .labels import clean_label_value
 from .periods import Period, local_day, parse_period, parse_timezone
 from .pricing import LLMCostCalculator
@@ -213,6 +218,7 @@ class CostTracker:
         )
         self._next_error_log = 0.0
         self._next_prune = 0.0
+        self._exported: tuple[CollectorRegistry, BudgetCollector] | None = None
         self._prune_if_due()
 
     def _configure(
@@ -401,17 +407,43 @@ class CostTracker:
 
     # -- enforcement ---------------------------------------------------------------------------
 
-    def budgets_for(self, agent_id: str) -> list[Budget]:
-        """Every budget that limits ``agent_id``: the global ones, its team's and its own."""
-        agent = _name(agent_id, "agent_id")
-        team = _name(self._team_of(agent), "team")
-        budgets = [
+    def budgets(self) -> list[Budget]:
+        """Every budget: the global ones (``daily_budget`` ...), then the teams' and agents'."""
+        global_budgets = [
             Budget(limit, period, enforce=self.enforce)
             for period, limit in self._budgets.items()
             if limit is not None
         ]
-        budgets += [b for b in self._scoped_budgets if b.applies_to(agent, team)]
-        return budgets
+        return global_budgets + list(self._scoped_budgets)
+
+    def budgets_for(self, agent_id: str) -> list[Budget]:
+        """Every budget that limits ``agent_id``: the global ones, its team's and its own."""
+        agent = _name(agent_id, "agent_id")
+        team = _name(self._team_of(agent), "team")
+        return [budget for budget in self.budgets() if budget.applies_to(agent, team)]
+
+    def export_metrics(self, registry: CollectorRegistry | None = None) -> None:
+        """Export the budget gauges (``llm_budget_limit_usd``, ``_spent_usd``,
+        ``_reserved_usd``) where ``/metrics`` is served from (``registry``, by default the
+        default one, or in multiprocess mode every worker's aggregate). ValueError if another
+        tracker exports them there already."""
+        if self._exported is not None:
+            return
+        collector = BudgetCollector(
+            self.store,
+            self.budgets,
+            lambda: local_day(self._clock(), self.timezone),
+            self._write_failed,
+        )
+        target = exposition_registry(registry)
+        try:
+            target.register(collector)
+        except ValueError:
+            raise ValueError(
+                "another cost tracker exports the budget gauges on this registry already; "
+                "export one tracker's, or give each its own registry"
+            ) from None
+        self._exported = (target, collector)
 
     def reserve(
         self,
@@ -780,7 +812,12 @@ class CostTracker:
         return buffer.getvalue()
 
     def close(self) -> None:
-        """Store what is queued (waiting at most 10 s), then close the database."""
+        """Store what is queued (waiting at most 10 s), then close the database (and stop
+        exporting the budget gauges)."""
+        if self._exported is not None:
+            registry, collector = self._exported
+            self._exported = None
+            registry.unregister(collector)
         self._writer.close()
         self.store.close()
 
@@ -798,14 +835,18 @@ def get_cost_tracker(
     """The process-wide tracker of the cost database at ``path`` (see ``CostTracker``).
 
     Asking again for the same database returns the same tracker; budgets passed then update it.
+    The first one exports the budget gauges (``export_metrics``) on the default registry.
     """
     target = default_path() if path is None else os.fspath(path)
-    key = target if target == ":memory:" else os.path.abspath(target)
+    is_file = target != ":memory:" and "://" not in target
+    key = os.path.abspath(target) if is_file else target
     with _trackers_lock:
         tracker = _trackers.get(key)
         if tracker is None:
             tracker = CostTracker(target, daily_budget=daily_budget, **options)
             _trackers[key] = tracker
+            with contextlib.suppress(ValueError):  # the first one's gauges are served
+                tracker.export_metrics()
             return tracker
     budgets = {
         name: options[name] for name in ("weekly_budget", "monthly_budget") if name in options

@@ -188,6 +188,34 @@ COST_STORE_ERRORS = MetricSpec(
     unit="errors",
 )
 
+#: The budget gauges a cost tracker exports (``CostTracker.export_metrics``): read from the
+#: cost store at scrape time, for the calendar period in the tracker's time zone, so every
+#: replica sharing the store reports the same values (aggregate them with max, never sum).
+BUDGET_LABELS = ("scope", "name", "period")
+BUDGET_LIMIT = MetricSpec(
+    name="llm_budget_limit_usd",
+    kind=MetricKind.GAUGE,
+    labels=BUDGET_LABELS,
+    help="A budget's limit in US dollars, by scope (global, team, agent), name (the team or "
+    "agent; all for global) and calendar period (day, week, month).",
+    unit="usd",
+)
+BUDGET_SPENT = MetricSpec(
+    name="llm_budget_spent_usd",
+    kind=MetricKind.GAUGE,
+    labels=BUDGET_LABELS,
+    help="What the budget's current calendar period has spent in US dollars, as the cost "
+    "store holds it (the same on every replica).",
+    unit="usd",
+)
+BUDGET_RESERVED = MetricSpec(
+    name="llm_budget_reserved_usd",
+    kind=MetricKind.GAUGE,
+    labels=BUDGET_LABELS,
+    help="What calls in flight have reserved on the budget in US dollars (enforced budgets).",
+    unit="usd",
+)
+
 #: The seed's metrics, in the order the seed lists them.
 SEED_METRICS: tuple[MetricSpec, ...] = (
     REQUESTS,
@@ -210,8 +238,11 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
     COST_RECORDS_DROPPED,
     COST_STORE_ERRORS,
 )
+#: The metrics ``LLMMetrics`` records.
+RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
+BUDGET_METRICS: tuple[MetricSpec, ...] = (BUDGET_LIMIT, BUDGET_SPENT, BUDGET_RESERVED)
 #: Every metric llmobs exposes.
-METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
+METRICS: tuple[MetricSpec, ...] = RECORDED_METRICS + BUDGET_METRICS
 
 
 class TokenType(str, Enum):

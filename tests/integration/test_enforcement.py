@@ -142,3 +142,42 @@ def test_the_worst_case_is_priced_from_the_model_and_max_tokens(make):
         tracker.reserve("team.a", "gpt-4o", "openai", prompt_tokens=1000, max_tokens=500)
     tracker.release(reservation)
     assert tracker.reserve("team.a", "gpt-4o", "openai", prompt_tokens=1000, max_tokens=500)
+
+
+def budget_gauges(registry: CollectorRegistry) -> dict[tuple[str, str, str, str], float]:
+    return {
+        (s.name, s.labels["scope"], s.labels["name"], s.labels["period"]): s.value
+        for family in registry.collect()
+        if family.name.startswith("llm_budget_")
+        for s in family.samples
+    }
+
+
+def test_every_replica_exports_the_same_budget_gauges_from_the_store(make):
+    budgets = [Budget(2.0, "week", team="research", enforce=True)]
+    replicas = [make(daily_budget=10.0, budgets=budgets) for _ in range(2)]
+    registries = [CollectorRegistry(), CollectorRegistry()]
+    for tracker, registry in zip(replicas, registries, strict=True):
+        tracker.export_metrics(registry)
+    replicas[0].record_cost("research.a", "gpt-4o", "openai", 10, 1, cost=0.75, at=NOW)
+    replicas[1].record_cost("other.b", "gpt-4o", "openai", 10, 1, cost=0.5, at=NOW)
+    held = replicas[1].reserve("research.b", max_cost=0.25)
+    assert held is not None
+    replicas[0].flush()  # what another replica has queued is counted once it is written
+    gauges = [budget_gauges(registry) for registry in registries]
+    assert (
+        gauges[0]
+        == gauges[1]
+        == {
+            ("llm_budget_limit_usd", "global", "all", "day"): 10.0,
+            ("llm_budget_spent_usd", "global", "all", "day"): 1.25,
+            ("llm_budget_reserved_usd", "global", "all", "day"): 0.0,  # not enforced: nothing held
+            ("llm_budget_limit_usd", "team", "research", "week"): 2.0,
+            ("llm_budget_spent_usd", "team", "research", "week"): 0.75,
+            ("llm_budget_reserved_usd", "team", "research", "week"): 0.25,
+        }
+    )
+    with pytest.raises(ValueError, match="another cost tracker exports the budget gauges"):
+        make().export_metrics(registries[0])
+    replicas[0].close()
+    assert budget_gauges(registries[0]) == {}  # a closed tracker stops exporting

@@ -321,3 +321,26 @@ def test_racing_processes_never_hold_more_than_the_budget(cost_db):
     store.close()
     assert held == admitted * amount <= limit
     assert admitted == 150  # and every attempt that fitted was admitted
+
+
+def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
+    store = open_store(cost_db)
+    store.add_batch([entry(1)])
+    store.close()
+    tamper(cost_db, "DROP TABLE holds")  # version 2 is version 3 without reservations
+    tamper(cost_db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    if cost_db.startswith("postgresql://"):
+        with pytest.raises(CostStoreError, match="schema version 2; open it once with write"):
+            open_store(cost_db, read_only=True)
+    else:  # an SQLite file is read as it is
+        reader = open_store(cost_db, read_only=True)
+        assert reader.held_nusd("day", BUDGET_DAY, "", "", now=1.0) == 0
+        assert len(list(reader.entries())) == 1
+        reader.close()
+    upgraded = open_store(cost_db)
+    assert upgraded.reserve(1, [day_hold(10**9)], 5, now=1.0, expires=9.0) is None
+    assert len(list(upgraded.entries())) == 1
+    upgraded.close()
+    with pytest.raises(CostStoreError, match="lacks its table"):  # now at version 3
+        tamper(cost_db, "DROP TABLE holds")
+        open_store(cost_db)

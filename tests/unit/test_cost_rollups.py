@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmobs import CostStoreError, CostTracker
-from llmobs.store import TOTAL, SQLiteStore, StoredEntry
+from llmobs.store import SCHEMA_VERSION, TOTAL, SQLiteStore, StoredEntry
 from tests.cost_sums import expected_rollups, stored_rollups
 
 V1_DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "cost_db_v1.sql"
@@ -106,9 +106,10 @@ def test_a_version_1_database_is_migrated_once_and_keeps_every_sum(tmp_path):
     db = tmp_path / "v1.sqlite3"
     load_v1(db)
     tracker = CostTracker(db)
-    assert schema_version(db) == "2"
+    assert schema_version(db) == str(SCHEMA_VERSION)
     tables = {row[0] for row in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
     assert "daily" not in tables and "daily_total" not in tables
+    assert {"rollup", "holds"} <= tables
     assert str(tracker.timezone) == "Europe/Stockholm" and tracker.budget("week") == 200.0
     summaries_match_the_entries(tracker)
     before = tracker.get_monthly_summary(date(2026, 11, 2))["total_cost"]

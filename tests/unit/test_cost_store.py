@@ -185,7 +185,7 @@ TAMPERED = [
     ("INSERT OR REPLACE INTO meta VALUES ('budgets', '{\"day\": -1}')", "budgets"),
     ("INSERT OR REPLACE INTO meta VALUES ('budgets', 'not json')", "'budgets'"),
     ("DROP TABLE rollup", "lacks its table"),
-    ("UPDATE meta SET value = '3' WHERE key = 'schema_version'", "newer than this llmobs"),
+    ("UPDATE meta SET value = '99' WHERE key = 'schema_version'", "newer than this llmobs"),
 ]
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 NANO = 1_000_000_000
 MEMORY = ":memory:"
 DB_ENV = "LLMOBS_COST_DB"
@@ -159,6 +159,11 @@ class CostStore(ABC):
     @abstractmethod
     def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
         """What unexpired reservations hold on one budget's rollup row."""
+
+    @abstractmethod
+    def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
+        """What a budget's period has spent, and what unexpired reservations hold on it, read
+        together (one snapshot)."""
 
     @abstractmethod
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:

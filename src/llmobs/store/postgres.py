@@ -48,7 +48,25 @@ CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 4
 #: Serialises creating the schema across every process (any fixed 64-bit number).
 _SCHEMA_LOCK = 0x6C6C6D6F62730001
-_TABLES = {"meta", "entries", "rollup", "holds", "budget_alerts"}
+#: What each later version added, run in order on an older database (2 was the first here).
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    3: (
+        """CREATE TABLE llmobs.holds (
+            reservation bigint NOT NULL,
+            period text NOT NULL,
+            dim text NOT NULL,
+            start date NOT NULL,
+            key text NOT NULL,
+            amount_nusd bigint NOT NULL,
+            expires double precision NOT NULL,
+            PRIMARY KEY (reservation, period, dim, start, key)
+        )""",
+        "CREATE INDEX holds_budget ON llmobs.holds (period, dim, start, key, expires)",
+    ),
+}
+_FIRST_VERSION = 2
+_TABLES_OF = {2: {"meta", "entries", "rollup", "budget_alerts"}}
+_TABLES_OF[3] = _TABLES_OF[2] | {"holds"}
 _SUM_TYPES = ", ".join(f"{field} bigint NOT NULL" for field in SUM_FIELDS)
 _CREATE = (
     "CREATE SCHEMA IF NOT EXISTS llmobs",
@@ -77,17 +95,6 @@ _CREATE = (
         {_SUM_TYPES},
         PRIMARY KEY (period, dim, start, key)
     )""",
-    """CREATE TABLE llmobs.holds (
-        reservation bigint NOT NULL,
-        period text NOT NULL,
-        dim text NOT NULL,
-        start date NOT NULL,
-        key text NOT NULL,
-        amount_nusd bigint NOT NULL,
-        expires double precision NOT NULL,
-        PRIMARY KEY (reservation, period, dim, start, key)
-    )""",
-    "CREATE INDEX holds_budget ON llmobs.holds (period, dim, start, key, expires)",
     """CREATE TABLE llmobs.budget_alerts (
         period text NOT NULL,
         period_start date NOT NULL,
@@ -191,20 +198,38 @@ class PostgresStore(CostStore):
                 for statement in _CREATE:
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO llmobs.meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+                    "INSERT INTO llmobs.meta VALUES ('schema_version', %s)", (str(_FIRST_VERSION),)
                 )
-                return
-            self._check(conn, tables)
+                version = _FIRST_VERSION
+            else:
+                version = self._check(conn, tables)
+            if version < SCHEMA_VERSION:
+                self._upgrade(conn, version)
 
-    def _check(self, conn: psycopg.Connection[Any], tables: set[str]) -> None:
+    def _upgrade(self, conn: psycopg.Connection[Any], version: int) -> None:
+        """Bring an older database to this version, in the caller's locked transaction."""
+        if self.read_only:
+            raise CostStoreError(
+                f"{self.location}: the cost database has schema version {version}; open it once "
+                f"with write access to upgrade it to {SCHEMA_VERSION}"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _UPGRADES[target]:
+                conn.execute(statement)
+        conn.execute(
+            "UPDATE llmobs.meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
+
+    def _check(self, conn: psycopg.Connection[Any], tables: set[str]) -> int:
         if "meta" not in tables:
             raise CostStoreError(
                 f"{self.location}: the schema llmobs holds tables of something else "
                 f"({', '.join(sorted(tables))}); it was left untouched"
             )
         row = conn.execute("SELECT value FROM llmobs.meta WHERE key = 'schema_version'").fetchone()
-        self._known_version(row[0] if row else None, oldest=SCHEMA_VERSION)
-        self._check_tables(_TABLES, tables)
+        version = self._known_version(row[0] if row else None, oldest=_FIRST_VERSION)
+        self._check_tables(_TABLES_OF[version], tables)
+        return version
 
     # -- errors and transactions --------------------------------------------------------------
 
@@ -300,6 +325,12 @@ class PostgresStore(CostStore):
     def release_all(self, reservations: Sequence[int]) -> None:
         with self._connection() as conn:
             conn.execute(_RELEASE, (list(reservations),))
+
+    def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
+        row = (hold.period, hold.dim, hold.start, hold.key)
+        with self._connection() as conn:
+            found = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
 
     def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
         with self._connection() as conn:

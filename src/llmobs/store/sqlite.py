@@ -76,17 +76,6 @@ CREATE TABLE IF NOT EXISTS entries (
     priced INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts);
-CREATE TABLE IF NOT EXISTS holds (
-    reservation INTEGER NOT NULL,
-    period TEXT NOT NULL,
-    dim TEXT NOT NULL,
-    start TEXT NOT NULL,
-    key TEXT NOT NULL,
-    amount_nusd INTEGER NOT NULL,
-    expires REAL NOT NULL,
-    PRIMARY KEY (reservation, period, dim, start, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS holds_budget ON holds (period, dim, start, key, expires);
 CREATE TABLE IF NOT EXISTS budget_alerts (
     period TEXT NOT NULL,
     period_start TEXT NOT NULL,
@@ -95,9 +84,27 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
     PRIMARY KEY (period, period_start, threshold)
 ) WITHOUT ROWID;
 """
-_TABLES = {"meta", "entries", "rollup", "holds", "budget_alerts"}
-#: Version 1 kept per-day group sums (``daily``) and day totals (``daily_total``) instead.
-_V1_TABLES = {"meta", "entries", "daily", "daily_total", "budget_alerts"}
+#: Version 3 added the reservations' holds.
+_HOLDS_TABLE = """
+CREATE {temp}TABLE IF NOT EXISTS holds (
+    reservation INTEGER NOT NULL,
+    period TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    start TEXT NOT NULL,
+    key TEXT NOT NULL,
+    amount_nusd INTEGER NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (reservation, period, dim, start, key)
+) WITHOUT ROWID
+"""
+_HOLDS_INDEX = "CREATE INDEX IF NOT EXISTS holds_budget ON holds (period, dim, start, key, expires)"
+#: The tables of each schema version. Version 1 kept per-day group sums (``daily``) and day
+#: totals (``daily_total``) where version 2 keeps rollups.
+_TABLES_OF = {
+    1: {"meta", "entries", "daily", "daily_total", "budget_alerts"},
+    2: {"meta", "entries", "rollup", "budget_alerts"},
+    3: {"meta", "entries", "rollup", "holds", "budget_alerts"},
+}
 
 # Each write is one multi-row statement per table: SQLite's Python module lets other threads run
 # at every step of a statement, so one statement per row would leave a writer thread waiting
@@ -214,19 +221,27 @@ def _stored(row: Sequence[Any]) -> StoredEntry:
     )  # fmt: skip
 
 
-def _v1_rollups(conn: sqlite3.Connection, *, temp: bool) -> None:
-    """Build the rollup table from a version 1 database's per-day group sums: in the file
-    (a migration), or as a temporary table of this connection (reading a file read-only)."""
-    name = "temp.rollup" if temp else "rollup"
-    conn.execute(_rollup_table(temp=temp))
-    sums = ", ".join(f"SUM({field})" for field in SUM_FIELDS)
-    for period, start in _V1_PERIOD_STARTS.items():
-        for dim, key in _V1_DIMENSION_KEYS.items():
-            conn.execute(
-                f"INSERT INTO {name} ({_ROLLUP_COLUMNS}) "
-                f"SELECT '{period}', '{dim}', {start} AS s, {key} AS k, {sums} "
-                "FROM main.daily GROUP BY s, k"
-            )
+def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
+    """Add what versions after ``version`` have: in the file (a migration, in the caller's
+    transaction), or as temporary tables of this connection (reading an older file as it is)."""
+    if version < 2:  # rollups, built from the per-day group sums version 1 kept
+        name = "temp.rollup" if temp else "rollup"
+        conn.execute(_rollup_table(temp=temp))
+        sums = ", ".join(f"SUM({field})" for field in SUM_FIELDS)
+        for period, start in _V1_PERIOD_STARTS.items():
+            for dim, key in _V1_DIMENSION_KEYS.items():
+                conn.execute(
+                    f"INSERT INTO {name} ({_ROLLUP_COLUMNS}) "
+                    f"SELECT '{period}', '{dim}', {start} AS s, {key} AS k, {sums} "
+                    "FROM main.daily GROUP BY s, k"
+                )
+        if not temp:
+            conn.execute("DROP TABLE daily")
+            conn.execute("DROP TABLE daily_total")
+    if version < 3:  # the reservations' holds
+        conn.execute(_HOLDS_TABLE.format(temp="TEMP " if temp else ""))
+        if not temp:
+            conn.execute(_HOLDS_INDEX)
 
 
 @contextmanager
@@ -258,16 +273,16 @@ class SQLiteStore(CostStore):
         self.path = os.fspath(path)
         self.location = self.path
         self.read_only = read_only
-        self._legacy = False  # a version 1 file read without migrating it
+        self._read_version: int | None = None  # an older file read as it is
         self._lock = threading.Lock()
         self._conn = self._open_retrying()
         if self.path == MEMORY:  # one in-memory database: one connection
             self._read_lock, self._reader = self._lock, self._conn
         else:
             self._read_lock, self._reader = threading.Lock(), self._connect()
-        if self._legacy:
+        if self._read_version is not None:
             try:
-                _v1_rollups(self._reader, temp=True)
+                _upgrade(self._reader, self._read_version, temp=True)
             except sqlite3.Error as exc:
                 self.close()
                 raise self._unusable(exc) from exc
@@ -327,7 +342,8 @@ class SQLiteStore(CostStore):
                 self._probe_write(conn)
             if version is not None and version < SCHEMA_VERSION and not self.read_only:
                 self._migrate(conn)
-            self._legacy = version is not None and version < SCHEMA_VERSION and self.read_only
+            if version is not None and version < SCHEMA_VERSION and self.read_only:
+                self._read_version = version
         except sqlite3.OperationalError as exc:
             conn.close()
             if _is_busy(exc):
@@ -363,7 +379,7 @@ class SQLiteStore(CostStore):
             )
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = self._known_version(row[0] if row else None, oldest=1)
-        self._check_tables(_TABLES if version == SCHEMA_VERSION else _V1_TABLES, tables)
+        self._check_tables(_TABLES_OF[version], tables)
         return version
 
     def _create(self, conn: sqlite3.Connection) -> None:
@@ -376,6 +392,7 @@ class SQLiteStore(CostStore):
                 for statement in [*_SCHEMA.split(";"), _rollup_table()]:
                     if statement.strip():
                         conn.execute(statement)
+                _upgrade(conn, 2, temp=False)  # what came after the rollups
                 conn.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
@@ -383,20 +400,13 @@ class SQLiteStore(CostStore):
         self._inspect(conn)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Bring a version 1 database to this version in one transaction: its rollups are
-        built from the per-day group sums that version kept, which are then dropped."""
+        """Bring an older database to this version in one transaction (see ``_upgrade``)."""
         with _immediate(conn):
             # Another process may have migrated it since the look above: look again, locked.
-            (version,) = conn.execute(
-                "SELECT value FROM meta WHERE key='schema_version'"
-            ).fetchone()
-            if version == "1":
-                _v1_rollups(conn, temp=False)
-                for statement in _SCHEMA.split(";"):  # the tables version 1 lacks
-                    if "holds" in statement:
-                        conn.execute(statement)
-                conn.execute("DROP TABLE daily")
-                conn.execute("DROP TABLE daily_total")
+            (text,) = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = self._known_version(text, oldest=1)
+            if version < SCHEMA_VERSION:
+                _upgrade(conn, version, temp=False)
                 conn.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
@@ -514,6 +524,12 @@ class SQLiteStore(CostStore):
     def release(self, reservation: int) -> None:
         with self._transaction() as conn:
             _release(conn, (reservation,))
+
+    def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
+        row = (hold.period, hold.dim, hold.start.isoformat(), hold.key)
+        with self._reading() as conn:
+            spent, held = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
+        return int(spent), int(held)
 
     def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
         with self._reading() as conn:

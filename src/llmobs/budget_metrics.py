@@ -1,0 +1,87 @@
+"""The budget gauges a cost tracker exports: each budget's limit, what its calendar period has
+spent and what calls in flight hold on it, read from the cost store when Prometheus scrapes.
+
+Every replica sharing the store reports the same values, so dashboards and alerts aggregate
+them with ``max``. Reads are cached for a few seconds, so a burst of scrapers costs the store
+one read per budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from .enforcement import Budget, Scope
+from .schema import BUDGET_LIMIT, BUDGET_RESERVED, BUDGET_SPENT
+from .store import NANO, CostStore, CostStoreError
+
+logger = logging.getLogger("llmobs")
+
+CACHE_SECONDS = 5.0
+#: The ``name`` label of a global budget.
+GLOBAL_NAME = "all"
+
+#: One budget's labels and its limit, spent and reserved in USD.
+BudgetRow = tuple[tuple[str, str, str], float, float, float]
+
+
+class BudgetCollector(Collector):
+    """Collects ``llm_budget_*`` for the budgets ``budgets()`` returns (a tracker's)."""
+
+    def __init__(
+        self,
+        store: CostStore,
+        budgets: Callable[[], Sequence[Budget]],
+        today: Callable[[], date],
+        failed: Callable[[Exception], None],
+    ) -> None:
+        self._store, self._budgets, self._today, self._failed = store, budgets, today, failed
+        self._lock = threading.Lock()
+        self._rows: list[BudgetRow] = []
+        self._read_at = float("-inf")
+
+    def _read(self) -> list[BudgetRow]:
+        rows = []
+        now, today = time.time(), self._today()
+        for budget in self._budgets():
+            spent, held = self._store.spent_and_held(budget.hold(today), now)
+            name = GLOBAL_NAME if budget.scope is Scope.GLOBAL else budget.key
+            labels = (budget.scope.value, name, budget.period.value)
+            rows.append((labels, budget.limit_usd, spent / NANO, held / NANO))
+        return rows
+
+    def rows(self) -> list[BudgetRow]:
+        """The budgets' values, read again when the last read is older than CACHE_SECONDS."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= CACHE_SECONDS:
+                try:
+                    self._rows = self._read()
+                except CostStoreError as exc:  # a scrape never fails for it; the gauges pause
+                    self._failed(exc)
+                    self._rows = []
+                self._read_at = time.monotonic()
+            return self._rows
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for spec in (BUDGET_LIMIT, BUDGET_SPENT, BUDGET_RESERVED)
+        ]
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The gauges' names, so a registry refuses a second exporter (and reads nothing)."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = self._families()
+        for labels, *values in self.rows():
+            for family, value in zip(families, values, strict=True):
+                family.add_metric(labels, value)
+        yield from families
