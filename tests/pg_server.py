@@ -47,8 +47,9 @@ def require_postgres() -> None:
 class PostgresServer:
     """One cluster in ``root``: ``start``, ``stop``, ``kill``, and a database per test."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.root = root
+        self.fsync = fsync  # off for the tests (faster); on for benchmarks, as in production
         self.data = root / "data"
         self.port = free_port()
         self.log = root / "postgres.log"
@@ -74,7 +75,8 @@ class PostgresServer:
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [binary("postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.port),
-             "-k", str(self.root), "-c", "fsync=off", "-c", "max_connections=200"],
+             "-k", str(self.root), "-c", f"fsync={'on' if self.fsync else 'off'}",
+             "-c", "max_connections=200"],
             stdout=log, stderr=subprocess.STDOUT, **self._run_as(),
         )  # fmt: skip
         log.close()

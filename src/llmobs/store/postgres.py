@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from typing import Any
 
@@ -144,6 +144,11 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{parts.path}"
 
 
+def _pipeline(conn: psycopg.Connection[Any]) -> AbstractContextManager[object]:
+    """Pipeline mode (statements sent without waiting for each result) where libpq has it."""
+    return conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
+
+
 def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
     """Rows as one list per column: the arrays ``unnest`` turns back into rows."""
     return [[row[i] for row in rows] for i in range(width)] if rows else [[] for _ in range(width)]
@@ -242,18 +247,22 @@ class PostgresStore(CostStore):
         return CostStoreError(f"{self.location}: {detail}")
 
     @contextmanager
-    def _connection(self, *, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection (in one transaction if asked); database errors are raised as
-        CostStoreError naming the database, never its password."""
+    def _mapped_errors(self) -> Iterator[None]:
+        """Database errors raised as CostStoreError naming the database, never its password."""
         try:
-            with self._pool.connection() as conn:
-                if transaction:
-                    with conn.transaction():
-                        yield conn
-                else:
-                    yield conn
+            yield
         except (psycopg.Error, PoolTimeout) as exc:
             raise self._error(exc) from exc
+
+    @contextmanager
+    def _connection(self, *, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection, in one transaction if asked."""
+        with self._mapped_errors(), self._pool.connection() as conn:
+            if transaction:
+                with conn.transaction():
+                    yield conn
+            else:
+                yield conn
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -286,13 +295,16 @@ class PostgresStore(CostStore):
             return {}
         dims, totals = rollup_rows(entries)
         width = 4 + len(SUM_FIELDS)
-        with self._connection(transaction=True) as conn:
+        # One round trip: the statements are pipelined, and only the commit is waited for.
+        with self._connection() as conn, _pipeline(conn), conn.transaction():
             conn.execute(_INSERT_ENTRIES, _columns(entries, len(StoredEntry._fields)))
             if dims:
                 conn.execute(_ADD_ROLLUP, _columns(dims, width))
-            returned = conn.execute(_ADD_ROLLUP_TOTALS, _columns(totals, width)).fetchall()
+            cursor = conn.execute(_ADD_ROLLUP_TOTALS, _columns(totals, width))
             if settled:
                 conn.execute(_RELEASE, (list(settled),))
+        with self._mapped_errors():
+            returned = cursor.fetchall()
         return {(str(period), start): int(total) for period, start, total in returned}
 
     def reserve(
@@ -300,15 +312,22 @@ class PostgresStore(CostStore):
     ) -> Shortfall | None:
         rows = sorted({(h.period, h.dim, h.start, h.key) for h in holds})
         with self._connection(transaction=True) as conn:
-            for period, dim, start, key in rows:  # in one order, so no two wait in a cycle
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                    (f"llmobs.budget.{period}.{dim}.{start.isoformat()}.{key}",),
-                )
-            for hold in holds:
-                row = (hold.period, hold.dim, hold.start, hold.key)
-                conn.execute(_DELETE_EXPIRED_HOLDS, (*row, now))
-                found = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
+            # A hold is transient (it lapses by itself), so its commit need not wait for the
+            # disk; what a call spends is written by the settlement, durably.
+            conn.execute("SET LOCAL synchronous_commit = off")
+            with _pipeline(conn):
+                for period, dim, start, key in rows:  # in one order: no two wait in a cycle
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        (f"llmobs.budget.{period}.{dim}.{start.isoformat()}.{key}",),
+                    )
+                checks = []
+                for hold in holds:
+                    row = (hold.period, hold.dim, hold.start, hold.key)
+                    conn.execute(_DELETE_EXPIRED_HOLDS, (*row, now))
+                    checks.append(conn.execute(_SPENT_AND_HELD, (*row, *row, now)))
+            for hold, check in zip(holds, checks, strict=True):
+                found = check.fetchone()
                 spent, held = (int(found[0]), int(found[1])) if found else (0, 0)
                 if spent + held + amount_nusd > hold.limit_nusd:
                     return Shortfall(hold, spent, held)

@@ -1,0 +1,90 @@
+"""One replica of a fleet sharing a PostgreSQL cost store, for the fleet tests.
+
+Usage: fleet_worker.py URL MODE ...
+  enforce CALLS       4 threads, each with its own tracker and connections, reserve 0.01 USD per
+                      call against the enforced budgets and settle it at 0.008 USD; prints
+                      "fired" per budget alert it fires, then "admitted N denied M".
+  hold USD SECONDS    reserves USD for SECONDS, prints "held", then waits to be killed.
+  record              records 0.001 USD calls in the background until stdin closes, then
+                      flushes; prints "recorded N", "flushed True|False" and "store_errors N".
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from prometheus_client import REGISTRY
+
+from llmobs import BudgetExceededError, CostTracker
+
+
+def enforce(url: str, calls: int) -> None:
+    counts = {"admitted": 0, "denied": 0}
+    lock = threading.Lock()
+    go = threading.Barrier(4)
+
+    def replica_thread(number: int) -> None:
+        tracker = CostTracker(url, enforce=True)
+        tracker.add_budget_alert(lambda status: print("fired", flush=True), 50.0)
+        go.wait()
+        for _ in range(calls):
+            try:
+                reservation = tracker.reserve(f"fleet.agent{number}", max_cost=0.01)
+            except BudgetExceededError:
+                with lock:
+                    counts["denied"] += 1
+                continue
+            tracker.record_cost(
+                f"fleet.agent{number}", "gpt-4o", "openai", 100, 10, cost=0.008,
+                reservation=reservation,
+            )  # fmt: skip
+            with lock:
+                counts["admitted"] += 1
+        tracker.close()
+
+    threads = [threading.Thread(target=replica_thread, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"admitted {counts['admitted']} denied {counts['denied']}", flush=True)
+
+
+def hold(url: str, amount: float, seconds: float) -> None:
+    tracker = CostTracker(url, enforce=True, reservation_seconds=seconds)
+    tracker.reserve("fleet.holder", max_cost=amount)
+    print("held", flush=True)
+    time.sleep(3600)
+
+
+def record(url: str) -> None:
+    tracker = CostTracker(url, queue_size=1_000_000)
+    stop = threading.Event()
+    recorded = 0
+
+    def wait_for_stdin_to_close() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()
+    print("ready", flush=True)
+    while not stop.is_set():
+        if tracker.record_cost("fleet.recorder", "gpt-4o", "openai", 10, 1, cost=0.001) > 0:
+            recorded += 1
+        time.sleep(0.002)
+    print(f"recorded {recorded}", flush=True)
+    print(f"flushed {tracker.flush(timeout=120)}", flush=True)
+    errors = REGISTRY.get_sample_value("llm_cost_store_errors_total")  # the default metrics
+    print(f"store_errors {int(errors or 0)}", flush=True)
+
+
+if __name__ == "__main__":
+    location, mode, *rest = sys.argv[1:]
+    if mode == "enforce":
+        enforce(location, int(rest[0]))
+    elif mode == "hold":
+        hold(location, float(rest[0]), float(rest[1]))
+    else:
+        record(location)

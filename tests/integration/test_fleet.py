@@ -1,0 +1,106 @@
+"""A fleet of replicas sharing one PostgreSQL cost store: one spend, one budget, alerts once,
+reservations that never overrun the budget, and nothing acknowledged lost when a replica is
+killed or the database restarts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from llmobs import BudgetExceededError, CostTracker
+from llmobs.store import NANO
+
+pytestmark = pytest.mark.integration
+WORKER = Path(__file__).with_name("fleet_worker.py")
+
+
+def worker(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), url, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+
+
+def test_four_processes_of_four_threads_share_one_enforced_budget(postgres):
+    url = postgres.new_database()
+    CostTracker(url, daily_budget=1.0).close()  # saved in the store for every replica
+    replicas = [worker(url, "enforce", "40") for _ in range(4)]  # 640 attempts of 0.01 USD
+    outputs = [replica.communicate(timeout=300) for replica in replicas]
+    assert all(replica.returncode == 0 for replica in replicas), outputs
+    lines = [line for out, _ in outputs for line in out.splitlines()]
+    admitted = sum(int(line.split()[1]) for line in lines if line.startswith("admitted"))
+    denied = sum(int(line.split()[3]) for line in lines if line.startswith("admitted"))
+    assert admitted + denied == 640
+    tracker = CostTracker(url)
+    summary = tracker.get_daily_summary()
+    assert summary.total_requests == admitted
+    assert round(summary.total_cost * NANO) == admitted * round(0.008 * NANO)  # exact
+    assert summary.total_cost <= 1.0  # every admitted worst case fitted the budget
+    assert 100 <= admitted <= 125  # 1.0 / 0.01 reserved ... 1.0 / 0.008 spent
+    assert sum(line == "fired" for line in lines) == 1  # the 50 % alert, once in the fleet
+    status = tracker.check_budget_threshold()
+    assert status["spent"] == summary.total_cost
+    tracker.close()
+
+
+def test_a_killed_replicas_reservation_lapses_at_its_expiry(postgres):
+    url = postgres.new_database()
+    CostTracker(url, daily_budget=1.0).close()
+    holder = worker(url, "hold", "0.9", "3")
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()  # dies holding 0.9 USD of the budget
+    holder.wait(timeout=30)
+    tracker = CostTracker(url, enforce=True)
+    with pytest.raises(BudgetExceededError) as refused:
+        tracker.reserve("fleet.other", max_cost=0.2)
+    assert refused.value.reserved == pytest.approx(0.9)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert tracker.reserve("fleet.other", max_cost=0.2) is not None
+            break
+        except BudgetExceededError:
+            assert time.monotonic() < deadline, "the dead replica's reservation never lapsed"
+            time.sleep(0.2)
+    tracker.close()
+
+
+def test_a_database_restart_loses_no_acknowledged_record(postgres):
+    url = postgres.new_database()
+    CostTracker(url).close()
+    replicas = [worker(url, "record") for _ in range(3)]
+    for replica in replicas:
+        assert replica.stdout is not None and replica.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    postgres.stop()  # an operator restarts the database under a recording fleet
+    time.sleep(1.5)
+    postgres.start()
+    time.sleep(1.0)
+    outputs = [replica.communicate(input="", timeout=300) for replica in replicas]
+    assert all(replica.returncode == 0 for replica in replicas), outputs
+    recorded = sum(
+        int(line.split()[1])
+        for out, _ in outputs
+        for line in out.splitlines()
+        if line.startswith("recorded")
+    )
+    assert all("flushed True" in out for out, _ in outputs), outputs
+    failed_writes = sum(
+        int(line.split()[1])
+        for out, _ in outputs
+        for line in out.splitlines()
+        if line.startswith("store_errors")
+    )
+    assert failed_writes > 0  # the restart did interrupt the writers, who retried
+    tracker = CostTracker(url)
+    assert tracker.get_daily_summary().total_requests == recorded > 0
+    tracker.close()
