@@ -41,6 +41,7 @@ from .store import (
     NANO,
     TOTAL,
     CostStoreError,
+    CostStoreUnavailable,
     PeriodTotals,
     StoredEntry,
     default_path,
@@ -48,7 +49,7 @@ from .store import (
     utc_timestamp,
 )
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
-from .writer import DEFAULT_CAPACITY, CostWriter
+from .writer import DEFAULT_CAPACITY, EXIT_FLUSH_SECONDS, CostWriter
 
 logger = logging.getLogger("llmobs")
 
@@ -62,6 +63,7 @@ BUDGET_NAMES = {
     Period.WEEK: "weekly_budget",
     Period.MONTH: "monthly_budget",
 }
+BUDGET_PERIODS = {name: period for period, name in BUDGET_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -193,13 +195,21 @@ class CostTracker:
         self.durable = bool(durable)
         self.store = open_store(default_path() if path is None else path, read_only=read_only)
         self.path = self.store.location
+        self._team_of = team_of or team_before(team_separator)
+        self._retention_days = retention_days
+        self._calculator = calculator
+        self._clock = clock or (lambda: datetime.now(tz=self.timezone))
+        self._alerts = BudgetAlerts()
+        self._lock = threading.Lock()
+        given = {"daily_budget": daily_budget, "weekly_budget": weekly_budget}
+        given["monthly_budget"] = monthly_budget
+        #: What to agree on with the store once it answers, if it did not at start.
+        self._unsettled: tuple[str | tzinfo | None, dict[str, Any]] | None = None
         try:
-            self._configure(timezone, team_of, team_separator, retention_days, calculator, clock)
-            self.set_budgets(
-                daily_budget=daily_budget,
-                weekly_budget=weekly_budget,
-                monthly_budget=monthly_budget,
-            )
+            try:
+                self._settle_settings(timezone, given)
+            except CostStoreUnavailable as exc:  # recording goes on in memory until it answers
+                self._start_unsettled(exc, timezone, given)
         except BaseException:
             self.store.close()  # a tracker that cannot start holds no connection
             raise
@@ -221,24 +231,45 @@ class CostTracker:
         self._exported: tuple[CollectorRegistry, BudgetCollector] | None = None
         self._prune_if_due()
 
-    def _configure(
-        self,
-        timezone: str | tzinfo | None,
-        team_of: Callable[[str], str] | None,
-        team_separator: str,
-        retention_days: int | None,
-        calculator: LLMCostCalculator | None,
-        clock: Callable[[], datetime] | None,
-    ) -> None:
-        """Agree with the store on the time zone and read the budgets saved in it."""
+    def _settle_settings(self, timezone: str | tzinfo | None, given: dict[str, Any]) -> None:
+        """Agree with the store on the time zone, and save the budgets given (the rest are
+        read from it)."""
         self.timezone = self._agree_on_timezone(timezone)
-        self._team_of = team_of or team_before(team_separator)
-        self._retention_days = retention_days
-        self._calculator = calculator
-        self._clock = clock or (lambda: datetime.now(tz=self.timezone))
-        self._alerts = BudgetAlerts()
-        self._lock = threading.Lock()
         self._budgets = self._parse_budgets(self.store.get_setting("budgets"))
+        self.set_budgets(**given)
+
+    def _start_unsettled(
+        self, cause: Exception, timezone: str | tzinfo | None, given: dict[str, Any]
+    ) -> None:
+        """Start with the settings given, the store being unreachable; agree on them with it
+        after its first write."""
+        self.timezone = parse_timezone(timezone)
+        self._budgets = {period: None for period in Period}
+        for name, value in given.items():
+            if value is not _UNSET:
+                self._budgets[BUDGET_PERIODS[name]] = check_budget(value, name)
+        self._unsettled = (timezone, given)
+        logger.warning(
+            "llmobs: %s; the tracker starts with time zone %s and the budgets it was given",
+            cause,
+            self.timezone,
+        )
+
+    def _settle_if_unsettled(self) -> None:
+        """Once the store answers after being unreachable at start: agree on the settings."""
+        if self._unsettled is None:
+            return
+        timezone, given = self._unsettled
+        assumed = self.timezone
+        self._settle_settings(timezone, given)
+        self._unsettled = None
+        if str(self.timezone) != str(assumed):
+            logger.warning(
+                "llmobs: the cost database's time zone is %s; entries recorded before it "
+                "answered were dated in %s",
+                self.timezone,
+                assumed,
+            )
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -560,6 +591,11 @@ class CostTracker:
 
     def _after_write(self, entries: object, totals: PeriodTotals) -> None:
         """After entries are stored: fire budget alerts that are due, prune when it is time."""
+        if self._unsettled is not None:
+            try:
+                self._settle_if_unsettled()
+            except Exception as exc:
+                self._write_failed(exc)
         if self._alerts.callbacks:
             try:
                 self._fire_due_alerts(totals)
@@ -811,14 +847,15 @@ class CostTracker:
         self.export_csv(buffer, **query)
         return buffer.getvalue()
 
-    def close(self) -> None:
-        """Store what is queued (waiting at most 10 s), then close the database (and stop
-        exporting the budget gauges)."""
+    def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> None:
+        """Store what is queued (waiting at most ``timeout`` seconds; what is still queued then
+        is dropped and counted), then close the database and stop exporting the budget
+        gauges."""
         if self._exported is not None:
             registry, collector = self._exported
             self._exported = None
             registry.unregister(collector)
-        self._writer.close()
+        self._writer.close(timeout)
         self.store.close()
 
 

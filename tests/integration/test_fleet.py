@@ -104,3 +104,22 @@ def test_a_database_restart_loses_no_acknowledged_record(postgres):
     tracker = CostTracker(url)
     assert tracker.get_daily_summary().total_requests == recorded > 0
     tracker.close()
+
+
+def test_a_replica_starting_while_the_database_is_down_records_into_memory(postgres):
+    url = postgres.new_database()  # never opened by llmobs: its schema is made later
+    postgres.stop()
+    try:
+        tracker = CostTracker(url, daily_budget=3.0, timezone="Europe/Stockholm")
+        assert tracker.budget("day") == 3.0 and str(tracker.timezone) == "Europe/Stockholm"
+        for _ in range(25):
+            assert tracker.record_cost("fleet.early", "gpt-4o", "openai", 10, 1, cost=0.01) == 0.01
+        assert not tracker.flush(timeout=0.5)  # nothing can be written yet, nothing is lost
+    finally:
+        postgres.start()
+    assert tracker.flush(timeout=60)
+    other = CostTracker(url)  # the settings it started with were saved once it answered
+    assert other.budget("day") == 3.0 and str(other.timezone) == "Europe/Stockholm"
+    assert other.get_daily_summary().total_requests == 25
+    other.close()
+    tracker.close()

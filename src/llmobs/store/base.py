@@ -30,6 +30,11 @@ class CostStoreError(RuntimeError):
     """The cost database cannot be opened or used; the message names it and the cause."""
 
 
+class CostStoreUnavailable(CostStoreError):
+    """The cost database cannot be reached now (its server is down or unreachable); writes
+    wait in memory and are retried until it answers."""
+
+
 class StoredEntry(NamedTuple):
     """One raw entry as stored (its fields in the order of the stores' columns)."""
 

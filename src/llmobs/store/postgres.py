@@ -9,6 +9,8 @@ Needs ``psycopg`` 3 and ``psycopg_pool`` (``pip install 'obsgen[postgres]'``).
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,6 +25,7 @@ from .base import (
     TOTAL,
     CostStore,
     CostStoreError,
+    CostStoreUnavailable,
     Hold,
     PeriodTotals,
     RollupRow,
@@ -42,6 +45,8 @@ except ImportError as missing:  # pragma: no cover - depends on the installation
         "a postgresql:// cost store needs psycopg 3 and psycopg_pool: "
         "pip install 'obsgen[postgres]'"
     ) from missing
+
+logger = logging.getLogger("llmobs")
 
 SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_SECONDS = 10
@@ -134,6 +139,11 @@ _DELETE_EXPIRED_HOLDS = f"DELETE FROM llmobs.holds WHERE {_BUDGET_ROW} AND expir
 _RELEASE = "DELETE FROM llmobs.holds WHERE reservation = ANY(%s)"
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def redacted(url: str) -> str:
     """``url`` without its password or query (which may hold one), fit for messages."""
     parts = urllib.parse.urlsplit(url)
@@ -165,11 +175,22 @@ class PostgresStore(CostStore):
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.location = redacted(url)
         self.read_only = read_only
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
         options = "-c default_transaction_read_only=on" if read_only else ""
         settings: dict[str, Any] = {"autocommit": True, "options": options}
         try:  # one plain connection first: its error says why (a pool's only times out)
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS, **settings) as conn:
                 self._prepare(conn)
+        except psycopg.OperationalError as exc:
+            if read_only:  # a report has nothing to wait for
+                raise self._error(exc) from exc
+            logger.warning(
+                "llmobs cannot reach the cost database %s (%s); records wait in memory and are "
+                "written when it answers",
+                self.location,
+                _first_line(exc),
+            )
         except psycopg.Error as exc:
             raise self._error(exc) from exc
         self._pool = ConnectionPool(
@@ -210,6 +231,7 @@ class PostgresStore(CostStore):
                 version = self._check(conn, tables)
             if version < SCHEMA_VERSION:
                 self._upgrade(conn, version)
+        self._prepared = True
 
     def _upgrade(self, conn: psycopg.Connection[Any], version: int) -> None:
         """Bring an older database to this version, in the caller's locked transaction."""
@@ -239,12 +261,15 @@ class PostgresStore(CostStore):
     # -- errors and transactions --------------------------------------------------------------
 
     def _error(self, exc: Exception) -> CostStoreError:
+        """``exc`` as CostStoreError, or CostStoreUnavailable when the server cannot be
+        reached (so that writes are kept and retried)."""
         if isinstance(exc, PoolTimeout):
-            return CostStoreError(
+            return CostStoreUnavailable(
                 f"{self.location}: no database connection within {CONNECT_TIMEOUT_SECONDS} s"
             )
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return CostStoreError(f"{self.location}: {detail}")
+        unreachable = isinstance(exc, psycopg.OperationalError)
+        kind = CostStoreUnavailable if unreachable else CostStoreError
+        return kind(f"{self.location}: {_first_line(exc)}")
 
     @contextmanager
     def _mapped_errors(self) -> Iterator[None]:
@@ -256,8 +281,13 @@ class PostgresStore(CostStore):
 
     @contextmanager
     def _connection(self, *, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection, in one transaction if asked."""
+        """A pooled connection, in one transaction if asked; the schema is checked (or created)
+        first if the database could not be reached when the store was opened."""
         with self._mapped_errors(), self._pool.connection() as conn:
+            if not self._prepared:
+                with self._prepare_lock:
+                    if not self._prepared:
+                        self._prepare(conn)
             if transaction:
                 with conn.transaction():
                     yield conn
