@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from llmobs import BudgetExceededError, CostTracker
+from llmobs import BudgetExceededError, BudgetUnavailableError, CostTracker
 from llmobs.store import NANO
 
 pytestmark = pytest.mark.integration
@@ -123,3 +123,22 @@ def test_a_replica_starting_while_the_database_is_down_records_into_memory(postg
     assert other.get_daily_summary().total_requests == 25
     other.close()
     tracker.close()
+
+
+@pytest.mark.parametrize("when_store_fails", ["allow", "deny"])
+def test_enforcement_fails_open_or_closed_as_set_while_the_database_is_down(
+    postgres, when_store_fails
+):
+    url = postgres.new_database()
+    tracker = CostTracker(url, daily_budget=1.0, enforce=True, when_store_fails=when_store_fails)
+    postgres.stop()
+    try:
+        if when_store_fails == "deny":
+            with pytest.raises(BudgetUnavailableError, match="cannot be checked"):
+                tracker.reserve("fleet.agent", max_cost=0.1)
+        else:
+            reservation = tracker.reserve("fleet.agent", max_cost=0.1)
+            assert reservation is not None and not reservation.held_in_store  # let through
+    finally:
+        postgres.start()
+    tracker.close(timeout=30)
