@@ -56,6 +56,8 @@ logger = logging.getLogger("llmobs")
 MAX_NAME_LENGTH = 256
 PRUNE_EVERY_SECONDS = 3600.0
 READ_FLUSH_SECONDS = 30.0
+#: How long a reservation waits for this process's queued records to be written.
+RESERVE_FLUSH_SECONDS = 1.0
 STORE_ERROR_LOG_EVERY_SECONDS = 60.0
 _UNSET: Any = object()
 BUDGET_NAMES = {
@@ -508,8 +510,8 @@ class CostTracker:
             )
         amount = worst_case_nusd(max_cost, priced)
         enforced = [b for b in self.budgets_for(agent) if enforce_all or b.enforce or self.enforce]
-        if enforced:  # what this process recorded is spent: write its queue first
-            self._writer.flush(READ_FLUSH_SECONDS)
+        if enforced:  # what this process recorded is spent: write its queue first (briefly)
+            self._writer.flush(RESERVE_FLUSH_SECONDS)
         return self._enforcer.reserve(enforced, local_day(self._clock(), self.timezone), amount)
 
     def enforcing(self, enforce_all: bool = False) -> bool:
