@@ -27,11 +27,11 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from llmobs.schema import REQUESTS, TOKENS, MetricKind, MetricSpec, TokenType
+from llmobs.teams import team_pattern
 
 #: Grafana template variables, by the label they filter.
 DASHBOARD_FILTERS = ("agent_id", "model", "provider")
@@ -387,15 +387,14 @@ def quantile(q: float, buckets: Expr) -> Expr:
     return buckets.then(f"histogram_quantile({q:g}, {buckets})")
 
 
-def team_regex(separator: str) -> str:
-    """RE2 pattern whose first group is the team: the agent id up to the first separator."""
-    return f"([^{re.escape(separator)}]*).*"
-
-
 def with_team(expr: Expr, separator: str) -> Expr:
-    """``expr`` with a ``team`` label derived from its ``agent_id`` label."""
-    pattern = string_literal(team_regex(separator))
-    return expr.then(f'label_replace({expr}, "team", "$1", "agent_id", {pattern})')
+    """``expr`` with a ``team`` label derived from its ``agent_id`` label, as llmobs derives
+    it (``llmobs.teams``)."""
+    pattern, replacement = team_pattern(separator)
+    return expr.then(
+        f'label_replace({expr}, "team", {string_literal(replacement)}, "agent_id", '
+        f"{string_literal(pattern)})"
+    )
 
 
 def team_rule(agents: Expr, separator: str) -> Expr:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from llmobs.schema import DURATION_BUCKETS
+from llmobs.teams import DEFAULT_SEPARATOR, check_separator
 from obsgen.catalogue.alerts import ALERT_NAMES
 
 from . import validation as check
@@ -261,14 +262,6 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
     )
 
 
-def _separator(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 1 or value.isalnum() or value.isspace():
-        raise ValueError(
-            f"must be one punctuation character such as '.', got {check.describe(value)}"
-        )
-    return value
-
-
 def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]:
     section = r.mapping(data, path, {"for"})
     durations = section.get("for")
@@ -318,7 +311,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         prometheus=_prometheus(r, top.get("prometheus"), ("prometheus",)),
         budgets=_budgets(r, top.get("budgets"), ("budgets",)),
         slo=_slo(r, top.get("slo"), ("slo",)),
-        team_separator=r.value(teams, ("teams",), "separator", _separator, "."),
+        team_separator=r.value(teams, ("teams",), "separator", check_separator, DEFAULT_SEPARATOR),
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
         runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),

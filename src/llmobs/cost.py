@@ -49,6 +49,7 @@ from .store import (
     utc_timestamp,
 )
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
+from .teams import check_separator, team_before
 from .writer import DEFAULT_CAPACITY, EXIT_FLUSH_SECONDS, CostWriter
 
 logger = logging.getLogger("llmobs")
@@ -100,15 +101,6 @@ class CostEntry:
             cost=usd(stored.cost_nusd),
             priced=stored.priced,
         )
-
-
-def team_before(separator: str) -> Callable[[str], str]:
-    """Team of an agent id: the part before the first ``separator`` (the whole id if none)."""
-
-    def team_of(agent_id: str) -> str:
-        return agent_id.split(separator, 1)[0] or agent_id
-
-    return team_of
 
 
 def _name(value: object, field: str) -> str:
@@ -187,8 +179,10 @@ class CostTracker:
             or retention_days < 1
         ):
             raise ValueError(f"retention_days must be a positive integer, got {retention_days!r}")
-        if not isinstance(team_separator, str) or not team_separator:
-            raise ValueError(f"team_separator must be a non-empty string, got {team_separator!r}")
+        try:
+            check_separator(team_separator)
+        except ValueError as exc:
+            raise ValueError(f"team_separator {exc}") from None
         self._scoped_budgets = tuple(budgets)
         if not all(isinstance(budget, Budget) for budget in self._scoped_budgets):
             raise ValueError("budgets must be llmobs.Budget objects")

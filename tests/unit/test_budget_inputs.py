@@ -46,6 +46,8 @@ def test_a_budget_says_what_it_limits():
         ({"reservation_seconds": 0}, r"reservation_seconds must be in \(0, 604800\]"),
         ({"reservation_seconds": math.nan}, "reservation_seconds must be in"),
         ({"budgets": [10.0]}, "budgets must be llmobs.Budget objects"),
+        ({"team_separator": "::"}, "team_separator must be one punctuation character"),
+        ({"team_separator": "a"}, "team_separator must be one punctuation character"),
     ],
 )
 def test_bad_enforcement_settings_are_refused(arguments, message):
