@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from . import values
 from .budget_metrics import BudgetCollector
 from .budgets import BudgetAlerts, BudgetCallback, budget_status, check_budget, check_percent
+from .config_budgets import CONFIG_ENV, tracker_options
 from .enforcement import (
     RESERVATION_SECONDS,
     Budget,
@@ -266,6 +267,19 @@ class CostTracker:
                 self.timezone,
                 assumed,
             )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        path: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> CostTracker:
+        """A tracker with the budgets of ``obsgen.yaml`` (``config``, else ``$LLMOBS_CONFIG``,
+        else ``obsgen.yaml``): the global daily, weekly and monthly budgets, the teams' and
+        agents' budgets and the team separator, the numbers the generated alerts use.
+        ``options`` are the other ``CostTracker`` arguments (and override the config's)."""
+        return cls(path, **{**tracker_options(config), **options})
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -868,6 +882,7 @@ def get_cost_tracker(
     """The process-wide tracker of the cost database at ``path`` (see ``CostTracker``).
 
     Asking again for the same database returns the same tracker; budgets passed then update it.
+    With ``$LLMOBS_CONFIG`` set, its budgets are the defaults (see ``CostTracker.from_config``).
     The first one exports the budget gauges (``export_metrics``) on the default registry.
     """
     target = default_path() if path is None else os.fspath(path)
@@ -876,7 +891,10 @@ def get_cost_tracker(
     with _trackers_lock:
         tracker = _trackers.get(key)
         if tracker is None:
-            tracker = CostTracker(target, daily_budget=daily_budget, **options)
+            configured = tracker_options() if os.environ.get(CONFIG_ENV) else {}
+            if daily_budget is not _UNSET:
+                configured["daily_budget"] = daily_budget
+            tracker = CostTracker(target, **{**configured, **options})
             _trackers[key] = tracker
             with contextlib.suppress(ValueError):  # the first one's gauges are served
                 tracker.export_metrics()

@@ -1,0 +1,82 @@
+"""The tracker takes its budgets from the obsgen.yaml the alerts are generated from: one source
+of numbers, one team derivation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from llmobs import Budget, CostTracker, get_cost_tracker
+from obsgen.config import ConfigError
+
+from .test_imports import BLOCK_GENERATOR
+
+CONFIG = """\
+apiVersion: obsgen/v1
+budgets:
+  daily: 50.0
+  monthly: 900.0
+  teams:
+    research: 20.0
+  agents:
+    "support/bot": 5.0
+teams:
+  separator: "/"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_a_tracker_takes_its_budgets_and_team_separator_from_the_config(config):
+    tracker = CostTracker.from_config(config, ":memory:", enforce=True)
+    assert (tracker.budget("day"), tracker.budget("week"), tracker.budget("month")) == (
+        50.0, None, 900.0
+    )  # fmt: skip
+    assert tracker.budgets_for("research/writer") == [
+        Budget(50.0, "day", enforce=True),
+        Budget(900.0, "month", enforce=True),
+        Budget(20.0, team="research"),
+    ]
+    assert Budget(5.0, agent_id="support/bot") in tracker.budgets_for("support/bot")
+    assert tracker.get_daily_summary().total_cost == 0.0
+    tracker.record_cost("research/writer", "gpt-4o", "openai", 10, 1, cost=1.0)
+    assert tracker.get_daily_summary().cost_by_team == {"research": 1.0}  # "/" separates
+
+
+def test_options_given_override_the_config(config):
+    tracker = CostTracker.from_config(config, ":memory:", daily_budget=7.0)
+    assert tracker.budget("day") == 7.0 and tracker.budget("month") == 900.0
+
+
+def test_a_bad_config_names_file_and_line(config):
+    config.write_text(CONFIG.replace("daily: 50.0", "daily: -3"))
+    with pytest.raises(ConfigError, match=r"obsgen.yaml:3: budgets.daily: must be a budget"):
+        CostTracker.from_config(config, ":memory:")
+
+
+def test_get_cost_tracker_reads_llmobs_config(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMOBS_CONFIG", str(config))
+    tracker = get_cost_tracker(path=tmp_path / "fleet.sqlite3")
+    assert tracker.budget("month") == 900.0
+    assert [b.team for b in tracker.budgets() if b.team] == ["research"]
+    tracker.close()
+
+
+def test_a_service_reads_its_config_without_the_generator_installed(config):
+    code = BLOCK_GENERATOR + textwrap.dedent(
+        f"""
+        from llmobs import CostTracker
+        print(CostTracker.from_config({str(config)!r}, ":memory:").budget("month"))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "900.0"
