@@ -7,6 +7,7 @@ import csv
 import io
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -590,6 +591,7 @@ class CostTracker:
             cache_write_tokens=cache_write,
             cost_nusd=0 if usd_cost is None else round(usd_cost * NANO),
             priced=usd_cost is not None,
+            uid=random.getrandbits(128).to_bytes(16, "little"),  # reseeded in forked children
         )
 
     def _moment(self, at: object) -> datetime:

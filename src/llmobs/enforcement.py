@@ -46,6 +46,22 @@ class BudgetExceededError(RuntimeError):
         self.reserved, self.requested = reserved, requested
 
 
+WHEN_STORE_FAILS = ("allow", "deny")
+
+
+class BudgetUnavailableError(BudgetExceededError):
+    """The budgets could not be checked (the cost store failed) and the tracker is set to
+    refuse calls then (``when_store_fails="deny"``)."""
+
+    def __init__(self, cause: Exception) -> None:
+        RuntimeError.__init__(
+            self,
+            f"the budgets cannot be checked ({cause}), and calls are refused until they can "
+            "(when_store_fails='deny')",
+        )
+        self.budget, self.limit, self.spent, self.reserved, self.requested = "", 0.0, 0.0, 0.0, 0.0
+
+
 class Scope(str, Enum):
     """What a budget limits: all spend, one team's or one agent's."""
 
@@ -194,22 +210,6 @@ def worst_case_nusd(amount_usd: float | None, priced: float | None) -> int:
     if value < 0:
         raise ValueError(f"max_cost must not be negative, got {value!r}")
     return round(value * NANO)
-
-
-WHEN_STORE_FAILS = ("allow", "deny")
-
-
-class BudgetUnavailableError(BudgetExceededError):
-    """The budgets could not be checked (the cost store failed) and the tracker is set to
-    refuse calls then (``when_store_fails="deny"``)."""
-
-    def __init__(self, cause: Exception) -> None:
-        RuntimeError.__init__(
-            self,
-            f"the budgets cannot be checked ({cause}), and calls are refused until they can "
-            "(when_store_fails='deny')",
-        )
-        self.budget, self.limit, self.spent, self.reserved, self.requested = "", 0.0, 0.0, 0.0, 0.0
 
 
 class Enforcer:

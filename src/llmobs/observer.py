@@ -21,6 +21,7 @@ from .values import optional_token_count
 
 logger = logging.getLogger("llmobs")
 F = TypeVar("F", bound=Callable[..., Any])
+_NO_LIMITS: dict[str, Any] = {}
 
 
 class LLMCall:
@@ -56,7 +57,7 @@ class LLMCall:
         limits: dict[str, Any] | None = None,
     ) -> None:
         self._observer = observer
-        self._limits = limits or {}
+        self._limits = limits or _NO_LIMITS
         self._reservation: Reservation | None = None
         self.agent_id = agent_id
         self.model = model
@@ -196,6 +197,8 @@ class LLMObserver:
         ``max_cost`` in USD, else the model's price for ``prompt_tokens`` in and
         ``max_tokens`` out (see ``CostTracker.reserve``).
         """
+        if max_cost is None and max_tokens is None and not prompt_tokens:
+            return LLMCall(self, agent_id, model, provider, cached)
         limits = {"max_cost": max_cost, "max_tokens": max_tokens, "prompt_tokens": prompt_tokens}
         return LLMCall(self, agent_id, model, provider, cached, limits)
 

@@ -83,6 +83,17 @@ def test_batches_of_any_size_add_up_exactly_in_every_rollup(store: CostStore):
         list(store.entries(filters={"cost_nusd": "1"}))
 
 
+def test_a_batch_written_again_after_a_lost_commit_adds_each_entry_once(store: CostStore):
+    entries = [entry(n)._replace(uid=n.to_bytes(16, "little")) for n in range(300)]
+    first = store.add_batch(entries[:200])
+    again = store.add_batch(entries[:200])  # the retry of a commit whose answer was lost
+    assert again == {}  # nothing new: no totals, no alerts
+    store.add_batch(entries[100:])  # a retry that has grown meanwhile: only 200..299 are new
+    assert list(store.entries()) == entries
+    assert stored_rollups(store) == expected_rollups(entries)
+    assert first  # the first write reported its periods' totals
+
+
 def test_a_breakdown_is_ranked_by_spend_then_by_key_in_byte_order(store: CostStore):
     day = date(2026, 11, 25)
     store.add_batch(
@@ -327,8 +338,14 @@ def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
     store = open_store(cost_db)
     store.add_batch([entry(1)])
     store.close()
-    tamper(cost_db, "DROP TABLE holds")  # version 2 is version 3 without reservations
-    tamper(cost_db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    # version 2 is this version without reservations (3) and without entry ids (4)
+    for statement in (
+        "DROP TABLE holds",
+        "DROP INDEX entries_uid",
+        "ALTER TABLE entries DROP COLUMN uid",
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    ):
+        tamper(cost_db, statement)
     if cost_db.startswith("postgresql://"):
         with pytest.raises(CostStoreError, match="schema version 2; open it once with write"):
             open_store(cost_db, read_only=True)
@@ -341,6 +358,6 @@ def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
     assert upgraded.reserve(1, [day_hold(10**9)], 5, now=1.0, expires=9.0) is None
     assert len(list(upgraded.entries())) == 1
     upgraded.close()
-    with pytest.raises(CostStoreError, match="lacks its table"):  # now at version 3
+    with pytest.raises(CostStoreError, match="lacks its table"):  # now at this version
         tamper(cost_db, "DROP TABLE holds")
         open_store(cost_db)

@@ -33,6 +33,7 @@ entry = st.builds(
     cache_write_tokens=st.integers(0, 1000),
     cost_nusd=st.integers(0, 10**15),
     priced=st.booleans(),
+    uid=st.none(),  # entries with ids: test_store_contract
 )
 
 

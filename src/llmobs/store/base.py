@@ -19,7 +19,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 NANO = 1_000_000_000
 MEMORY = ":memory:"
 DB_ENV = "LLMOBS_COST_DB"
@@ -36,7 +36,11 @@ class CostStoreUnavailable(CostStoreError):
 
 
 class StoredEntry(NamedTuple):
-    """One raw entry as stored (its fields in the order of the stores' columns)."""
+    """One raw entry as stored (its fields in the order of the stores' columns).
+
+    ``uid`` (16 random bytes, set by the tracker) makes writing it idempotent: a batch whose
+    commit was lost with its connection and is written again adds each entry once.
+    """
 
     ts: float
     day: date
@@ -50,6 +54,7 @@ class StoredEntry(NamedTuple):
     cache_write_tokens: int
     cost_nusd: int
     priced: bool
+    uid: bytes | None = None
 
 
 ROLLUP_PERIODS = ("day", "week", "month")
@@ -144,6 +149,7 @@ class CostStore(ABC):
     ) -> PeriodTotals:
         """Store ``entries`` and add them to their rollups in one transaction, in which the
         reservations ``settled`` (their actual cost being among the entries) are released.
+        An entry whose ``uid`` is stored already is skipped, rollups included.
 
         Returns the new total spend, across every writer, of each day, week and month the
         entries fall in.
@@ -280,6 +286,12 @@ def entry_conditions(
         conditions.append(f"{column} = {mark}")
         params.append(value)
     return "".join(f" AND {condition}" for condition in conditions), params
+
+
+def inserted(entries: Sequence[StoredEntry], inserted_uids: set[bytes]) -> list[StoredEntry]:
+    """The entries an insert added: those whose uid it returned, and those with no uid (the
+    others were stored already, by an earlier attempt whose commit was not confirmed)."""
+    return [e for e in entries if e.uid is None or e.uid in inserted_uids]
 
 
 def paged_entries(

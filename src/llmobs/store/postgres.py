@@ -34,6 +34,7 @@ from .base import (
     StoredEntry,
     check_rollup_query,
     entry_conditions,
+    inserted,
     paged_entries,
 )
 
@@ -69,9 +70,13 @@ _UPGRADES: dict[int, tuple[str, ...]] = {
         "CREATE INDEX holds_budget ON llmobs.holds (period, dim, start, key, expires)",
     ),
 }
+_UPGRADES[4] = (  # entries get an id of their own: a retried write adds each once
+    "ALTER TABLE llmobs.entries ADD COLUMN uid bytea",
+    "CREATE UNIQUE INDEX entries_uid ON llmobs.entries (uid)",
+)
 _FIRST_VERSION = 2
 _TABLES_OF = {2: {"meta", "entries", "rollup", "budget_alerts"}}
-_TABLES_OF[3] = _TABLES_OF[2] | {"holds"}
+_TABLES_OF[3] = _TABLES_OF[4] = _TABLES_OF[2] | {"holds"}
 _SUM_TYPES = ", ".join(f"{field} bigint NOT NULL" for field in SUM_FIELDS)
 _CREATE = (
     "CREATE SCHEMA IF NOT EXISTS llmobs",
@@ -110,12 +115,15 @@ _CREATE = (
 )
 _ENTRY_COLUMNS = (
     "ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens, "
-    "cache_read_tokens, cache_write_tokens, cost_nusd, priced"
+    "cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid"
 )
 _INSERT_ENTRIES = f"""
 INSERT INTO llmobs.entries ({_ENTRY_COLUMNS})
 SELECT * FROM unnest(%s::float8[], %s::date[], %s::text[], %s::text[], %s::text[], %s::text[],
-                     %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[])
+                     %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[],
+                     %s::bytea[])
+ON CONFLICT (uid) DO NOTHING
+RETURNING uid
 """
 _ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
 _ADD_ROLLUP = f"""
@@ -152,6 +160,14 @@ def redacted(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = f"{parts.username}@" if parts.username else ""
     return f"{parts.scheme}://{user}{host}{parts.path}"
+
+
+class _NoRoom(Exception):
+    """A reservation did not fit: raised to roll its transaction back."""
+
+    def __init__(self, shortfall: Shortfall) -> None:
+        super().__init__(shortfall)
+        self.shortfall = shortfall
 
 
 def _pipeline(conn: psycopg.Connection[Any]) -> AbstractContextManager[object]:
@@ -323,11 +339,13 @@ class PostgresStore(CostStore):
             if settled:
                 self.release_all(settled)
             return {}
-        dims, totals = rollup_rows(entries)
         width = 4 + len(SUM_FIELDS)
-        # One round trip: the statements are pipelined, and only the commit is waited for.
+        # Two round trips: the insert (its result says which entries are new), then the
+        # rollups, pipelined, and the commit.
         with self._connection() as conn, _pipeline(conn), conn.transaction():
-            conn.execute(_INSERT_ENTRIES, _columns(entries, len(StoredEntry._fields)))
+            found = conn.execute(_INSERT_ENTRIES, _columns(entries, len(StoredEntry._fields)))
+            added = inserted(entries, {uid for (uid,) in found.fetchall()})
+            dims, totals = rollup_rows(added)
             if dims:
                 conn.execute(_ADD_ROLLUP, _columns(dims, width))
             cursor = conn.execute(_ADD_ROLLUP_TOTALS, _columns(totals, width))
@@ -341,11 +359,13 @@ class PostgresStore(CostStore):
         self, reservation: int, holds: Sequence[Hold], amount_nusd: int, now: float, expires: float
     ) -> Shortfall | None:
         rows = sorted({(h.period, h.dim, h.start, h.key) for h in holds})
-        with self._connection(transaction=True) as conn:
-            # A hold is transient (it lapses by itself), so its commit need not wait for the
-            # disk; what a call spends is written by the settlement, durably.
-            conn.execute("SET LOCAL synchronous_commit = off")
-            with _pipeline(conn):
+        try:
+            # All in one round trip: the locks, the checks and the holds are pipelined, and
+            # the transaction is rolled back if a check finds no room.
+            with self._connection() as conn, _pipeline(conn), conn.transaction():
+                # A hold is transient (it lapses by itself), so its commit need not wait for
+                # the disk; what a call spends is written by its settlement, durably.
+                conn.execute("SET LOCAL synchronous_commit = off")
                 for period, dim, start, key in rows:  # in one order: no two wait in a cycle
                     conn.execute(
                         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -356,16 +376,18 @@ class PostgresStore(CostStore):
                     row = (hold.period, hold.dim, hold.start, hold.key)
                     conn.execute(_DELETE_EXPIRED_HOLDS, (*row, now))
                     checks.append(conn.execute(_SPENT_AND_HELD, (*row, *row, now)))
-            for hold, check in zip(holds, checks, strict=True):
-                found = check.fetchone()
-                spent, held = (int(found[0]), int(found[1])) if found else (0, 0)
-                if spent + held + amount_nusd > hold.limit_nusd:
-                    return Shortfall(hold, spent, held)
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO llmobs.holds VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    [(reservation, *row, amount_nusd, expires) for row in rows],
-                )
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO llmobs.holds VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [(reservation, *row, amount_nusd, expires) for row in rows],
+                    )
+                for hold, check in zip(holds, checks, strict=True):
+                    found = check.fetchone()
+                    spent, held = (int(found[0]), int(found[1])) if found else (0, 0)
+                    if spent + held + amount_nusd > hold.limit_nusd:
+                        raise _NoRoom(Shortfall(hold, spent, held))
+        except _NoRoom as no_room:
+            return no_room.shortfall
         return None
 
     def release(self, reservation: int) -> None:

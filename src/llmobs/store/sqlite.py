@@ -36,6 +36,7 @@ from .base import (
     StoredEntry,
     check_rollup_query,
     entry_conditions,
+    inserted,
     paged_entries,
 )
 
@@ -98,12 +99,19 @@ CREATE {temp}TABLE IF NOT EXISTS holds (
 ) WITHOUT ROWID
 """
 _HOLDS_INDEX = "CREATE INDEX IF NOT EXISTS holds_budget ON holds (period, dim, start, key, expires)"
+#: Version 4 gave entries an id of their own, so a write retried after a lost commit adds
+#: each entry once.
+_ENTRY_UID = (
+    "ALTER TABLE entries ADD COLUMN uid BLOB",
+    "CREATE UNIQUE INDEX IF NOT EXISTS entries_uid ON entries (uid)",
+)
 #: The tables of each schema version. Version 1 kept per-day group sums (``daily``) and day
 #: totals (``daily_total``) where version 2 keeps rollups.
 _TABLES_OF = {
     1: {"meta", "entries", "daily", "daily_total", "budget_alerts"},
     2: {"meta", "entries", "rollup", "budget_alerts"},
     3: {"meta", "entries", "rollup", "holds", "budget_alerts"},
+    4: {"meta", "entries", "rollup", "holds", "budget_alerts"},
 }
 
 # Each write is one multi-row statement per table: SQLite's Python module lets other threads run
@@ -111,8 +119,10 @@ _TABLES_OF = {
 # for the interpreter lock once per row while the service's threads run.
 _INSERT_ENTRY = """
 INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens,
-                     cache_read_tokens, cache_write_tokens, cost_nusd, priced)
+                     cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid)
 VALUES {rows}
+ON CONFLICT (uid) DO NOTHING
+RETURNING uid
 """
 _ADD_ROLLUP = """
 INSERT INTO rollup VALUES {rows}
@@ -160,7 +170,7 @@ ROWS_PER_STATEMENT = 512
 _OLD_VARIABLE_LIMIT = 999  # SQLite's limit on a statement's variables before 3.32
 _ENTRY_COLUMNS = (
     "agent_id, model, provider, team, prompt_tokens, completion_tokens, cache_read_tokens, "
-    "cache_write_tokens, cost_nusd, priced"
+    "cache_write_tokens, cost_nusd, priced, uid"
 )
 
 
@@ -212,13 +222,8 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 def _stored(row: Sequence[Any]) -> StoredEntry:
     """An entry from ``SELECT id, ts, day, <_ENTRY_COLUMNS>``."""
-    (_, ts, day, agent_id, model, provider, team, prompt, completion, read, write, cost, priced) = (
-        row
-    )
-    return StoredEntry(
-        ts, date.fromisoformat(day), agent_id, model, provider, team,
-        prompt, completion, read, write, cost, bool(priced),
-    )  # fmt: skip
+    _, ts, day, *rest, priced, uid = row
+    return StoredEntry._make((ts, date.fromisoformat(day), *rest, bool(priced), uid))
 
 
 def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
@@ -242,6 +247,9 @@ def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
         conn.execute(_HOLDS_TABLE.format(temp="TEMP " if temp else ""))
         if not temp:
             conn.execute(_HOLDS_INDEX)
+    if version < 4 and not temp:  # read as it is, an older file's entries have no uid
+        for statement in _ENTRY_UID:
+            conn.execute(statement)
 
 
 @contextmanager
@@ -487,13 +495,14 @@ class SQLiteStore(CostStore):
                 with self._transaction() as conn:
                     _release(conn, settled)
             return {}
-        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced)) for e in entries]
-        dims, totals = (
-            [(period, dim, start.isoformat(), *rest) for period, dim, start, *rest in part]
-            for part in rollup_rows(entries)
-        )
+        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries]
         with self._transaction() as conn:
-            _many_rows(conn, _INSERT_ENTRY, rows)
+            new = _many_rows(conn, _INSERT_ENTRY, rows)
+            added = inserted(entries, {uid for (uid,) in new if isinstance(uid, bytes)})
+            dims, totals = (
+                [(period, dim, start.isoformat(), *rest) for period, dim, start, *rest in part]
+                for part in rollup_rows(added)
+            )
             _many_rows(conn, _ADD_ROLLUP, dims)
             returned = _many_rows(conn, _ADD_ROLLUP_TOTALS, totals)
             _release(conn, settled)
@@ -601,8 +610,11 @@ class SQLiteStore(CostStore):
         filters: dict[str, str] | None = None,
     ) -> Iterator[StoredEntry]:
         conditions, params = entry_conditions(start_ts, end_ts, filters, "?")
+        columns = _ENTRY_COLUMNS
+        if self._read_version is not None and self._read_version < 4:  # read as it is
+            columns = columns.replace(", uid", ", NULL")
         query = (
-            f"SELECT id, ts, day, {_ENTRY_COLUMNS} FROM entries WHERE (ts, id) > (?, ?)"
+            f"SELECT id, ts, day, {columns} FROM entries WHERE (ts, id) > (?, ?)"
             f"{conditions} ORDER BY ts, id LIMIT {ENTRY_PAGE}"
         )
 
