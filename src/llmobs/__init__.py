@@ -12,7 +12,8 @@ from importlib.metadata import version as _version
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .cost import CostEntry, CostTracker, get_cost_tracker
+from .cost import CostTracker, get_cost_tracker
+from .cost_reports import CostEntry
 from .enforcement import (
     Budget,
     BudgetExceededError,
