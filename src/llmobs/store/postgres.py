@@ -122,9 +122,9 @@ INSERT INTO llmobs.entries ({_ENTRY_COLUMNS})
 SELECT * FROM unnest(%s::float8[], %s::date[], %s::text[], %s::text[], %s::text[], %s::text[],
                      %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[],
                      %s::bytea[])
-ON CONFLICT (uid) DO NOTHING
-RETURNING uid
 """
+#: A retry's insert: entries stored already are skipped, and the new ones' uids returned.
+_INSERT_NEW_ENTRIES = _INSERT_ENTRIES + "ON CONFLICT (uid) DO NOTHING RETURNING uid"
 _ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
 _ADD_ROLLUP = f"""
 INSERT INTO llmobs.rollup AS r ({_ROLLUP_COLUMNS})
@@ -339,12 +339,27 @@ class PostgresStore(CostStore):
             if settled:
                 self.release_all(settled)
             return {}
-        width = 4 + len(SUM_FIELDS)
-        # Two round trips: the insert (its result says which entries are new), then the
-        # rollups, pipelined, and the commit.
+        try:  # as a rule every entry is new: insert them all, and their rollups
+            return self._write(entries, settled, skip_stored=False)
+        except CostStoreError as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise
+        # Some were stored by an attempt whose commit was not confirmed: add only the others.
+        return self._write(entries, settled, skip_stored=True)
+
+    def _write(
+        self, entries: Sequence[StoredEntry], settled: Sequence[int], *, skip_stored: bool
+    ) -> PeriodTotals:
+        width, columns = 4 + len(SUM_FIELDS), _columns(entries, len(StoredEntry._fields))
+        # One round trip as a rule: the statements are pipelined and only the commit waited
+        # for; a retry waits for its insert too, whose answer says which entries are new.
         with self._connection() as conn, _pipeline(conn), conn.transaction():
-            found = conn.execute(_INSERT_ENTRIES, _columns(entries, len(StoredEntry._fields)))
-            added = inserted(entries, {uid for (uid,) in found.fetchall()})
+            added: Sequence[StoredEntry] = entries
+            if skip_stored:
+                found = conn.execute(_INSERT_NEW_ENTRIES, columns).fetchall()
+                added = inserted(entries, {uid for (uid,) in found})
+            else:
+                conn.execute(_INSERT_ENTRIES, columns)
             dims, totals = rollup_rows(added)
             if dims:
                 conn.execute(_ADD_ROLLUP, _columns(dims, width))

@@ -121,9 +121,9 @@ _INSERT_ENTRY = """
 INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens,
                      cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid)
 VALUES {rows}
-ON CONFLICT (uid) DO NOTHING
-RETURNING uid
 """
+#: A retry's insert: entries stored already are skipped, and the new ones' uids returned.
+_INSERT_NEW_ENTRY = _INSERT_ENTRY + "ON CONFLICT (uid) DO NOTHING RETURNING uid"
 _ADD_ROLLUP = """
 INSERT INTO rollup VALUES {rows}
 ON CONFLICT (period, dim, start, key) DO UPDATE SET
@@ -495,10 +495,32 @@ class SQLiteStore(CostStore):
                 with self._transaction() as conn:
                     _release(conn, settled)
             return {}
-        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries]
+        rows: list[tuple[object, ...]] = [
+            (e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries
+        ]
+        try:  # as a rule every entry is new: insert them all, and their rollups
+            return self._write(entries, rows, settled, skip_stored=False)
+        except CostStoreError as exc:
+            if not isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise
+        # Some were stored by an attempt whose commit was not confirmed: add only the others.
+        return self._write(entries, rows, settled, skip_stored=True)
+
+    def _write(
+        self,
+        entries: Sequence[StoredEntry],
+        rows: Sequence[tuple[object, ...]],
+        settled: Sequence[int],
+        *,
+        skip_stored: bool,
+    ) -> PeriodTotals:
         with self._transaction() as conn:
-            new = _many_rows(conn, _INSERT_ENTRY, rows)
-            added = inserted(entries, {uid for (uid,) in new if isinstance(uid, bytes)})
+            added: Sequence[StoredEntry] = entries
+            if skip_stored:
+                new = _many_rows(conn, _INSERT_NEW_ENTRY, rows)
+                added = inserted(entries, {uid for (uid,) in new if isinstance(uid, bytes)})
+            else:
+                _many_rows(conn, _INSERT_ENTRY, rows)
             dims, totals = (
                 [(period, dim, start.isoformat(), *rest) for period, dim, start, *rest in part]
                 for part in rollup_rows(added)
