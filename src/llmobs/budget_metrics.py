@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from .enforcement import Budget, Scope
 from .schema import BUDGET_LIMIT, BUDGET_RESERVED, BUDGET_SPENT
-from .store import NANO, CostStore, CostStoreError
+from .store import NANO, CostStore
 
 logger = logging.getLogger("llmobs")
 
@@ -62,7 +62,7 @@ class BudgetCollector(Collector):
             if time.monotonic() - self._read_at >= CACHE_SECONDS:
                 try:
                     self._rows = self._read()
-                except CostStoreError as exc:  # a scrape never fails for it; the gauges pause
+                except Exception as exc:  # a scrape never fails for it; the gauges pause
                     self._failed(exc)
                     self._rows = []
                 self._read_at = time.monotonic()

@@ -181,3 +181,14 @@ def test_every_replica_exports_the_same_budget_gauges_from_the_store(make):
         make().export_metrics(registries[0])
     replicas[0].close()
     assert budget_gauges(registries[0]) == {}  # a closed tracker stops exporting
+
+
+def test_a_scrape_never_fails_for_the_budget_gauges(make):
+    metrics = LLMMetrics(registry=CollectorRegistry())
+    calculator = LLMCostCalculator(overrides=[], metrics=metrics)
+    tracker = make(daily_budget=10.0, calculator=calculator)
+    registry = CollectorRegistry()
+    tracker.export_metrics(registry)
+    tracker.store.close()  # the store fails from now on
+    assert budget_gauges(registry) == {}  # the gauges pause; the scrape goes on
+    assert metrics.registry.get_sample_value("llm_cost_store_errors_total") == 1
