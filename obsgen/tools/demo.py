@@ -22,15 +22,33 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry
 
-from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver, make_wsgi_app
+from llmobs import (
+    BudgetExceededError,
+    CostTracker,
+    LLMCostCalculator,
+    LLMMetrics,
+    LLMObserver,
+    make_wsgi_app,
+)
 
-from .demo_workload import BASE_ERROR_SHARE, ERROR_TYPES, TENANTS, Call, Workload
+from .demo_workload import (
+    BASE_ERROR_SHARE,
+    ERROR_TYPES,
+    TENANTS,
+    Call,
+    Workload,
+)
 
 BURST_SECONDS = 60.0
 SPIKE_SECONDS = 60.0
 BURST_ERROR_SHARE = 0.4
 SPIKE_SPEND_FACTOR = 25.0
 DEMO_LABEL_LIMITS = {"agent_id": 24}
+#: One session agent in this many works under a run cap its call's worst case does not fit,
+#: so the demo shows calls a budget refuses (llm_budget_refusals_total).
+CAPPED_SESSION_EVERY = 5
+SESSION_CAP_USD = 0.001
+SESSION_MAX_TOKENS = 4096
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -123,9 +141,23 @@ class Demo:
             self.metrics.record_request(
                 call.agent_id, call.model, call.provider, prompt_tokens=-1 - call.prompt_tokens
             )
-        with self.observer.call(
-            call.agent_id, call.model, call.provider, cached=call.cached
-        ) as llm_call:
+        capped = _capped_session(call.agent_id)
+        limits = {"prompt_tokens": call.prompt_tokens, "max_tokens": SESSION_MAX_TOKENS}
+        session = (
+            self.tracker.run(call.agent_id, max_usd=SESSION_CAP_USD)
+            if capped
+            else contextlib.nullcontext()
+        )
+        with (
+            session,
+            self.observer.call(
+                call.agent_id,
+                call.model,
+                call.provider,
+                cached=call.cached,
+                **(limits if capped else {}),
+            ) as llm_call,
+        ):
             time.sleep(min(call.duration_seconds * self.time_scale, 2.0))
             llm_call.duration_seconds = call.duration_seconds
             if call.error_type is not None:
@@ -147,7 +179,7 @@ class Demo:
             self._wait_for_slot()
             self._update_modes()
             call = self.workload.draw(rng)
-            with contextlib.suppress(ProviderError):
+            with contextlib.suppress(ProviderError, BudgetExceededError):
                 self._record(call)
             self.totals.add(failed=call.error_type is not None)
 
@@ -220,6 +252,13 @@ class Demo:
             )
 
         return application
+
+
+def _capped_session(agent_id: str) -> bool:
+    prefix, _, number = agent_id.rpartition("-")
+    return (
+        prefix == "scratch.session" and number.isdigit() and int(number) % CAPPED_SESSION_EVERY == 0
+    )
 
 
 class ProviderError(RuntimeError):

@@ -56,6 +56,8 @@ AGENTS = (
 )
 #: Agents with a fresh id per session: more than the label cap, so they show the overflow.
 SESSION_AGENT_SHARE = 0.03
+#: Session agents are named this and their number.
+SESSION_PREFIX = "scratch.session-"
 #: Share of records a buggy client sends with a negative token count: llmobs rejects them.
 BUGGY_RECORD_SHARE = 0.005
 TENANTS = tuple(sorted({agent.team for agent in AGENTS}))
@@ -97,7 +99,7 @@ class Workload:
         """One call: agent and model, tokens, cache outcome, latency and any error."""
         if rng.random() < SESSION_AGENT_SHARE:
             self.session_counter += 1
-            agent = Agent(f"scratch.session-{self.session_counter}", (GPT_4O_MINI,), 1, None)
+            agent = Agent(f"{SESSION_PREFIX}{self.session_counter}", (GPT_4O_MINI,), 1, None)
         else:
             agent = _pick(rng, AGENTS, [a.weight for a in AGENTS])
         route = _pick(rng, agent.routes, [r.weight for r in agent.routes])

@@ -23,6 +23,7 @@ from .cost_reports import CostReports
 from .enforcement import (
     RESERVATION_SECONDS,
     Budget,
+    BudgetExceededError,
     Enforcer,
     Reservation,
     Run,
@@ -481,7 +482,11 @@ class CostTracker(CostReports):
         enforced = [b for b in self.budgets_for(agent) if enforce_all or b.enforce or self.enforce]
         if enforced:  # what this process recorded is spent: write its queue first (briefly)
             self._writer.flush(RESERVE_FLUSH_SECONDS)
-        return self._enforcer.reserve(enforced, local_day(self._clock(), self.timezone), amount)
+        try:
+            return self._enforcer.reserve(enforced, local_day(self._clock(), self.timezone), amount)
+        except BudgetExceededError as refused:
+            self.calculator.metrics.count_budget_refusal(agent, refused.scope, refused.period)
+            raise
 
     def enforcing(self, enforce_all: bool = False) -> bool:
         """Whether a call may have something to reserve on: an enforced budget, or a run."""

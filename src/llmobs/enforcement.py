@@ -36,7 +36,15 @@ class BudgetExceededError(RuntimeError):
     """
 
     def __init__(
-        self, budget: str, limit: float, spent: float, reserved: float, requested: float
+        self,
+        budget: str,
+        limit: float,
+        spent: float,
+        reserved: float,
+        requested: float,
+        *,
+        scope: str,
+        period: str,
     ) -> None:
         super().__init__(
             f"{budget} of {limit:g} USD would be exceeded: {spent:.6f} USD spent, "
@@ -44,6 +52,9 @@ class BudgetExceededError(RuntimeError):
         )
         self.budget, self.limit, self.spent = budget, limit, spent
         self.reserved, self.requested = reserved, requested
+        #: What refused it (global, team, agent, run; store when the budgets could not be
+        #: checked) and over which period (day, week, month; run): the refusal's labels.
+        self.scope, self.period = scope, period
 
 
 WHEN_STORE_FAILS = ("allow", "deny")
@@ -60,6 +71,7 @@ class BudgetUnavailableError(BudgetExceededError):
             "(when_store_fails='deny')",
         )
         self.budget, self.limit, self.spent, self.reserved, self.requested = "", 0.0, 0.0, 0.0, 0.0
+        self.scope, self.period = "store", "unavailable"
 
 
 class Scope(str, Enum):
@@ -151,6 +163,8 @@ class Run:
                     self.spent_nusd / NANO,
                     self.held_nusd / NANO,
                     amount_nusd / NANO,
+                    scope="run",
+                    period="run",
                 )
             self.held_nusd += amount_nusd
 
@@ -281,6 +295,8 @@ class Enforcer:
                 short.spent_nusd / NANO,
                 short.held_nusd / NANO,
                 reservation.amount,
+                scope=budget.scope.value,
+                period=budget.period.value,
             )
         return True
 

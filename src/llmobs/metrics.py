@@ -28,6 +28,7 @@ from .series import (
     ActiveSeries,
     CacheSizeSeries,
     ErrorSeries,
+    RefusalSeries,
     RequestSeries,
     SeriesCache,
     UnpricedSeries,
@@ -129,6 +130,7 @@ class LLMMetrics:
         self._active = SeriesCache(self._bind_active, max_cached_label_sets)
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
+        self._refusals = SeriesCache(self._bind_refusal, max_cached_label_sets)
         dropped = self._collectors[COST_RECORDS_DROPPED.name]
         self._dropped = {reason: dropped.labels(reason) for reason in COST_DROP_REASONS}
         self._version: str | None = None
@@ -183,6 +185,10 @@ class LLMMetrics:
 
     def _bind_unpriced(self, model: object, provider: object) -> UnpricedSeries:
         return self._bound(UnpricedSeries, {"model": model, "provider": provider})
+
+    def _bind_refusal(self, agent_id: object, scope: object, period: object) -> RefusalSeries:
+        labels = {"agent_id": agent_id, "scope": scope, "period": period}
+        return self._bound(RefusalSeries, labels)
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -301,6 +307,12 @@ class LLMMetrics:
         """Count cost entries the cost tracker gave up on (``queue_full``, ``store_error``,
         ``shutdown``, ``closed``)."""
         self._dropped[reason].inc(count)
+
+    @_never_raises
+    def count_budget_refusal(self, agent_id: str, scope: str, period: str) -> bool:
+        """Count one call refused because a budget (or a run's cap) had no room for it."""
+        self._refusals.get((agent_id, scope, period)).record()
+        return True
 
     def count_cost_store_error(self) -> None:
         """Count one failed attempt to write to the cost store."""

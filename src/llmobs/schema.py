@@ -188,6 +188,16 @@ COST_STORE_ERRORS = MetricSpec(
     unit="errors",
 )
 
+BUDGET_REFUSALS = MetricSpec(
+    name="llm_budget_refusals_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "scope", "period"),
+    help="LLM calls refused before they were made because an enforced budget or a run's cap "
+    "had no room for them, by agent, scope (global, team, agent, run) and period (day, week, "
+    "month, run).",
+    unit="requests",
+)
+
 #: The budget gauges a cost tracker exports (``CostTracker.export_metrics``): read from the
 #: cost store at scrape time, for the calendar period in the tracker's time zone, so every
 #: replica sharing the store reports the same values (aggregate them with max, never sum).
@@ -229,7 +239,7 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
     CACHE_SIZE,
 )
 #: Metrics about the service and the numbers themselves: the running version, spend not
-#: priced, input folded or rejected, cost entries not stored.
+#: priced, input folded or rejected, cost entries not stored, calls a budget refused.
 SELF_METRICS: tuple[MetricSpec, ...] = (
     BUILD_INFO,
     UNPRICED_REQUESTS,
@@ -237,6 +247,7 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
     INVALID_RECORDS,
     COST_RECORDS_DROPPED,
     COST_STORE_ERRORS,
+    BUDGET_REFUSALS,
 )
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS

@@ -10,6 +10,7 @@ from .collectors import Collectors
 from .errors import InvalidRecordError, Reason
 from .schema import (
     ACTIVE_REQUESTS,
+    BUDGET_REFUSALS,
     CACHE_HITS,
     CACHE_MISSES,
     CACHE_SIZE,
@@ -208,20 +209,35 @@ class ActiveSeries:
             self.gauge.dec()
 
 
-class UnpricedSeries:
-    """The unpriced-requests counter child for one (model, provider) label set."""
+class _TallySeries:
+    """A counter child (its metric is the subclass's ``metric``) for one label set."""
 
     __slots__ = ("counter", "overflows")
+    metric: str
 
     def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
-        self.counter = collectors[UNPRICED_REQUESTS.name].labels(*values)
+        self.counter = collectors[self.metric].labels(*values)
         self.overflows = overflows
 
     def record(self) -> None:
-        """Count one request whose cost could not be priced."""
+        """Count one."""
         self.counter.inc()
         for overflow in self.overflows:
             overflow.inc()
+
+
+class UnpricedSeries(_TallySeries):
+    """Requests whose cost could not be priced, for one (model, provider)."""
+
+    __slots__ = ()
+    metric = UNPRICED_REQUESTS.name
+
+
+class RefusalSeries(_TallySeries):
+    """Calls a budget refused, for one (agent_id, scope, period)."""
+
+    __slots__ = ()
+    metric = BUDGET_REFUSALS.name
 
 
 class CacheSizeSeries:

@@ -192,3 +192,23 @@ def test_a_scrape_never_fails_for_the_budget_gauges(make):
     tracker.store.close()  # the store fails from now on
     assert budget_gauges(registry) == {}  # the gauges pause; the scrape goes on
     assert metrics.registry.get_sample_value("llm_cost_store_errors_total") == 1
+
+
+def test_every_refused_call_is_counted_by_what_refused_it(make):
+    metrics = LLMMetrics(registry=CollectorRegistry())
+    calculator = LLMCostCalculator(overrides=[], metrics=metrics)
+    tracker = make(daily_budget=0.5, enforce=True, calculator=calculator)
+    observer = observer_of(tracker)
+    assert spend(observer, "team.a", actual=0.4, reserve=0.4)
+    for _ in range(2):
+        with pytest.raises(BudgetExceededError):
+            spend(observer, "team.a", actual=0.1, reserve=0.2)
+    with tracker.run("r", max_usd=0.01), pytest.raises(BudgetExceededError):
+        spend(observer, "team.b", actual=0.0, reserve=0.05)
+
+    def refusals(agent: str, scope: str, period: str) -> float | None:
+        labels = {"agent_id": agent, "scope": scope, "period": period}
+        return metrics.registry.get_sample_value("llm_budget_refusals_total", labels)
+
+    assert refusals("team.a", "global", "day") == 2
+    assert refusals("team.b", "run", "run") == 1

@@ -182,6 +182,7 @@ def test_exposition_matches_schema():
         pass
     metrics.set_cache_size("t", 1)
     metrics.record_unpriced("my-model", "local")
+    metrics.count_budget_refusal("a.b", "team", "day")
     metrics.set_build_info("1.2.3")
     exposed = {
         family.name: family
