@@ -16,6 +16,7 @@ from llmobs import (
     LLMMetrics,
     LLMObserver,
 )
+from llmobs.store import Hold
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
@@ -70,7 +71,8 @@ def test_a_call_that_would_exceed_an_enforced_budget_is_refused_before_it_is_mad
     assert spend(observer, "team.a", actual=0.4, reserve=0.5)  # what fits is still admitted
     summary = tracker.get_daily_summary()
     assert (summary.total_requests, summary.total_cost) == (2, 0.9)
-    assert tracker.store.held_nusd("day", NOW.date(), "", "", now=NOW.timestamp()) == 0
+    held = tracker.store.spent_and_held(Hold("day", NOW.date(), "", "", 0), NOW.timestamp())[1]
+    assert held == 0
 
 
 def test_a_failed_call_gives_its_reservation_back(make):

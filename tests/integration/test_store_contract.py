@@ -251,6 +251,11 @@ def day_hold(limit_nusd: int, dim: str = "", key: str = "") -> Hold:
     return Hold("day", BUDGET_DAY, dim, key, limit_nusd)
 
 
+def held(store: CostStore, dim: str = "", key: str = "", *, now: float) -> int:
+    """What unexpired reservations hold on a budget of BUDGET_DAY."""
+    return store.spent_and_held(Hold("day", BUDGET_DAY, dim, key, 0), now)[1]
+
+
 def spend(store: CostStore, cost_nusd: int, settled: tuple[int, ...] = ()) -> None:
     entry = StoredEntry(1.0, BUDGET_DAY, "team.a", "m", "p", "team", 1, 1, 0, 0, cost_nusd, True)
     store.add_batch([entry], settled)
@@ -259,18 +264,18 @@ def spend(store: CostStore, cost_nusd: int, settled: tuple[int, ...] = ()) -> No
 def test_a_reservation_holds_its_amount_until_settled_released_or_expired(store: CostStore):
     budget = day_hold(1_000)
     assert store.reserve(1, [budget], 600, now=10.0, expires=100.0) is None
-    assert store.held_nusd("day", BUDGET_DAY, "", "", now=10.0) == 600
+    assert held(store, now=10.0) == 600
     short = store.reserve(2, [budget], 500, now=10.0, expires=100.0)
     assert short == Shortfall(budget, spent_nusd=0, held_nusd=600)
     spend(store, 550, settled=(1,))  # its actual cost replaces the hold in one transaction
-    assert store.held_nusd("day", BUDGET_DAY, "", "", now=10.0) == 0
+    assert held(store, now=10.0) == 0
     assert store.reserve(3, [budget], 451, now=10.0, expires=100.0) == Shortfall(budget, 550, 0)
     assert store.reserve(3, [budget], 450, now=10.0, expires=100.0) is None
     store.release(3)
     assert store.reserve(4, [budget], 450, now=10.0, expires=20.0) is None
     # a process that died holding it: the hold lapses at its expiry
     assert store.reserve(5, [budget], 450, now=20.0, expires=100.0) is None
-    assert store.held_nusd("day", BUDGET_DAY, "", "", now=20.0) == 450
+    assert held(store, now=20.0) == 450
 
 
 def test_a_reservation_must_fit_every_budget_or_holds_none(store: CostStore):
@@ -282,9 +287,9 @@ def test_a_reservation_must_fit_every_budget_or_holds_none(store: CostStore):
     )
     short = store.reserve(1, [whole, team, agent], 200, now=1.0, expires=99.0)
     assert short == Shortfall(agent, spent_nusd=700, held_nusd=0)
-    assert store.held_nusd("day", BUDGET_DAY, "", "", now=1.0) == 0  # nothing held on any
+    assert held(store, now=1.0) == 0  # nothing held on any
     assert store.reserve(2, [whole, team, agent], 100, now=1.0, expires=99.0) is None
-    assert store.held_nusd("day", BUDGET_DAY, "team", "team", now=1.0) == 100
+    assert held(store, "team", "team", now=1.0) == 100
 
 
 def _race_for_the_budget(location: str, amount: int, limit: int, start, results) -> None:
@@ -328,9 +333,9 @@ def test_racing_processes_never_hold_more_than_the_budget(cost_db):
     for worker in workers:
         worker.join(timeout=60)
     store = open_store(cost_db)
-    held = store.held_nusd("day", BUDGET_DAY, "", "", now=2.0)
+    holding = held(store, now=2.0)
     store.close()
-    assert held == admitted * amount <= limit
+    assert holding == admitted * amount <= limit
     assert admitted == 150  # and every attempt that fitted was admitted
 
 
@@ -351,7 +356,7 @@ def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
             open_store(cost_db, read_only=True)
     else:  # an SQLite file is read as it is
         reader = open_store(cost_db, read_only=True)
-        assert reader.held_nusd("day", BUDGET_DAY, "", "", now=1.0) == 0
+        assert held(reader, now=1.0) == 0
         assert len(list(reader.entries())) == 1
         reader.close()
     upgraded = open_store(cost_db)

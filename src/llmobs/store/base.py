@@ -143,7 +143,6 @@ class CostStore(ABC):
 
     # -- writing ----------------------------------------------------------------------------------
 
-    @abstractmethod
     def add_batch(
         self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
     ) -> PeriodTotals:
@@ -154,6 +153,28 @@ class CostStore(ABC):
         Returns the new total spend, across every writer, of each day, week and month the
         entries fall in.
         """
+        if not entries:
+            if settled:
+                self.release_all(settled)
+            return {}
+        try:  # as a rule every entry is new: insert them all, and their rollups
+            return self._write(entries, settled, skip_stored=False)
+        except CostStoreError as exc:
+            if not self._stored_already(exc):
+                raise
+        # Some were stored by an attempt whose commit was not confirmed: add only the others.
+        return self._write(entries, settled, skip_stored=True)
+
+    @abstractmethod
+    def _write(
+        self, entries: Sequence[StoredEntry], settled: Sequence[int], *, skip_stored: bool
+    ) -> PeriodTotals:
+        """One transaction of ``add_batch``: with ``skip_stored`` the entries whose uid is
+        stored already are skipped, else any such entry fails the transaction."""
+
+    @abstractmethod
+    def _stored_already(self, error: CostStoreError) -> bool:
+        """Whether ``error`` says that an entry's uid is stored already."""
 
     @abstractmethod
     def reserve(
@@ -163,13 +184,13 @@ class CostStore(ABC):
         for it (spent + held by unexpired reservations + amount <= limit), atomically against
         every other writer; else hold nothing and return the first budget without room."""
 
-    @abstractmethod
     def release(self, reservation: int) -> None:
         """Release a reservation without spending it (the call was not made, or failed)."""
+        self.release_all((reservation,))
 
     @abstractmethod
-    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
-        """What unexpired reservations hold on one budget's rollup row."""
+    def release_all(self, reservations: Sequence[int]) -> None:
+        """Release reservations without spending them."""
 
     @abstractmethod
     def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:

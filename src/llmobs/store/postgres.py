@@ -49,7 +49,6 @@ except ImportError as missing:  # pragma: no cover - depends on the installation
 
 logger = logging.getLogger("llmobs")
 
-SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 4
 #: Serialises creating the schema across every process (any fixed 64-bit number).
@@ -332,20 +331,8 @@ class PostgresStore(CostStore):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_batch(
-        self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
-    ) -> PeriodTotals:
-        if not entries:
-            if settled:
-                self.release_all(settled)
-            return {}
-        try:  # as a rule every entry is new: insert them all, and their rollups
-            return self._write(entries, settled, skip_stored=False)
-        except CostStoreError as exc:
-            if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-                raise
-        # Some were stored by an attempt whose commit was not confirmed: add only the others.
-        return self._write(entries, settled, skip_stored=True)
+    def _stored_already(self, error: CostStoreError) -> bool:
+        return isinstance(error.__cause__, psycopg.errors.UniqueViolation)
 
     def _write(
         self, entries: Sequence[StoredEntry], settled: Sequence[int], *, skip_stored: bool
@@ -405,9 +392,6 @@ class PostgresStore(CostStore):
             return no_room.shortfall
         return None
 
-    def release(self, reservation: int) -> None:
-        self.release_all((reservation,))
-
     def release_all(self, reservations: Sequence[int]) -> None:
         with self._connection() as conn:
             conn.execute(_RELEASE, (list(reservations),))
@@ -417,11 +401,6 @@ class PostgresStore(CostStore):
         with self._connection() as conn:
             found = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
         return (int(found[0]), int(found[1])) if found else (0, 0)
-
-    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
-        with self._connection() as conn:
-            row = conn.execute(_HELD, (period, dim, start, key, now)).fetchone()
-        return int(row[0]) if row else 0
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._connection() as conn:

@@ -487,33 +487,13 @@ class SQLiteStore(CostStore):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_batch(
-        self, entries: Sequence[StoredEntry], settled: Sequence[int] = ()
-    ) -> PeriodTotals:
-        if not entries:
-            if settled:
-                with self._transaction() as conn:
-                    _release(conn, settled)
-            return {}
-        rows: list[tuple[object, ...]] = [
-            (e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries
-        ]
-        try:  # as a rule every entry is new: insert them all, and their rollups
-            return self._write(entries, rows, settled, skip_stored=False)
-        except CostStoreError as exc:
-            if not isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise
-        # Some were stored by an attempt whose commit was not confirmed: add only the others.
-        return self._write(entries, rows, settled, skip_stored=True)
+    def _stored_already(self, error: CostStoreError) -> bool:
+        return isinstance(error.__cause__, sqlite3.IntegrityError)
 
     def _write(
-        self,
-        entries: Sequence[StoredEntry],
-        rows: Sequence[tuple[object, ...]],
-        settled: Sequence[int],
-        *,
-        skip_stored: bool,
+        self, entries: Sequence[StoredEntry], settled: Sequence[int], *, skip_stored: bool
     ) -> PeriodTotals:
+        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries]
         with self._transaction() as conn:
             added: Sequence[StoredEntry] = entries
             if skip_stored:
@@ -552,20 +532,15 @@ class SQLiteStore(CostStore):
             )
         return None
 
-    def release(self, reservation: int) -> None:
+    def release_all(self, reservations: Sequence[int]) -> None:
         with self._transaction() as conn:
-            _release(conn, (reservation,))
+            _release(conn, reservations)
 
     def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
         row = (hold.period, hold.dim, hold.start.isoformat(), hold.key)
         with self._reading() as conn:
             spent, held = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
         return int(spent), int(held)
-
-    def held_nusd(self, period: str, start: date, dim: str, key: str, now: float) -> int:
-        with self._reading() as conn:
-            (held,) = conn.execute(_HELD, (period, dim, start.isoformat(), key, now)).fetchone()
-        return int(held)
 
     def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
         with self._transaction() as conn:
