@@ -2,7 +2,7 @@
 
 An entry names the alert and says everything about it: its rule group, severity, default
 ``for:``, the kind of promtool scenario that proves it, and how its rules are built from a
-config (none when the config does not ask for it, several for per-team or per-agent budgets).
+config (none when the config does not ask for it).
 Adding an alert means adding one entry here and a section with its name in
 ``docs/runbooks.md``; the plan, the rule files, the promtool tests, the alert index and the
 config's ``alerts.for`` all read this table.
@@ -18,7 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmobs.enforcement import GLOBAL_NAME, Scope
+from llmobs.periods import Period
 from llmobs.schema import (
+    BUDGET_LIMIT,
+    BUDGET_REFUSALS,
+    BUDGET_SPENT,
     CACHE_HITS,
     CACHE_MISSES,
     COST,
@@ -36,6 +41,7 @@ from .promql import Expr, Series
 
 if TYPE_CHECKING:
     from obsgen.config import Config
+    from obsgen.config.model import Limit
 
 SECONDS_PER_DAY = 86400
 SECONDS_PER_HOUR = 3600
@@ -44,6 +50,10 @@ PERCENT = "{{ $value | humanizePercentage }}"
 DURATION = "{{ $value | humanizeDuration }}"
 #: Labels of the series the promtool scenarios feed to the rules.
 TEST_SERIES = {"agent_id": "test.agent", "model": "gpt-4o", "provider": "openai"}
+
+
+#: A configured budget, for the scenarios of the budget alerts: its labels and USD.
+ConfiguredBudget = tuple[tuple[tuple[str, str], ...], float]
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Scenario:
     alert_labels: tuple[tuple[str, str], ...] = ()
     threshold: float = 0.0
     reference: float = 0.0
+    #: The configured budgets' labels (scope, name, period) and USD, for budget scenarios.
+    budgets: tuple[ConfiguredBudget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,121 +102,104 @@ def template_text(text: str) -> str:
 
 
 # -- budgets ----------------------------------------------------------------------------------
+# The budget alerts read the gauges the cost tracker exports from the cost store (one value per
+# budget, whatever the replicas), so they mean the calendar period the tracker enforces.
+
+#: The burn rate each period's forecast extrapolates: recent enough to react, long enough not
+#: to project one busy minute over a month.
+FORECAST_WINDOWS = ((Period.DAY, "1h"), (Period.WEEK, "6h"), (Period.MONTH, "1d"))
+#: Labels of the budget the promtool scenarios feed to the budget rules.
+TEST_BUDGET = {"scope": Scope.GLOBAL.value, "name": GLOBAL_NAME, "period": Period.DAY.value}
+BUDGET_NAMED = "the {{ $labels.scope }} budget {{ $labels.name }}"
 
 
-def _spend(window: str, by: tuple[str, ...] = (), **where: str) -> Expr:
-    return q.recorded("increase", Series(COST), window, by, **where)
-
-
-def _budget_instance(
-    config: Config,
-    warning: bool,
-    spend: Expr,
-    budget: float,
-    window: str,
-    scope: str,
-    series_labels: dict[str, str] | None = None,
-    alert_labels: tuple[tuple[str, str], ...] = (),
-    labels: tuple[tuple[str, str], ...] = (),
-) -> Instance:
-    budgets = config.budgets
-    percent = budgets.warning_percent if warning else budgets.critical_percent
-    threshold = budget * percent / 100
-    return Instance(
-        expr=spend.then(f"{spend} > {q.number(threshold)}"),
-        summary=f"LLM spend passed {percent:g}% of the {template_text(scope)} budget",
-        description=(
-            f"{window} spend{{{{ with $labels.team }}}} of team {{{{ . }}}}{{{{ end }}}}"
-            f"{{{{ with $labels.agent_id }}}} of agent {{{{ . }}}}{{{{ end }}}} is {VALUE} USD, "
-            f"over {q.number(threshold)} USD ({percent:g}% of the {budget:g} USD budget)."
-        ),
-        scenario=Scenario(
-            "spend_step",
-            COST,
-            tuple(sorted((series_labels or TEST_SERIES).items())),
-            alert_labels,
-            threshold,
-        ),
-        labels=labels,
-    )
-
-
-def _total_budget(
-    amount: Callable[[Config], float | None], window: str, label: str, scope: str, warning: bool
-) -> Callable[[Config], list[Instance]]:
+def _budget_used(warning: bool) -> Callable[[Config], list[Instance]]:
     def instances(config: Config) -> list[Instance]:
-        budget = amount(config)
-        if budget is None:
-            return []
-        return [_budget_instance(config, warning, _spend(window), budget, label, scope)]
-
-    return instances
-
-
-def _team_budgets(warning: bool) -> Callable[[Config], list[Instance]]:
-    def instances(config: Config) -> list[Instance]:
-        result = []
-        for team, amount in config.budgets.teams:
-            teams = q.team_rule(_spend("24h", ("agent_id",)), config.team_separator)
-            spend = teams.then(f"{teams}{{team={q.string_literal(team)}}}")
-            agent = f"{team}{config.team_separator}agent"
-            result.append(
-                _budget_instance(
-                    config,
-                    warning,
-                    spend,
-                    amount,
-                    "24 h",
-                    f"{team} team daily",
-                    series_labels={**TEST_SERIES, "agent_id": agent},
-                    alert_labels=(("team", team),),
-                    labels=(("budget_scope", "team"), ("team", template_text(team))),
-                )
-            )
-        return result
-
-    return instances
-
-
-def _agent_budgets(warning: bool) -> Callable[[Config], list[Instance]]:
-    def instances(config: Config) -> list[Instance]:
+        budgets = config.budgets
+        percent = budgets.warning_percent if warning else budgets.critical_percent
         return [
-            _budget_instance(
-                config,
-                warning,
-                _spend("24h", agent_id=agent),
-                amount,
-                "24 h",
-                f"{agent} agent daily",
-                series_labels={**TEST_SERIES, "agent_id": agent},
-                alert_labels=(("agent_id", agent),),
-                labels=(("budget_scope", "agent"), ("agent_id", template_text(agent))),
+            Instance(
+                expr=q.compare(q.budget_used(), ">", percent / 100),
+                summary=f"LLM spend passed {percent:g}% of a budget",
+                description=(
+                    f"This {{{{ $labels.period }}}}'s spend is {PERCENT} of the limit of "
+                    f"{BUDGET_NAMED}, over {percent:g}%."
+                ),
+                scenario=Scenario(
+                    "budget_share",
+                    alert_labels=tuple(sorted(TEST_BUDGET.items())),
+                    threshold=percent / 100,
+                ),
             )
-            for agent, amount in config.budgets.agents
         ]
 
     return instances
 
 
 def _forecast(config: Config) -> list[Instance]:
-    daily = config.budgets.daily
-    if daily is None:
-        return []
-    spend, burn = _spend("24h"), q.recorded("rate", Series(COST), "1h")
-    until_midnight = f"({SECONDS_PER_DAY} - time() % {SECONDS_PER_DAY})"
-    text = (
-        f"({spend} + {burn} * {until_midnight}) > {q.number(daily)}\n"
-        f"and\n{spend} <= {q.number(daily)}"
-    )
+    spent, limit = q.budget_gauge(BUDGET_SPENT), q.budget_gauge(BUDGET_LIMIT)
+    projected = q.budget_forecast((period.value, window) for period, window in FORECAST_WINDOWS)
+    text = f"{projected}\n> {limit}\nand\n{spent} <= {limit}"
     return [
         Instance(
-            expr=q.combine(text, spend, burn),
-            summary="LLM spend is on course to exhaust the daily budget before midnight UTC",
+            expr=q.combine(text, projected, spent, limit),
+            summary="LLM spend is on course to exhaust a budget before its period ends",
             description=(
-                f"At the last hour's burn rate, spend reaches {VALUE} USD by midnight "
-                f"UTC, over the {daily:g} USD daily budget."
+                f"At its recent burn rate, spend reaches {VALUE} USD by the end of this "
+                f"{{{{ $labels.period }}}}, over the limit of {BUDGET_NAMED}."
             ),
-            scenario=Scenario("forecast", COST, tuple(sorted(TEST_SERIES.items())), (), daily),
+            scenario=Scenario("budget_forecast", alert_labels=tuple(sorted(TEST_BUDGET.items()))),
+        )
+    ]
+
+
+def _budget_labels(limit: Limit) -> dict[str, str]:
+    return {"scope": limit.scope.value, "name": limit.name, "period": limit.period.value}
+
+
+def _configured(limits: tuple[Limit, ...]) -> tuple[ConfiguredBudget, ...]:
+    return tuple((tuple(sorted(_budget_labels(limit).items())), limit.usd) for limit in limits)
+
+
+def _not_exported(config: Config) -> list[Instance]:
+    limits = config.budgets.limits()
+    if not limits:
+        return []
+    absent = q.budget_absent(_budget_labels(limit) for limit in limits)
+    job = config.prometheus.scrape.job_name
+    return [
+        Instance(
+            expr=absent.then(f"(\n{absent}\n)\nand on ()\n{q.scrape_up(job)}"),
+            summary="A budget of the config is not exported: its alerts cannot fire",
+            description=(
+                f"No replica exports {BUDGET_NAMED} per {{{{ $labels.period }}}}, which "
+                f"{config.source_name} sets: its spend is neither alerted on nor enforced."
+            ),
+            scenario=Scenario(
+                "budget_absent", series_labels=(("job", job),), budgets=_configured(limits)
+            ),
+        )
+    ]
+
+
+def _limit_differs(config: Config) -> list[Instance]:
+    limits = config.budgets.limits()
+    if not limits:
+        return []
+    return [
+        Instance(
+            expr=q.budget_limit_differs((_budget_labels(limit), limit.usd) for limit in limits),
+            summary="A replica enforces a budget limit other than the config's",
+            description=(
+                f"{{{{ $labels.instance }}}} sets {BUDGET_NAMED} per {{{{ $labels.period }}}} "
+                f"at {VALUE} USD, not at what {config.source_name} says: it runs with another "
+                "config."
+            ),
+            scenario=Scenario(
+                "budget_mismatch",
+                series_labels=(("job", config.prometheus.scrape.job_name),),
+                budgets=_configured(limits),
+            ),
         )
     ]
 
@@ -365,37 +360,27 @@ def _counted(
 BUDGET, SLO, TELEMETRY = "llm-budget", "llm-slo", "llm-telemetry"
 
 
-def _budget_pair(
-    name: str, amount: Callable[[Config], float | None], window: str, label: str, scope: str
-) -> list[AlertEntry]:
-    return [
-        AlertEntry(
-            f"LLM{name}BudgetWarning",
-            BUDGET,
-            "warning",
-            "5m",
-            _total_budget(amount, window, label, scope, True),
-        ),
-        AlertEntry(
-            f"LLM{name}BudgetExceeded",
-            BUDGET,
-            "critical",
-            "1m",
-            _total_budget(amount, window, label, scope, False),
-        ),
-    ]
-
-
 CATALOGUE: tuple[AlertEntry, ...] = (
-    *_budget_pair("Daily", lambda c: c.budgets.daily, "24h", "24 h", "daily"),
-    AlertEntry("LLMDailyBudgetForecast", BUDGET, "warning", "15m", _forecast),
+    AlertEntry("LLMBudgetWarning", BUDGET, "warning", "5m", _budget_used(warning=True)),
+    AlertEntry("LLMBudgetExceeded", BUDGET, "critical", "1m", _budget_used(warning=False)),
+    AlertEntry("LLMBudgetForecast", BUDGET, "warning", "15m", _forecast),
     AlertEntry("LLMSpendAnomaly", BUDGET, "warning", "30m", _spend_anomaly),
-    *_budget_pair("Weekly", lambda c: c.budgets.weekly, "7d", "7-day", "weekly"),
-    *_budget_pair("Monthly", lambda c: c.budgets.monthly, "30d", "30-day", "monthly"),
-    AlertEntry("LLMTeamDailyBudgetWarning", BUDGET, "warning", "5m", _team_budgets(True)),
-    AlertEntry("LLMTeamDailyBudgetExceeded", BUDGET, "critical", "1m", _team_budgets(False)),
-    AlertEntry("LLMAgentDailyBudgetWarning", BUDGET, "warning", "5m", _agent_budgets(True)),
-    AlertEntry("LLMAgentDailyBudgetExceeded", BUDGET, "critical", "1m", _agent_budgets(False)),
+    AlertEntry(
+        "LLMBudgetRefusingCalls",
+        BUDGET,
+        "warning",
+        "1m",
+        _counted(
+            BUDGET_REFUSALS,
+            ("agent_id", "scope", "period"),
+            {"agent_id": TEST_SERIES["agent_id"], "scope": "team", "period": "day"},
+            "An enforced LLM budget is refusing calls",
+            f"{VALUE} calls of agent {{{{ $labels.agent_id }}}} were refused in the last hour: "
+            "a {{ $labels.scope }} budget per {{ $labels.period }} had no room for them.",
+        ),
+    ),
+    AlertEntry("LLMBudgetNotExported", BUDGET, "warning", "15m", _not_exported),
+    AlertEntry("LLMBudgetLimitMismatch", BUDGET, "warning", "15m", _limit_differs),
     AlertEntry(
         "LLMSuccessRateLow",
         SLO,
@@ -482,6 +467,17 @@ CATALOGUE: tuple[AlertEntry, ...] = (
         ),
     ),
 )
+#: Alerts of earlier versions, by the alert that replaces them: a config naming one is told.
+_CALENDAR = "which alerts on the calendar period's spend the cost tracker exports"
+RENAMED: dict[str, tuple[str, str]] = {
+    **{
+        f"LLM{scope}{period}Budget{level}": (f"LLMBudget{level}", _CALENDAR)
+        for scope in ("", "Team", "Agent")
+        for period in ("Daily", "Weekly", "Monthly")
+        for level in ("Warning", "Exceeded")
+    },
+    "LLMDailyBudgetForecast": ("LLMBudgetForecast", "which forecasts every budget's period"),
+}
 #: The names of every alert, for config validation (``alerts.for``).
 ALERT_NAMES: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE)
 #: Rule groups in file order.

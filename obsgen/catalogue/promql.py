@@ -30,7 +30,17 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from llmobs.schema import REQUESTS, TOKENS, MetricKind, MetricSpec, TokenType
+from llmobs.schema import (
+    BUDGET_LABELS,
+    BUDGET_LIMIT,
+    BUDGET_PERIOD_END,
+    BUDGET_SPENT,
+    REQUESTS,
+    TOKENS,
+    MetricKind,
+    MetricSpec,
+    TokenType,
+)
 from llmobs.teams import team_pattern
 
 #: Grafana template variables, by the label they filter.
@@ -291,6 +301,10 @@ class RuleReader:
         text = _either(top.record, fine.record, series.matchers, series.filters, "{}", by)
         return Expr(text, frozenset({coarse, fine, top, ranking}))
 
+    def budget_used(self) -> Expr:
+        """The share of each budget its period has spent."""
+        return budget_used()
+
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
         top list), else for every chosen agent."""
@@ -326,6 +340,12 @@ class RawReader:
 
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         return busiest(gauge(spec, by), "agent_id", self._ranking("agent_id"), count)
+
+    def budget_used(self) -> Expr:
+        once = [
+            Expr(aggregate("max", spec.name, spec.labels)) for spec in (BUDGET_SPENT, BUDGET_LIMIT)
+        ]
+        return ratio(*once)
 
     def _ranking(self, label: str) -> Expr:
         return self._read("increase", requests(), DASHBOARD_RANGE, (label,), AT_END)
@@ -397,13 +417,59 @@ def with_team(expr: Expr, separator: str) -> Expr:
     )
 
 
-def team_rule(agents: Expr, separator: str) -> Expr:
-    """A rule that sums an ``agent_id``-level recorded expression by team."""
-    (source,) = [rule for rule in agents.rules if rule.record.startswith("agent_id:")]
-    _, metric, operation = source.record.split(":")
-    labelled = with_team(Expr(source.record), separator)
-    rule = RecordingRule(f"team:{metric}:{operation}", aggregate("sum", labelled.text, ("team",)))
-    return Expr(rule.record, agents.rules | {rule})
+# -- budgets: gauges every replica exports alike -----------------------------------------------
+
+
+def budget_gauge(spec: MetricSpec, **where: str) -> Expr:
+    """A budget gauge once per budget however many replicas export it: the ``max`` by its
+    labels (each replica reads the same store; a sum would count it once per replica)."""
+    expr = aggregate("max", spec.name, spec.labels)
+    rule = RecordingRule(rule_name(spec.labels, spec.name, "max"), expr)
+    return Expr(selector(rule.record, [(k, "=", v) for k, v in where.items()]), frozenset({rule}))
+
+
+def budget_used() -> Expr:
+    """The share of each budget that its calendar period has spent."""
+    spent, limit = budget_gauge(BUDGET_SPENT), budget_gauge(BUDGET_LIMIT)
+    used = ratio(spent, limit)
+    rule = RecordingRule(rule_name(BUDGET_LABELS, "llm_budget_used", "ratio"), used.text)
+    return Expr(rule.record, used.rules | {rule})
+
+
+def budget_forecast(windows: Iterable[tuple[str, str]]) -> Expr:
+    """Each budget's spend at the end of its period, at the burn rate of the last ``window``
+    of its ``period`` (``windows`` pairs them). The spent gauge only rises within a period and
+    drops when the next begins, which ``rate`` reads as a counter reset."""
+    spent, ends = budget_gauge(BUDGET_SPENT), budget_gauge(BUDGET_PERIOD_END)
+    branches = [
+        f"({spent} + rate({budget_gauge(BUDGET_SPENT, period=period)}[{window}]) * "
+        f"({ends} - time()))"
+        for period, window in windows
+    ]
+    return combine("(\n  " + "\n  or\n  ".join(branches) + "\n)", spent, ends)
+
+
+def budget_absent(selectors: Iterable[dict[str, str]]) -> Expr:
+    """Any of the budgets ``selectors`` name (by their labels) that no replica exports."""
+    reads = [f"absent({selector(BUDGET_LIMIT.name, _pinned(labels))})" for labels in selectors]
+    return Expr("\nor\n".join(reads))
+
+
+def budget_limit_differs(limits: Iterable[tuple[dict[str, str], float]]) -> Expr:
+    """Each replica's exported limit of a budget that is not the given one."""
+    reads = [
+        f"{selector(BUDGET_LIMIT.name, _pinned(labels))} != {number(usd)}" for labels, usd in limits
+    ]
+    return Expr("\nor\n".join(reads))
+
+
+def _pinned(labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    return [(label, "=", labels[label]) for label in BUDGET_LABELS]
+
+
+def scrape_up(job: str) -> str:
+    """The scrape targets of ``job`` that answer."""
+    return f"up{{job={string_literal(job)}}} == 1"
 
 
 def compare(expr: Expr, op: str, threshold: float) -> Expr:

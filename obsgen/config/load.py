@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from llmobs.periods import parse_timezone
 from llmobs.schema import DURATION_BUCKETS
 from llmobs.teams import DEFAULT_SEPARATOR, check_separator
-from obsgen.catalogue.alerts import ALERT_NAMES
+from obsgen.catalogue.alerts import ALERT_NAMES, RENAMED
 
 from . import validation as check
 from .model import (
     API_VERSION,
     DEFAULT_CONFIG,
+    PERIOD_KEYS,
     SLO,
     TLS,
     BasicAuth,
@@ -22,6 +24,7 @@ from .model import (
     Dashboard,
     PrometheusSettings,
     RemoteWrite,
+    ScopedBudget,
     Scrape,
 )
 from .validation import ConfigError, ConfigIssue, Reader
@@ -138,20 +141,48 @@ def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
     )
 
 
-def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, float], ...]:
+def _scoped_budget(r: Reader, name: Any, data: Any, path: tuple) -> ScopedBudget | None:
+    """A team's or agent's budgets: a USD amount (daily), or a mapping of periods."""
+    try:
+        label = check.label_value(name)
+    except ValueError as exc:
+        r.fail(path, str(exc))
+        return None
+    if not isinstance(data, dict):
+        try:
+            return ScopedBudget(label, daily=check.budget(data))
+        except ValueError as exc:
+            r.fail(path, f"{exc}; or a mapping of daily, weekly, monthly and enforce")
+            return None
+    section = r.mapping(data, path, {key for key, _ in PERIOD_KEYS} | {"enforce"})
+    amounts = {key: r.value(section, path, key, check.budget, None) for key, _ in PERIOD_KEYS}
+    if not any(key in section for key, _ in PERIOD_KEYS):
+        r.fail(path, "names no budget: give daily, weekly or monthly in USD")
+    return ScopedBudget(
+        label, **amounts, enforce=r.value(section, path, "enforce", check.boolean, False)
+    )
+
+
+def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[ScopedBudget, ...]:
     if data is None:
         return ()
     if not isinstance(data, dict):
-        r.fail(path, f"must be a mapping of names to USD amounts, got {check.describe(data)}")
+        r.fail(path, f"must be a mapping of names to budgets, got {check.describe(data)}")
         return ()
-    budgets = []
-    for name, amount in data.items():
-        where = (*path, str(name))
-        try:
-            budgets.append((check.label_value(name), check.budget(amount)))
-        except ValueError as exc:
-            r.fail(where, str(exc))
-    return tuple(sorted(budgets))
+    budgets = [_scoped_budget(r, name, value, (*path, str(name))) for name, value in data.items()]
+    return tuple(sorted((b for b in budgets if b is not None), key=lambda b: b.name))
+
+
+def _timezone(value: Any) -> str:
+    name = check.text(value)
+    try:
+        parse_timezone(name)
+    except ValueError:
+        raise ValueError(
+            f"unknown time zone {check.describe(value)}: use an IANA name such as UTC or "
+            "Europe/Stockholm"
+        ) from None
+    return name
 
 
 def _anomaly_factor(value: Any) -> float:
@@ -174,6 +205,8 @@ def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
         "anomaly_factor",
         "teams",
         "agents",
+        "timezone",
+        "enforce",
     }
     section = r.mapping(data, path, keys)
     default = Budgets()
@@ -199,6 +232,8 @@ def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
         ),
         teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
         agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
+        timezone=r.value(section, path, "timezone", _timezone, default.timezone),
+        enforce=r.value(section, path, "enforce", check.boolean, default.enforce),
     )
     if budgets.warning_percent >= budgets.critical_percent:
         r.fail(
@@ -273,6 +308,10 @@ def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]
         return ()
     overrides = []
     for alert, value in durations.items():
+        if alert in RENAMED:
+            replacement, meaning = RENAMED[alert]
+            r.fail((*where, str(alert)), f"renamed {replacement}, {meaning}")
+            continue
         if alert not in ALERT_NAMES:
             r.fail((*where, str(alert)), "not an alert obsgen generates (see docs/runbooks.md)")
             continue
@@ -317,7 +356,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         source=source,
     )
-    for team, _ in config.budgets.teams:
+    for team in (budget.name for budget in config.budgets.teams):
         if config.team_separator in team:
             r.fail(
                 ("budgets", "teams", team),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llmobs.enforcement import GLOBAL_NAME, Scope
+from llmobs.periods import Period
+
 API_VERSION = "obsgen/v1"
 DEFAULT_CONFIG = "obsgen.yaml"
 
@@ -61,9 +64,44 @@ class PrometheusSettings:
     remote_write: tuple[RemoteWrite, ...] = ()
 
 
+#: The config's keys of the budget periods, in the order they are listed.
+PERIOD_KEYS = (("daily", Period.DAY), ("weekly", Period.WEEK), ("monthly", Period.MONTH))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One budget as the runtime enforces and exports it (``llm_budget_limit_usd``)."""
+
+    scope: Scope
+    name: str
+    period: Period
+    usd: float
+    enforce: bool = False
+
+
+@dataclass(frozen=True)
+class ScopedBudget:
+    """A team's or an agent's budgets in USD per calendar day, week and month."""
+
+    name: str
+    daily: float | None = None
+    weekly: float | None = None
+    monthly: float | None = None
+    enforce: bool = False
+
+    def amounts(self) -> list[tuple[Period, float]]:
+        """The periods it limits, with their USD amounts."""
+        return [
+            (period, amount)
+            for key, period in PERIOD_KEYS
+            if (amount := getattr(self, key)) is not None
+        ]
+
+
 @dataclass(frozen=True)
 class Budgets:
-    """Spend budgets in USD and the percentages at which they alert."""
+    """Spend budgets in USD per calendar period in ``timezone``, and the percentages at which
+    they alert. The runtime reads the same section (``CostTracker.from_config``)."""
 
     daily: float | None = 100.0
     weekly: float | None = None
@@ -73,8 +111,24 @@ class Budgets:
     #: LLMSpendAnomaly fires when the last hour's spend rate is this many times the same hour's
     #: a week before (None: no anomaly alert).
     anomaly_factor: float | None = 3.0
-    teams: tuple[tuple[str, float], ...] = ()
-    agents: tuple[tuple[str, float], ...] = ()
+    teams: tuple[ScopedBudget, ...] = ()
+    agents: tuple[ScopedBudget, ...] = ()
+    #: IANA time zone where days, weeks and months begin.
+    timezone: str = "UTC"
+    #: Refuse calls that would exceed any budget (otherwise only those marked ``enforce``).
+    enforce: bool = False
+
+    def limits(self) -> tuple[Limit, ...]:
+        """Every budget configured: global, then teams', then agents'."""
+        overall = ScopedBudget(GLOBAL_NAME, self.daily, self.weekly, self.monthly, self.enforce)
+        scoped = [(Scope.GLOBAL, overall)]
+        scoped += [(Scope.TEAM, team) for team in self.teams]
+        scoped += [(Scope.AGENT, agent) for agent in self.agents]
+        return tuple(
+            Limit(scope, budget.name, period, amount, self.enforce or budget.enforce)
+            for scope, budget in scoped
+            for period, amount in budget.amounts()
+        )
 
 
 @dataclass(frozen=True)

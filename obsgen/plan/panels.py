@@ -1,4 +1,5 @@
-"""The dashboard's panels: the seed's 13 and a row on data completeness, as data.
+"""The dashboard's panels: the seed's 13, a row on data completeness and one on budgets, as
+data.
 
 Each panel's queries are written once against a reader: the plan reads recording rules
 (:class:`RuleReader`); the same definitions against :class:`RawReader` give the raw-series
@@ -13,6 +14,7 @@ from typing import Any
 
 from llmobs.schema import (
     ACTIVE_REQUESTS,
+    BUDGET_REFUSALS,
     BUILD_INFO,
     CACHE_HITS,
     CACHE_MISSES,
@@ -40,6 +42,8 @@ RECORDS_PER_SEC = "suffix: records/s"
 BUSIEST_AGENTS = 10
 #: The row that separates the seed's panels from the data-completeness panels.
 COMPLETENESS_ROW = "Data completeness"
+#: The row of the budgets the cost tracker exports.
+BUDGETS_ROW = "Budgets"
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,19 @@ def _draft(
     return PanelDraft(
         Panel(title, kind, unit, description, (), grid, thresholds, **drawing), targets
     )
+
+
+def _rate_panel(
+    title: str,
+    description: str,
+    series: Series,
+    by: tuple[str, ...],
+    legend: str,
+    grid: Grid,
+) -> PanelDraft:
+    """A time series of ``series`` per second by ``by``, one line per value."""
+    target = Target(lambda r: r.rate(series, by), legend)
+    return _draft(title, "timeseries", REQ_PER_SEC, description, (target,), grid, minimum=0)
 
 
 def drafts(config: Config) -> tuple[PanelDraft, ...]:
@@ -278,20 +295,14 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(16, 29, 8, 8),
         ),
         _draft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
-        _draft(
+        _rate_panel(
             "Unpriced Requests",
-            "timeseries",
-            REQ_PER_SEC,
             "Requests of models with no known price, recorded at 0 USD: while this is above zero "
             "the cost panels under-count. Add the model to a price file.",
-            (
-                Target(
-                    lambda r: r.rate(Series(UNPRICED_REQUESTS), ("model", "provider")),
-                    "{{model}} ({{provider}})",
-                ),
-            ),
+            Series(UNPRICED_REQUESTS),
+            ("model", "provider"),
+            "{{model}} ({{provider}})",
             Grid(0, 38, 12, 7),
-            minimum=0,
         ),
         _draft(
             "Folded, Rejected and Dropped Records",
@@ -312,6 +323,35 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             ),
             Grid(12, 38, 12, 7),
             minimum=0,
+        ),
+        _draft(BUDGETS_ROW, "row", "", "", (), Grid(0, 45, 24, 1)),
+        _draft(
+            "Budget Used",
+            "bargauge",
+            PERCENT,
+            "Share of each budget its calendar period has spent, as the cost tracker exports it "
+            "(llm_budget_spent_usd of llm_budget_limit_usd, once however many replicas). "
+            f"Yellow from {config.budgets.warning_percent:g}%, red from "
+            f"{config.budgets.critical_percent:g}%. The agent, model and provider variables do "
+            "not apply.",
+            (Target(lambda r: r.budget_used(), "{{scope}} {{name}} per {{period}}", True),),
+            Grid(0, 46, 12, 8),
+            (
+                Step(GREEN, None),
+                Step(YELLOW, config.budgets.warning_percent / 100),
+                Step(RED, config.budgets.critical_percent / 100),
+            ),
+            minimum=0,
+            maximum=1,
+        ),
+        _rate_panel(
+            "Calls Refused by Budgets",
+            "Calls an enforced budget or a run's cap refused before they were made, per second, "
+            "by what refused them: a budget's scope (global, team, agent, run) and period.",
+            Series(BUDGET_REFUSALS),
+            ("scope", "period"),
+            "{{scope}} per {{period}}",
+            Grid(12, 46, 12, 8),
         ),
     )
 
@@ -334,7 +374,7 @@ def dashboard_annotations() -> tuple[Annotation, ...]:
             f'ALERTS{{alertname=~{budget_alerts}, alertstate="firing"}}',
             "{{alertname}}",
             "{{alertname}} is firing",
-            "severity,team,agent_id",
+            "severity,scope,name,period",
             "rgba(242, 73, 92, 1)",
         ),
     )

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 from llmobs.schema import (
+    BUDGET_LIMIT,
+    BUDGET_PERIOD_END,
+    BUDGET_SPENT,
     CACHE_HITS,
     CACHE_MISSES,
     DURATION_BUCKETS,
@@ -25,7 +28,7 @@ from llmobs.schema import (
     REQUESTS,
     MetricSpec,
 )
-from obsgen.catalogue.alerts import SECONDS_PER_DAY, TEST_SERIES, Scenario
+from obsgen.catalogue.alerts import FORECAST_WINDOWS, TEST_SERIES, Scenario
 from obsgen.catalogue.promql import string_literal
 from obsgen.config.validation import duration_seconds
 from obsgen.plan import AlertSpec, Plan
@@ -210,67 +213,157 @@ def _pair(
 
 
 # -- budget alerts ------------------------------------------------------------------------------
+# Two replicas export every budget gauge alike, as replicas sharing a cost store do: a rule that
+# summed them instead of taking one would see twice the spend, and the quiet cases would fire.
+
+REPLICAS = ("replica-1:8000", "replica-2:8000")
+TEST_LIMIT = 100.0
+BUDGET_JOB = "llm-service"
 
 
-def _spend_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    scenario = rule.scenario
-    threshold = scenario.threshold
-    name = _series(_metric(scenario).name, dict(scenario.series_labels))
-    step_at = 10  # spend jumps from 0 after 10 minutes: increase() then equals the jump exactly
+def _budget_series(
+    labels: dict[str, str], values: dict[MetricSpec, str], job: str = BUDGET_JOB
+) -> list[tuple[str, str]]:
+    """``values`` of the budget gauges with ``labels``, exported by every replica."""
+    return [
+        (_series(spec.name, {**labels, "instance": instance, "job": job}), value)
+        for instance in REPLICAS
+        for spec, value in values.items()
+    ]
+
+
+def _budget_share_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    labels = dict(rule.scenario.alert_labels)
+    threshold = TEST_LIMIT * rule.scenario.threshold
+    step_at = 10  # spend jumps after 10 minutes
     horizon = step_at + _minutes(rule.duration) + 10
 
-    def stepped(amount: float) -> list[tuple[str, str]]:
-        return [(name, f"0x{step_at - 1} {amount!r}x{horizon}")]
+    def exported(spent: float) -> list[tuple[str, str]]:
+        values = {
+            BUDGET_LIMIT: f"{TEST_LIMIT!r}x{horizon}",
+            BUDGET_SPENT: f"0x{step_at - 1} {spent!r}x{horizon}",
+        }
+        return _budget_series(labels, values)
 
+    loud = _cents_above(threshold)
     return _pair(
         rule,
-        stepped(threshold),
-        stepped(_cents_above(threshold)),
+        exported(threshold - 0.01),
+        exported(loud),
         step_at,
-        _cents_above(threshold),
-        dict(scenario.alert_labels),
+        loud / TEST_LIMIT,
+        labels,
         horizon,
     )
 
 
-def _forecast_value(rate_per_minute: float, minute: int) -> float:
-    """Spend in the last 24 h plus the last hour's burn rate until midnight UTC, for a counter
-    rising by ``rate_per_minute`` from 0 at time 0 (Prometheus' extrapolation, exactly)."""
-    spent = rate_per_minute * minute
-    per_second = rate_per_minute * min(minute, 60) / 3600
-    return spent + per_second * (SECONDS_PER_DAY - 60 * minute)
+def _budget_forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Spend rising steadily from 0 in a budget of each period, read once every burn-rate
+    window is full: then the forecast is exactly the rate times the period's end. The limit
+    drops from far above to the budget at ``limit_at``, so the alert turns active then."""
+    windows = [duration_seconds(window) / 60 for _, window in FORECAST_WINDOWS]
+    limit_at = math.ceil(max(windows)) + 5
+    fire_at = limit_at + _minutes(rule.duration)
+    samples = fire_at + 10
+    ends_minute = limit_at + 600
+    base = dict(rule.scenario.alert_labels)
 
+    def exported(forecast: float) -> list[tuple[str, str]]:
+        per_minute = forecast / ends_minute
+        values = {
+            BUDGET_LIMIT: f"1e9x{limit_at - 1} {TEST_LIMIT!r}x{samples}",
+            BUDGET_SPENT: f"0+{per_minute!r}x{samples}",
+            BUDGET_PERIOD_END: f"{ends_minute * 60}x{samples}",
+        }
+        series = []
+        for period, _ in FORECAST_WINDOWS:
+            series += _budget_series({**base, "period": period.value}, values)
+        return series
 
-def _forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    budget = rule.scenario.threshold
-    name = _series(_metric(rule.scenario).name, dict(rule.scenario.series_labels))
-    # From the first hour on the forecast is 1440 x the rate per minute: aim it just past a cent.
-    loud_rate, quiet_rate = _cents_above(budget * 1.44) / 1440, budget * 0.05 / 100
-    active_from = next(m for m in range(1, 60) if _forecast_value(loud_rate, m) > budget)
-    fire_at = active_from + _minutes(rule.duration)
-    # From 60 minutes on the forecast is the exact daily burn; two minutes past fire_at allow
-    # for the alert reading the recorded rules one evaluation late.
-    check_at = max(fire_at + 2, 60)
-    samples = max(180, check_at + 10)
+    loud = _cents_above(TEST_LIMIT)
+    expected = [
+        _expected(rule, loud, {**base, "period": period.value}) for period, _ in FORECAST_WINDOWS
+    ]
     return [
         _case(
-            f"{rule.name} stays silent when the burn rate fits the budget",
-            [(name, f"0+{quiet_rate!r}x{samples}")],
-            _silent(rule, max(120, check_at)),
+            f"{rule.name} stays silent when the burn rate fits the budgets",
+            exported(TEST_LIMIT * 0.9),
+            _silent(rule, fire_at),
         ),
         _case(
-            f"{rule.name} fires when the burn rate would exhaust the budget by midnight",
-            [(name, f"0+{loud_rate!r}x{samples}")],
+            f"{rule.name} fires when the burn rate would exhaust each period's budget",
+            exported(loud),
             [
                 *_not_yet(rule, fire_at),
-                {
-                    "eval_time": f"{check_at}m",
-                    "alertname": rule.name,
-                    "exp_alerts": [_expected(rule, _forecast_value(loud_rate, check_at), {})],
-                },
+                {"eval_time": f"{fire_at}m", "alertname": rule.name, "exp_alerts": expected},
             ],
         ),
     ]
+
+
+def _configured_series(
+    rule: AlertSpec, samples: int, limit_of: Callable[[int, str, float], float | None]
+) -> list[tuple[str, str]]:
+    """The configured budgets as the replicas export them: ``limit_of(index, instance, usd)``
+    of each (None: not exported), and the replicas' ``up``."""
+    job = dict(rule.scenario.series_labels)["job"]
+    series = [
+        (_series("up", {"instance": instance, "job": job}), f"1x{samples}") for instance in REPLICAS
+    ]
+    for index, (labels, usd) in enumerate(rule.scenario.budgets):
+        for instance in REPLICAS:
+            limit = limit_of(index, instance, usd)
+            if limit is not None:
+                name = _series(
+                    BUDGET_LIMIT.name, {**dict(labels), "instance": instance, "job": job}
+                )
+                series.append((name, f"{limit!r}x{samples}"))
+    return series
+
+
+def _budget_absent_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    first = dict(rule.scenario.budgets[0][0])
+    as_configured = _configured_series(rule, samples, lambda _i, _r, usd: usd)
+    service_down = [(name, values.replace("1x", "0x")) for name, values in as_configured[:2]]
+    return [
+        *_pair(
+            rule,
+            as_configured,
+            _configured_series(rule, samples, lambda i, _r, usd: None if i == 0 else usd),
+            0,
+            1,
+            first,
+            horizon,
+        ),
+        _case(
+            f"{rule.name} stays silent while the service is down (LLMMetricsDown says so)",
+            service_down,
+            _silent(rule, horizon),
+        ),
+    ]
+
+
+def _budget_mismatch_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    job = dict(rule.scenario.series_labels)["job"]
+    labels, usd = rule.scenario.budgets[0]
+    other = _cents_above(usd)
+
+    def stale(index: int, instance: str, limit: float) -> float:
+        return other if index == 0 and instance == REPLICAS[1] else limit
+
+    return _pair(
+        rule,
+        _configured_series(rule, samples, lambda _i, _r, limit: limit),
+        _configured_series(rule, samples, stale),
+        0,
+        other,
+        {**dict(labels), "instance": REPLICAS[1], "job": job},
+        horizon,
+    )
 
 
 # -- SLO alerts ---------------------------------------------------------------------------------
@@ -472,8 +565,10 @@ def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
 
 
 SCENARIOS = {
-    "spend_step": _spend_tests,
-    "forecast": _forecast_tests,
+    "budget_share": _budget_share_tests,
+    "budget_forecast": _budget_forecast_tests,
+    "budget_absent": _budget_absent_tests,
+    "budget_mismatch": _budget_mismatch_tests,
     "anomaly": _anomaly_tests,
     "success_share": _success_tests,
     "error_share": _error_tests,

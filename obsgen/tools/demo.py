@@ -87,13 +87,13 @@ class Demo:
         db: str,
         workers: int,
         time_scale: float,
-        daily_budget: float,
+        budgets: dict[str, Any],
     ) -> None:
         self.registry = CollectorRegistry()
         self.metrics = LLMMetrics(registry=self.registry, label_limits=DEMO_LABEL_LIMITS)
         self.metrics.set_build_info(version)
         calculator = LLMCostCalculator(overrides=(), metrics=self.metrics)
-        self.tracker = CostTracker(db, daily_budget=daily_budget, calculator=calculator)
+        self.tracker = CostTracker(db, calculator=calculator, **budgets)
         self.tracker.export_metrics(self.registry)  # llm_budget_*: limit, spent, reserved
         self.observer = LLMObserver(self.metrics, self.tracker, calculator)
         self.workload = Workload()
@@ -287,7 +287,7 @@ def run(
     db: str,
     workers: int,
     time_scale: float,
-    daily_budget: float,
+    budgets: dict[str, Any],
     duration: float | None,
     burst: bool,
     spike: bool,
@@ -305,7 +305,7 @@ def run(
         db=db,
         workers=workers,
         time_scale=time_scale,
-        daily_budget=daily_budget,
+        budgets=budgets,
     )
     server = make_server(host, port, demo.app(), server_class=_Server, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

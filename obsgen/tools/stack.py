@@ -40,6 +40,10 @@ MOVE_PORT = {
 RELOADED_FILES = {
     "prometheus": frozenset({paths.PROMETHEUS, paths.RECORDING_RULES, paths.ALERT_RULES}),
 }
+#: Components that read the config only when they start, and the generated files that change
+#: with what they read: the demo's tracker takes the config's budgets, which the alert rules
+#: hold too (LLMBudgetLimitMismatch), so new rules mean the demo must restart.
+RESTARTED_FILES = {"demo": frozenset({paths.ALERT_RULES})}
 READY_TIMEOUT = 60.0
 INSTALL_HINTS = {
     "prometheus": "apt-get install prometheus (Debian, Ubuntu) or prometheus.io/download",
@@ -285,6 +289,10 @@ class LocalStack:
         started: list[Component] = []
         for component in components:
             pid = self.pid(component.name)
+            if pid is not None and changed & RESTARTED_FILES.get(component.name, frozenset()):
+                self.down(only=[component.name])
+                echo(f"{component.name} restarts to read the changed config")
+                pid = None
             if pid is not None:
                 reread = sorted(changed & RELOADED_FILES.get(component.name, frozenset()))
                 if reread:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from llmobs import CostStoreError
+from llmobs.config_budgets import options_of
 from obsgen import config as configuration
 from obsgen import output, paths
 
@@ -64,13 +65,7 @@ from .options import UsageError, config_option, load_config, out_option, version
     show_default=True,
     help="Share of each drawn latency actually spent waiting (1 = real time).",
 )
-@click.option(
-    "--daily-budget",
-    type=click.FloatRange(0, min_open=True),
-    default=100.0,
-    show_default=True,
-    help="The demo tracker's daily budget in USD.",
-)
+@config_option
 @click.option(
     "--duration",
     type=click.FloatRange(0, min_open=True),
@@ -85,16 +80,23 @@ def demo(**options: Any) -> None:
 
     POST /control/burst or /control/spike (or send SIGUSR1 / SIGUSR2) for an error burst or a
     spending spike; /control/pause and /control/resume stop and restart the load;
-    GET /status reports the totals.
+    GET /status reports the totals. Its cost tracker takes its budgets from the config, as a
+    service's would (CostTracker.from_config).
     """
     from . import demo as demo_service
 
+    config_path = options.pop("config_path")
+    if Path(config_path).exists():
+        config = load_config(config_path)
+    else:
+        config = configuration.Config()
+        click.echo(f"note: no {config_path}, so the demo uses the starter config's budgets")
     try:
-        demo_service.run(**options)
+        demo_service.run(**options, budgets=options_of(config))
     except OSError as exc:
         where = f"{options['host']}:{options['port']}"
         raise UsageError(f"cannot serve the demo on {where}: {exc.strerror}") from None
-    except CostStoreError as exc:
+    except (CostStoreError, ValueError) as exc:  # a database it cannot use, or disagrees with
         raise UsageError(str(exc)) from None
 
 
@@ -212,7 +214,7 @@ def stack_up(
         state_dir,
         prometheus_port,
         grafana_port,
-        demo_args=("--rate", str(demo_rate)),
+        demo_args=("--rate", str(demo_rate), "--config", str(Path(config_path).resolve())),
         with_demo=demo,
         with_grafana=not no_grafana,
         with_servers=not docker,

@@ -1,5 +1,6 @@
 """The budget gauges a cost tracker exports: each budget's limit, what its calendar period has
-spent and what calls in flight hold on it, read from the cost store when Prometheus scrapes.
+spent, what calls in flight hold on it and when the period ends, read from the cost store
+when Prometheus scrapes.
 
 Every replica sharing the store reports the same values, so dashboards and alerts aggregate
 them with ``max``. Reads are cached for a few seconds, so a burst of scrapers costs the store
@@ -12,23 +13,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, tzinfo
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .enforcement import Budget, Scope
-from .schema import BUDGET_LIMIT, BUDGET_RESERVED, BUDGET_SPENT
+from .enforcement import Budget
+from .periods import period_end
+from .schema import BUDGET_LIMIT, BUDGET_PERIOD_END, BUDGET_RESERVED, BUDGET_SPENT
 from .store import NANO, CostStore
 
 logger = logging.getLogger("llmobs")
 
 CACHE_SECONDS = 5.0
-#: The ``name`` label of a global budget.
-GLOBAL_NAME = "all"
 
-#: One budget's labels and its limit, spent and reserved in USD.
-BudgetRow = tuple[tuple[str, str, str], float, float, float]
+#: One budget's labels; its limit, spent and reserved in USD; when its period ends.
+BudgetRow = tuple[tuple[str, str, str], float, float, float, float]
 
 
 class BudgetCollector(Collector):
@@ -39,21 +39,23 @@ class BudgetCollector(Collector):
         store: CostStore,
         budgets: Callable[[], Sequence[Budget]],
         today: Callable[[], date],
+        zone: Callable[[], tzinfo],
         failed: Callable[[Exception], None],
     ) -> None:
         self._store, self._budgets, self._today, self._failed = store, budgets, today, failed
+        self._zone = zone
         self._lock = threading.Lock()
         self._rows: list[BudgetRow] = []
         self._read_at = float("-inf")
 
     def _read(self) -> list[BudgetRow]:
         rows = []
-        now, today = time.time(), self._today()
+        now, today, zone = time.time(), self._today(), self._zone()
         for budget in self._budgets():
             spent, held = self._store.spent_and_held(budget.hold(today), now)
-            name = GLOBAL_NAME if budget.scope is Scope.GLOBAL else budget.key
-            labels = (budget.scope.value, name, budget.period.value)
-            rows.append((labels, budget.limit_usd, spent / NANO, held / NANO))
+            labels = (budget.scope.value, budget.name, budget.period.value)
+            ends = period_end(budget.period, today, zone)
+            rows.append((labels, budget.limit_usd, spent / NANO, held / NANO, ends))
         return rows
 
     def rows(self) -> list[BudgetRow]:
@@ -72,7 +74,7 @@ class BudgetCollector(Collector):
     def _families() -> list[GaugeMetricFamily]:
         return [
             GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
-            for spec in (BUDGET_LIMIT, BUDGET_SPENT, BUDGET_RESERVED)
+            for spec in (BUDGET_LIMIT, BUDGET_SPENT, BUDGET_RESERVED, BUDGET_PERIOD_END)
         ]
 
     def describe(self) -> Iterator[GaugeMetricFamily]:

@@ -239,7 +239,8 @@ class CostTracker(CostReports):
     ) -> CostTracker:
         """A tracker with the budgets of ``obsgen.yaml`` (``config``, else ``$LLMOBS_CONFIG``,
         else ``obsgen.yaml``): the global daily, weekly and monthly budgets, the teams' and
-        agents' budgets and the team separator, the numbers the generated alerts use.
+        agents' budgets, which are enforced, their time zone and the team separator: the
+        numbers the generated alerts use.
         ``options`` are the other ``CostTracker`` arguments (and override the config's)."""
         return cls(path, **{**tracker_options(config), **options})
 
@@ -436,6 +437,7 @@ class CostTracker(CostReports):
             self.store,
             self.budgets,
             lambda: local_day(self._clock(), self.timezone),
+            lambda: self.timezone,
             self._write_failed,
         )
         target = exposition_registry(registry)

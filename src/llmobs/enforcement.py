@@ -24,6 +24,8 @@ from .budgets import check_budget
 from .periods import Period, parse_period
 from .store import NANO, TOTAL, CostStore, CostStoreError, Hold
 
+#: The ``name`` label of a global budget (its gauges' and alerts').
+GLOBAL_NAME = "all"
 #: How long a reservation holds if its call never settles it (its process died).
 RESERVATION_SECONDS = 600.0
 
@@ -117,6 +119,11 @@ class Budget:
     def key(self) -> str:
         """The rollup key its spend is read from (TOTAL for the global budget)."""
         return self.agent_id or self.team or TOTAL
+
+    @property
+    def name(self) -> str:
+        """Its ``name`` label: the team or agent, GLOBAL_NAME for a global budget."""
+        return GLOBAL_NAME if self.scope is Scope.GLOBAL else self.key
 
     @property
     def dim(self) -> str:

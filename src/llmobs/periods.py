@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,3 +56,12 @@ def local_day(moment: datetime, zone: tzinfo) -> date:
 def days(first: date, last: date) -> list[date]:
     """Every day from ``first`` to ``last``, inclusive."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def period_end(period: Period, day: date, zone: tzinfo) -> float:
+    """Unix time at which the ``period`` holding ``day`` ends: the midnight in ``zone`` after
+    its last day (infinity for the last period the calendar has)."""
+    last = period.bounds(day)[1]
+    if last == date.max:
+        return float("inf")
+    return datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).timestamp()

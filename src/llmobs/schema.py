@@ -225,6 +225,14 @@ BUDGET_RESERVED = MetricSpec(
     help="What calls in flight have reserved on the budget in US dollars (enforced budgets).",
     unit="usd",
 )
+BUDGET_PERIOD_END = MetricSpec(
+    name="llm_budget_period_end_timestamp_seconds",
+    kind=MetricKind.GAUGE,
+    labels=BUDGET_LABELS,
+    help="When the budget's current calendar period ends (midnight in the tracker's time "
+    "zone), in Unix seconds: what a forecast of its spend runs up to.",
+    unit="seconds",
+)
 
 #: The seed's metrics, in the order the seed lists them.
 SEED_METRICS: tuple[MetricSpec, ...] = (
@@ -251,7 +259,12 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
 )
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
-BUDGET_METRICS: tuple[MetricSpec, ...] = (BUDGET_LIMIT, BUDGET_SPENT, BUDGET_RESERVED)
+BUDGET_METRICS: tuple[MetricSpec, ...] = (
+    BUDGET_LIMIT,
+    BUDGET_SPENT,
+    BUDGET_RESERVED,
+    BUDGET_PERIOD_END,
+)
 #: Every metric llmobs exposes.
 METRICS: tuple[MetricSpec, ...] = RECORDED_METRICS + BUDGET_METRICS
 

@@ -23,9 +23,20 @@ def call(url: str, method: str = "GET") -> bytes:
         return response.read()
 
 
+DEMO_CONFIG = """
+apiVersion: obsgen/v1
+budgets:
+  timezone: Europe/Stockholm
+  daily: 7.5
+  teams:
+    meetmind: {weekly: 40, enforce: true}
+"""
+
+
 @pytest.fixture
 def demo(tmp_path):
     port = free_port()
+    (tmp_path / "obsgen.yaml").write_text(DEMO_CONFIG)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -42,6 +53,8 @@ def demo(tmp_path):
             str(tmp_path / "costs.sqlite3"),
             "--service-version",
             "9.9.9",
+            "--config",
+            str(tmp_path / "obsgen.yaml"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -74,6 +87,17 @@ def test_serves_every_metric_family_it_records(demo):
         "llm_unpriced_requests",
     } <= families
     assert status(base)["version"] == "9.9.9"
+
+
+def test_its_tracker_exports_the_budgets_of_its_config(demo):
+    _, base = demo
+    limits = {
+        (s.labels["scope"], s.labels["name"], s.labels["period"]): s.value
+        for family in text_string_to_metric_families(call(base + "/metrics").decode())
+        if family.name == "llm_budget_limit_usd"
+        for s in family.samples
+    }
+    assert limits == {("global", "all", "day"): 7.5, ("team", "meetmind", "week"): 40.0}
 
 
 def test_controls_and_signals(demo):

@@ -59,8 +59,11 @@ slo:
   error_rate_percent: 1
 alerts:
   for:
-    LLMDailyBudgetWarning: 0s
-    LLMDailyBudgetExceeded: 0s
+    LLMBudgetWarning: 0s
+    LLMBudgetExceeded: 0s
+    LLMBudgetRefusingCalls: 0s
+    LLMBudgetNotExported: 0s
+    LLMBudgetLimitMismatch: 0s
     LLMErrorRateHigh: 0s
 dashboard:
   uid: llm-e2e
@@ -122,8 +125,10 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> An
     pytest.fail(f"{what} within {timeout:.0f} s; last result: {last!r}")
 
 
-def _demo_args(version: str) -> tuple[str, ...]:
+def _demo_args(version: str, root: Path) -> tuple[str, ...]:
     return (
+        "--config",
+        str(root / "obsgen.yaml"),
         "--rate",
         "80",
         "--workers",
@@ -160,7 +165,9 @@ def stack(tmp_path_factory) -> Stack:
     )
     assert result.returncode == 0, result.stderr
     stack_assets.install_missing(root)
-    local = LocalStack(root, root / "state", ports, demo_args=_demo_args("v1"), with_grafana=False)
+    local = LocalStack(
+        root, root / "state", ports, demo_args=_demo_args("v1", root), with_grafana=False
+    )
     local.up(echo=lambda _: None)
     try:
         yield Stack(root, local, ports, root / "state" / "demo-costs.sqlite3")
@@ -278,7 +285,8 @@ def test_every_panel_query_returns_data(stack, variables):
     time.sleep(5)  # several scrapes, so rates over $__rate_interval have two samples
     empty = []
     for title, expr, instant in _panel_queries():
-        values = {} if variables == "all" else _concrete_values(stack, expr)
+        uses_variables = any(f"${name}" in expr for name in ("agent_id", "model", "provider"))
+        values = _concrete_values(stack, expr) if variables != "all" and uses_variables else {}
         query = _substitute(expr, values, range_seconds=120, step=2)
         result = stack.query(query) if instant else stack.query_range(query, 60, 2)
         if not result:
@@ -308,11 +316,13 @@ def test_every_recording_rule_produces_series(stack):
 
 
 def test_budget_alerts_fire_and_reach_alertmanager(stack):
-    for alertname in ("LLMDailyBudgetWarning", "LLMDailyBudgetExceeded"):
-        eventually(
+    daily = {"scope": "global", "name": "all", "period": "day"}
+    for alertname in ("LLMBudgetWarning", "LLMBudgetExceeded"):
+        firing = eventually(
             lambda a=alertname: stack.firing(a),
             f"{alertname} never fired in Prometheus with a 0.05 USD daily budget",
         )
+        assert [{k: a["metric"][k] for k in daily} for a in firing] == [daily]
         arrived = eventually(
             lambda a=alertname: stack.in_alertmanager(a),
             f"{alertname} never arrived in Alertmanager",
@@ -323,10 +333,29 @@ def test_budget_alerts_fire_and_reach_alertmanager(stack):
         a for a in _dashboard()["annotations"]["list"] if a["name"] == "Budget alerts"
     )
     events = stack.query_range(annotation["target"]["expr"], 120, 5)
-    assert {e["metric"]["alertname"] for e in events} >= {
-        "LLMDailyBudgetWarning",
-        "LLMDailyBudgetExceeded",
-    }
+    assert {e["metric"]["alertname"] for e in events} >= {"LLMBudgetWarning", "LLMBudgetExceeded"}
+
+
+def test_the_budget_gauges_carry_the_trackers_spend_once(stack):
+    if stack.local is None:
+        pytest.skip("the compose demo keeps its cost database inside its container")
+    used = eventually(
+        lambda: stack.query('name_period_scope:llm_budget_used:ratio{scope="global"}'),
+        "the budget-used rule never had a series for the global budget",
+    )
+    assert float(used[0]["value"][1]) > 1  # 0.05 USD a day is spent within seconds
+    (limit,) = stack.query("name_period_scope:llm_budget_limit_usd:max")
+    assert float(limit["value"][1]) == 0.05  # as the config says: the demo reads it
+    for alertname in ("LLMBudgetNotExported", "LLMBudgetLimitMismatch"):
+        assert not stack.firing(alertname), f"{alertname} fired though the demo uses the config"
+
+
+def test_calls_the_budgets_refuse_are_counted_and_alerted(stack):
+    firing = eventually(
+        lambda: stack.firing("LLMBudgetRefusingCalls"),
+        "LLMBudgetRefusingCalls never fired, though the demo's capped sessions are refused",
+    )
+    assert {a["metric"]["scope"] for a in firing} >= {"run"}
 
 
 # -- 5. An error burst fires the error-rate SLO alert --------------------------------------------
@@ -393,7 +422,11 @@ def test_restart_with_a_new_version_marks_a_deployment(stack):
     assert "v2" not in versions
     stack.local.down(only=["demo"])
     restarted = LocalStack(
-        stack.root, stack.local.state, stack.ports, demo_args=_demo_args("v2"), with_grafana=False
+        stack.root,
+        stack.local.state,
+        stack.ports,
+        demo_args=_demo_args("v2", stack.root),
+        with_grafana=False,
     )
     restarted.up(echo=lambda _: None)
 

@@ -146,6 +146,10 @@ def test_the_worst_case_is_priced_from_the_model_and_max_tokens(make):
     assert tracker.reserve("team.a", "gpt-4o", "openai", prompt_tokens=1000, max_tokens=500)
 
 
+def utc(*day: int) -> float:
+    return datetime(*day, tzinfo=timezone.utc).timestamp()
+
+
 def budget_gauges(registry: CollectorRegistry) -> dict[tuple[str, str, str, str], float]:
     return {
         (s.name, s.labels["scope"], s.labels["name"], s.labels["period"]): s.value
@@ -177,6 +181,11 @@ def test_every_replica_exports_the_same_budget_gauges_from_the_store(make):
             ("llm_budget_limit_usd", "team", "research", "week"): 2.0,
             ("llm_budget_spent_usd", "team", "research", "week"): 0.75,
             ("llm_budget_reserved_usd", "team", "research", "week"): 0.25,
+            # the periods of NOW (Wednesday 2026-11-25) end at midnight UTC after them
+            ("llm_budget_period_end_timestamp_seconds", "global", "all", "day"): utc(2026, 11, 26),
+            ("llm_budget_period_end_timestamp_seconds", "team", "research", "week"): utc(
+                2026, 11, 30
+            ),
         }
     )
     with pytest.raises(ValueError, match="another cost tracker exports the budget gauges"):

@@ -87,7 +87,7 @@ def test_init_and_stack_up_in_an_empty_folder(installed, tmp_path):
         url = f"http://127.0.0.1:{prometheus}/api/v1/rules"
         with urllib.request.urlopen(url, timeout=5) as response:
             groups = json.load(response)["data"]["groups"]
-        assert any(rule["name"] == "LLMDailyBudgetExceeded" for g in groups for rule in g["rules"])
+        assert any(rule["name"] == "LLMBudgetExceeded" for g in groups for rule in g["rules"])
         again = _run(obsgen, "stack", "up", *options, "--no-grafana", cwd=folder)
         assert "wrote" not in again
     finally:

@@ -69,13 +69,31 @@ def test_unit_tests_cover_every_alert_on_both_sides(generated):
     assert alerts == silent == firing
 
 
-def test_a_broken_rule_fails_its_unit_test(tmp_path):
-    """The unit tests really check the expressions: loosen a threshold and they fail."""
+@pytest.mark.parametrize(
+    ("path", "correct", "broken"),
+    [
+        # a threshold loosened
+        (
+            render.ALERT_RULES,
+            "llm_budget_used:ratio\n          > 0.8\n",
+            "llm_budget_used:ratio\n          > 0.81\n",
+        ),
+        # a budget counted once per replica instead of once
+        (
+            render.RECORDING_RULES,
+            "max by (scope, name, period) (llm_budget_spent_usd)",
+            "sum by (scope, name, period) (llm_budget_spent_usd)",
+        ),
+    ],
+    ids=["threshold", "replicas-summed"],
+)
+def test_a_broken_rule_fails_its_unit_test(tmp_path, path, correct, broken):
+    """The unit tests really check the expressions: break one and they fail."""
     build(ROOT / "obsgen.yaml", tmp_path)
-    rules = tmp_path / render.ALERT_RULES
-    rules.write_text(
-        rules.read_text().replace(":llm_cost:increase24h > 80", ":llm_cost:increase24h > 81")
-    )
+    rules = tmp_path / path
+    text = rules.read_text()
+    assert correct in text
+    rules.write_text(text.replace(correct, broken))
     result = promtool("test", "rules", tmp_path / render.ALERT_TESTS)
     assert result.returncode != 0
 

@@ -78,15 +78,23 @@ def test_up_status_down(project):
         edited = obsgen(root, "stack", "up", *options)
         assert edited.returncode == 0, edited.stderr
         assert "prometheus is running and reloaded alerts/llm_alert_rules.yml" in edited.stdout
+        assert "demo restarts to read the changed config" in edited.stdout
         with urllib.request.urlopen(prometheus_url + "/api/v1/rules?type=alert", timeout=5) as r:
             rules = json.load(r)["data"]["groups"]
-        exceeded = next(
+        mismatch = next(
             rule["query"]
             for group in rules
             for rule in group["rules"]
-            if rule["name"] == "LLMDailyBudgetExceeded"
+            if rule["name"] == "LLMBudgetLimitMismatch"
         )
-        assert exceeded.endswith("> 123")
+        assert mismatch.endswith("!= 123")
+        demo_url = next(
+            line.split()[2] for line in up.stdout.splitlines() if line.startswith("Demo service")
+        )
+        with urllib.request.urlopen(demo_url, timeout=5) as response:
+            assert 'llm_budget_limit_usd{name="all",period="day",scope="global"} 123.0' in (
+                response.read().decode()
+            )
     finally:  # the command as printed, from a shell whose PATH has no obsgen on it
         down = subprocess.run(
             stop_command,

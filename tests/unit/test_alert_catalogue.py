@@ -55,4 +55,4 @@ def test_no_anomaly_alert_without_a_factor(tmp_path):
     config = tmp_path / "obsgen.yaml"
     config.write_text("apiVersion: obsgen/v1\nbudgets: {anomaly_factor: null}\n")
     names = {a.name for a in plan.build(load(config)).alert_specs()}
-    assert "LLMSpendAnomaly" not in names and "LLMDailyBudgetWarning" in names
+    assert "LLMSpendAnomaly" not in names and "LLMBudgetWarning" in names

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from obsgen.config import API_VERSION, ConfigError, load
+from obsgen.config.model import ScopedBudget
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "obsgen.yaml").read_text()
@@ -54,7 +55,11 @@ def test_the_repository_config_is_valid_and_matches_the_starter():
 
 def test_the_full_fixture_is_valid():
     config = load(ROOT / "tests" / "fixtures" / "full.yaml")
-    assert config.budgets.teams == (("meetmind", 40.0), ("svea", 12.5))
+    assert config.budgets.teams == (
+        ScopedBudget("meetmind", daily=40.0),
+        ScopedBudget("svea", daily=12.5, weekly=60.0, monthly=200.0, enforce=True),
+    )
+    assert config.budgets.timezone == "Europe/Stockholm"
     assert config.prometheus.scrape.tls.server_name == "llm.internal"
     assert len(config.prometheus.remote_write) == 2
 
@@ -88,12 +93,41 @@ CASES = [
     (
         "budgets.teams",
         {"meetmind": -3},
-        "budgets.teams.meetmind: must be a budget from 0.01 to 1e+09 USD, got -3",
+        "budgets.teams.meetmind: must be a budget from 0.01 to 1e+09 USD, got -3; or a mapping "
+        "of daily, weekly, monthly and enforce",
+    ),
+    (
+        "budgets.teams",
+        {"meetmind": {"daily": 5, "yearly": 100}},
+        "budgets.teams.meetmind.yearly: unknown key (known keys: daily, enforce, monthly, weekly)",
+    ),
+    (
+        "budgets.teams",
+        {"meetmind": {"enforce": True}},
+        "budgets.teams.meetmind: names no budget: give daily, weekly or monthly in USD",
+    ),
+    (
+        "budgets.agents",
+        {"svea.pm": {"weekly": 5, "enforce": "yes"}},
+        "budgets.agents.svea.pm.enforce: must be true or false, got 'yes'",
+    ),
+    (
+        "budgets.timezone",
+        "Mars/Olympus",
+        "budgets.timezone: unknown time zone 'Mars/Olympus': use an IANA name such as UTC or "
+        "Europe/Stockholm",
+    ),
+    ("budgets.enforce", 1, "budgets.enforce: must be true or false, got 1"),
+    (
+        "alerts.for",
+        {"LLMDailyBudgetExceeded": "1m"},
+        "alerts.for.LLMDailyBudgetExceeded: renamed LLMBudgetExceeded, which alerts on the "
+        "calendar period's spend the cost tracker exports",
     ),
     (
         "budgets.agents",
         ["svea.pm"],
-        "budgets.agents: must be a mapping of names to USD amounts, got a list",
+        "budgets.agents: must be a mapping of names to budgets, got a list",
     ),
     (
         "budgets.anomaly_factor",
@@ -106,7 +140,7 @@ CASES = [
         "budgets.dialy",
         5,
         "budgets.dialy: unknown key (known keys: agents, anomaly_factor, critical_percent, "
-        "daily, monthly, teams, warning_percent, weekly)",
+        "daily, enforce, monthly, teams, timezone, warning_percent, weekly)",
     ),
     (
         "slo.success_rate_percent",
@@ -293,7 +327,7 @@ def test_alert_for_overrides_reach_the_rules():
     config = load(ROOT / "tests" / "fixtures" / "full.yaml")
     durations = {a.name: a.duration for a in plan.build(config).alert_specs()}
     assert durations["LLMErrorRateHigh"] == "2m"
-    assert durations["LLMDailyBudgetExceeded"] == "0s"
+    assert durations["LLMBudgetExceeded"] == "0s"
     assert durations["LLMSuccessRateLow"] == "10m"
     assert set(durations) <= set(ALERT_NAMES)
 
@@ -360,4 +394,22 @@ def test_a_team_name_holding_the_separator_is_refused(tmp_path):
 
 def test_names_that_mean_something_in_the_output_languages_are_accepted():
     config = load(Path(__file__).parents[1] / "fixtures" / "hostile.yaml")
-    assert ('{{ query "up" }}', 5.0) in config.budgets.teams
+    assert ScopedBudget('{{ query "up" }}', daily=5.0) in config.budgets.teams
+
+
+def test_every_configured_budget_is_one_limit_of_scope_name_and_period():
+    budgets = load(ROOT / "tests" / "fixtures" / "full.yaml").budgets
+    limits = {
+        (lim.scope.value, lim.name, lim.period.value): (lim.usd, lim.enforce)
+        for lim in budgets.limits()
+    }
+    assert limits == {
+        ("global", "all", "day"): (250.0, False),
+        ("global", "all", "week"): (1200.0, False),
+        ("global", "all", "month"): (4000.0, False),
+        ("team", "meetmind", "day"): (40.0, False),
+        ("team", "svea", "day"): (12.5, True),
+        ("team", "svea", "week"): (60.0, True),
+        ("team", "svea", "month"): (200.0, True),
+        ("agent", "svea/pm", "day"): (5.0, False),
+    }

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 from llmobs import Budget, CostTracker, get_cost_tracker
+from llmobs.enforcement import Scope
 from obsgen.config import ConfigError
 
 from .test_imports import BLOCK_GENERATOR
@@ -49,6 +50,32 @@ def test_a_tracker_takes_its_budgets_and_team_separator_from_the_config(config):
     assert tracker.get_daily_summary().total_cost == 0.0
     tracker.record_cost("research/writer", "gpt-4o", "openai", 10, 1, cost=1.0)
     assert tracker.get_daily_summary().cost_by_team == {"research": 1.0}  # "/" separates
+
+
+def test_per_period_team_budgets_enforcement_and_time_zone_come_from_the_config(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(
+        CONFIG.replace(
+            "    research: 20.0", "    research: {weekly: 80, monthly: 300, enforce: true}"
+        ).replace("  daily: 50.0", "  daily: 50.0\n  timezone: Asia/Tokyo")
+    )
+    tracker = CostTracker.from_config(path, ":memory:")
+    assert str(tracker.timezone) == "Asia/Tokyo" and not tracker.enforce
+    assert [b for b in tracker.budgets_for("research/writer") if b.team] == [
+        Budget(80.0, "week", team="research", enforce=True),
+        Budget(300.0, "month", team="research", enforce=True),
+    ]
+    assert [b.enforce for b in tracker.budgets() if b.scope is Scope.GLOBAL] == [False, False]
+    path.write_text(CONFIG.replace("  monthly: 900.0", "  monthly: 900.0\n  enforce: true"))
+    enforcing = CostTracker.from_config(path, ":memory:")
+    assert enforcing.enforce and all(b.enforce for b in enforcing.budgets())
+
+
+def test_a_store_whose_days_begin_elsewhere_is_refused(config, tmp_path):
+    db = tmp_path / "costs.sqlite3"
+    CostTracker(db, timezone="Europe/Stockholm").close()
+    with pytest.raises(ValueError, match="begin in time zone 'Europe/Stockholm', not 'UTC'"):
+        CostTracker.from_config(config, db)
 
 
 def test_options_given_override_the_config(config):

@@ -44,12 +44,27 @@ def test_the_seeds_thirteen_panels_in_order(board):
     assert all(p["gridPos"]["y"] == 0 and p["gridPos"]["h"] == 5 for p in board["panels"][:4])
 
 
-def test_a_completeness_row_follows(board):
+def test_a_completeness_row_and_a_budgets_row_follow(board):
     extra = board["panels"][13:]
-    assert [p["type"] for p in extra] == ["row", "timeseries", "timeseries"]
-    assert [p["title"] for p in extra[1:]] == [
-        "Unpriced Requests",
-        "Folded, Rejected and Dropped Records",
+    assert [(p["title"], p["type"]) for p in extra] == [
+        ("Data completeness", "row"),
+        ("Unpriced Requests", "timeseries"),
+        ("Folded, Rejected and Dropped Records", "timeseries"),
+        ("Budgets", "row"),
+        ("Budget Used", "bargauge"),
+        ("Calls Refused by Budgets", "timeseries"),
+    ]
+
+
+def test_budget_used_reads_each_budget_once_and_colours_at_the_alert_shares(board):
+    panel = by_title(board)["Budget Used"]
+    (target,) = panel["targets"]
+    assert target["expr"] == "name_period_scope:llm_budget_used:ratio" and target["instant"]
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [(s["color"], s["value"]) for s in steps] == [
+        ("green", None),
+        ("yellow", 0.8),
+        ("red", 1.0),
     ]
 
 

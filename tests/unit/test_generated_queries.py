@@ -219,5 +219,6 @@ def test_recording_rule_names_follow_the_convention():
 
 def test_team_is_derived_with_the_configured_separator():
     full = load(CONFIGS[1])
-    team_rule = next(r for r in plan.build(full).recording.rules if r.record.startswith("team:"))
-    assert '"$1$2", "agent_id", "([^/]+)/.*|(.*)"' in team_rule.expr
+    panels = {panel.title: panel for panel in plan.build(full).dashboard.panels}
+    (team_cost,) = panels["Cost per Team"].queries
+    assert '"$1$2", "agent_id", "([^/]+)/.*|(.*)"' in team_cost.expr
