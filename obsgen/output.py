@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -80,12 +81,49 @@ def recover(root: Path, relatives: list[str]) -> bool:
     return finished
 
 
+#: Files that were once hand-written starters: what obsgen shipped there, by SHA-256 digest,
+#: which it replaces; anything else there is the user's, which it refuses to overwrite.
+FORMER_STARTERS = {
+    paths.ALERTMANAGER: (
+        "What to do: move its receivers into `notifications:` of the config (secrets as "
+        "*_file references), then delete the file; obsgen generates it from the config now",
+        frozenset(
+            {
+                "6a818a079fa7d132d985b2b2e30ea9c5a6ee761b173267b000a5cdc7e0c11889",
+                "718caac781b84714af7cf0a7fc1f1b326f45f424cc67557bc67006714e7107fe",
+                "d17ca12f433508d119f67e8520a97f6e7df3f0392b7a3b845845837ca49be982",
+            }
+        ),
+    ),
+}
+
+
+def check_not_hand_written(root: Path, files: dict[str, str]) -> None:
+    """OutputError if a file obsgen now generates holds the user's own edits of the starter
+    obsgen once wrote there (neither generated nor a starter as shipped)."""
+    for relative, (advice, digests) in FORMER_STARTERS.items():
+        path = root / relative
+        if relative not in files or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot read it: {exc.strerror}") from None
+        if (
+            data.startswith(plan.GENERATED_MARK.encode())
+            or hashlib.sha256(data).hexdigest() in digests
+        ):
+            continue
+        raise OutputError(f"{path}: holds edits of yours, which obsgen would overwrite. {advice}")
+
+
 def write_all(root: Path, files: dict[str, str]) -> None:
     """Write every file or none: each is staged next to its place first, and only when all are
     staged are they moved into place. A build killed while moving them is finished by the
     next one (``recover``), from the journal it wrote; OutputError names what cannot be
-    written."""
+    written, or a file of the user's that it would overwrite."""
     recover(root, list(files))
+    check_not_hand_written(root, files)
     staged: list[tuple[Path, Path]] = []
     try:
         for relative, content in sorted(files.items()):

@@ -7,10 +7,12 @@ RECORDING_RULES = "alerts/llm_recording_rules.yml"
 ALERT_RULES = "alerts/llm_alert_rules.yml"
 ALERT_TESTS = "alerts/tests/llm_alerts_test.yml"
 ALERT_INDEX = "docs/alerts.md"
+ALERTMANAGER = "stack/alertmanager/alertmanager.yml"
 RUNBOOKS = "docs/runbooks.md"
 #: The files of each ``obsgen build`` target.
 TARGETS = {
     "dashboards": (DASHBOARD, DASHBOARD_README),
     "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, ALERT_INDEX),
     "prometheus": (PROMETHEUS,),
+    "alertmanager": (ALERTMANAGER,),
 }

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from llmobs.enforcement import GLOBAL_NAME, Scope
 from llmobs.periods import Period
 from llmobs.schema import (
+    BUDGET_LABELS,
     BUDGET_LIMIT,
     BUDGET_REFUSALS,
     BUDGET_SPENT,
@@ -482,5 +483,12 @@ RENAMED: dict[str, tuple[str, str]] = {
 ALERT_NAMES: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE)
 #: Rule groups in file order.
 GROUPS: tuple[str, ...] = (BUDGET, SLO, TELEMETRY)
+#: The rule group of each kind of alert that notifications are routed by.
+KIND_GROUPS = {"budget": BUDGET, "slo": SLO, "telemetry": TELEMETRY}
+#: Alerts that make others redundant while they fire for the same subject: a budget exceeded
+#: needs no warning or forecast about it.
+INHIBITIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("LLMBudgetExceeded", ("LLMBudgetWarning", "LLMBudgetForecast"), BUDGET_LABELS),
+)
 #: Budget alerts, by name, for the dashboard's annotation.
 BUDGET_ALERTS: tuple[str, ...] = tuple(e.name for e in CATALOGUE if e.group == BUDGET)

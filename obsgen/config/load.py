@@ -27,6 +27,7 @@ from .model import (
     ScopedBudget,
     Scrape,
 )
+from .notifications import notifications
 from .validation import ConfigError, ConfigIssue, Reader
 from .yaml_lines import YAMLSyntaxError, load_with_lines
 
@@ -52,8 +53,7 @@ def _tls(r: Reader, data: Any, path: tuple) -> TLS | None:
         server_name=r.value(section, path, "server_name", check.text, None),
         insecure_skip_verify=r.value(section, path, "insecure_skip_verify", check.boolean, False),
     )
-    if (tls.cert_file is None) != (tls.key_file is None):
-        r.fail(path, "cert_file and key_file must be given together")
+    r.together(path, cert_file=tls.cert_file, key_file=tls.key_file)
     return tls
 
 
@@ -143,10 +143,8 @@ def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
 
 def _scoped_budget(r: Reader, name: Any, data: Any, path: tuple) -> ScopedBudget | None:
     """A team's or agent's budgets: a USD amount (daily), or a mapping of periods."""
-    try:
-        label = check.label_value(name)
-    except ValueError as exc:
-        r.fail(path, str(exc))
+    label = r.checked(path, name, check.label_value)
+    if label is None:
         return None
     if not isinstance(data, dict):
         try:
@@ -334,6 +332,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         "dashboard",
         "runbook_url",
         "alerts",
+        "notifications",
     }
     top = r.mapping(data, (), keys) if data is not None else {}
     if data is None:
@@ -354,6 +353,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
         runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
+        notifications=notifications(r, top.get("notifications"), ("notifications",)),
         source=source,
     )
     for team in (budget.name for budget in config.budgets.teams):

@@ -151,6 +151,63 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Slack:
+    """A Slack channel; the webhook URL (a secret) is read by Alertmanager from a file."""
+
+    api_url_file: str
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An HTTP endpoint Alertmanager posts alerts to: a URL without secrets, or a file holding
+    the URL (Alertmanager 0.26 or later)."""
+
+    url: str | None = None
+    url_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    """Mail through an SMTP server; its password is read by Alertmanager from a file."""
+
+    to: str
+    sender: str
+    smarthost: str
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    require_tls: bool = True
+
+
+@dataclass(frozen=True)
+class PagerDuty:
+    """A PagerDuty service (Events API v2); the routing key is read from a file."""
+
+    routing_key_file: str
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """A named destination of alerts, with one or more integrations."""
+
+    name: str
+    slack: Slack | None = None
+    webhook: Webhook | None = None
+    email: Email | None = None
+    pagerduty: PagerDuty | None = None
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """Where Alertmanager sends alerts: receivers, and which of them get each kind of alert
+    (budget, slo, telemetry: ``KIND_GROUPS`` of the catalogue). Alerts of a kind with no
+    receiver are only shown in Alertmanager's UI."""
+
+    receivers: tuple[Receiver, ...] = ()
+    routes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated config."""
 
@@ -161,6 +218,7 @@ class Config:
     dashboard: Dashboard = field(default_factory=Dashboard)
     runbook_url: str = "https://github.com/obsgen/obsgen/blob/main/docs/runbooks.md"
     alert_for: tuple[tuple[str, str], ...] = ()
+    notifications: Notifications = field(default_factory=Notifications)
     source: str = DEFAULT_CONFIG
 
     @property

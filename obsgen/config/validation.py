@@ -7,11 +7,13 @@ import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from llmobs.schema import DEFAULT_MAX_LABEL_LENGTH
 
 from .yaml_lines import Path
+
+T = TypeVar("T")
 
 DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")
 _UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
@@ -78,6 +80,12 @@ class Reader:
         dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
         self.issues.append(ConfigIssue(self.file, self.line_of(path), dotted or "(top)", message))
 
+    def together(self, path: Path, **values: object) -> None:
+        """An issue unless the two keys ``values`` names are both set or both left out."""
+        (first, a), (second, b) = values.items()
+        if (a is None) != (b is None):
+            self.fail(path, f"{first} and {second} must be given together")
+
     def mapping(self, data: object, path: Path, allowed: set[str]) -> dict[str, Any]:
         """``data`` as a mapping whose keys are all in ``allowed``; {} (and an issue) if not."""
         if data is None:
@@ -115,11 +123,16 @@ class Reader:
                     f"({describe(default)})",
                 )
             return default
+        checked = self.checked((*path, key), data[key], check)
+        return checked if checked is not None or default is REQUIRED else default
+
+    def checked(self, path: Path, value: Any, check: Callable[[Any], T]) -> T | None:
+        """``check(value)``, or None with an issue at ``path`` saying what is wrong."""
         try:
-            return check(data[key])
+            return check(value)
         except ValueError as exc:
-            self.fail((*path, key), str(exc))
-            return None if default is REQUIRED else default
+            self.fail(path, str(exc))
+            return None
 
 
 # -- checks: each returns the value or raises ValueError saying what is wrong ----------------------

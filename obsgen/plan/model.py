@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from obsgen.catalogue.alerts import Scenario, template_text
 from obsgen.catalogue.promql import RecordingRule
-from obsgen.config.model import PrometheusSettings
+from obsgen.config.model import PrometheusSettings, Receiver
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,35 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Alerts (by name) Alertmanager sends to a receiver."""
+
+    receiver: str
+    alertnames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """While ``source`` fires, ``targets`` with the same ``equal`` labels are not sent."""
+
+    source: str
+    targets: tuple[str, ...]
+    equal: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlertmanagerPlan:
+    """Alertmanager's routing: alerts grouped by ``group_by``, sent along every matching route
+    (the ``unrouted`` receiver, which sends nowhere, gets the others), and inhibitions."""
+
+    unrouted: str
+    group_by: tuple[str, ...]
+    routes: tuple[Route, ...]
+    receivers: tuple[Receiver, ...]
+    inhibitions: tuple[Inhibition, ...]
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything ``obsgen build`` writes, derived once from the config."""
 
@@ -145,6 +174,7 @@ class Plan:
     alerts: tuple[AlertGroup, ...]
     dashboard: Dashboard
     prometheus: PrometheusSettings
+    alertmanager: AlertmanagerPlan
 
     def alert_specs(self) -> tuple[AlertSpec, ...]:
         return tuple(rule for group in self.alerts for rule in group.rules)

@@ -10,7 +10,15 @@ import yaml
 from obsgen import paths
 from obsgen.plan import Plan
 
-from . import alert_index, alert_tests, dashboard_readme, grafana, prometheus_config, rule_files
+from . import (
+    alert_index,
+    alert_tests,
+    alertmanager_config,
+    dashboard_readme,
+    grafana,
+    prometheus_config,
+    rule_files,
+)
 
 
 def render_all(plan: Plan) -> dict[str, str]:
@@ -30,6 +38,7 @@ def render_all(plan: Plan) -> dict[str, str]:
             plan, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.ALERT_TESTS
         ),
         paths.ALERT_INDEX: alert_index.render(plan, paths.RUNBOOKS, paths.ALERT_INDEX),
+        paths.ALERTMANAGER: alertmanager_config.render(plan),
     }
     for path, content in files.items():
         _parse_back(path, content)

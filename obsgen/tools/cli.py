@@ -76,7 +76,7 @@ def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
 @out_option
 def validate(config_path: str, out_dir: str) -> None:
     """Check the config; with promtool on PATH, also check the generated Prometheus config and
-    rules and run the alert unit tests."""
+    rules and run the alert unit tests (and with amtool, the Alertmanager config)."""
     files = output.generate(load_config(config_path), "all")
     click.echo(f"{config_path}: valid")
     if promtool.available() is None:
@@ -92,12 +92,13 @@ def validate(config_path: str, out_dir: str) -> None:
             f"{', '.join(drift)}: not what {config_path} generates; run `obsgen build` first"
         )
     failures = 0
-    for step, ok, printed in promtool.check_all(
+    checks = promtool.check_all(
         root,
         paths.PROMETHEUS,
         [paths.RECORDING_RULES, paths.ALERT_RULES],
         [paths.ALERT_TESTS],
-    ):
+    ) + promtool.check_alertmanager(root, paths.ALERTMANAGER)
+    for step, ok, printed in checks:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")
         if not ok:
             failures += 1

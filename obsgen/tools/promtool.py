@@ -1,4 +1,4 @@
-"""Running promtool on generated files, when it is installed."""
+"""Running promtool (and amtool) on generated files, when they are installed."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ def available() -> str | None:
     return shutil.which("promtool")
 
 
-def run(*args: str | Path) -> tuple[bool, str]:
-    """Run ``promtool args``; return whether it passed and what it printed."""
-    binary = available()
+def run(*args: str | Path, tool: str = "promtool") -> tuple[bool, str]:
+    """Run ``tool args``; return whether it passed and what it printed."""
+    binary = shutil.which(tool)
     if binary is None:
-        return False, "promtool is not on PATH"
+        return False, f"{tool} is not on PATH"
     result = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=300)
     return result.returncode == 0, (result.stdout + result.stderr).strip()
 
@@ -35,3 +35,11 @@ def check_all(
         ok, output = run(*command.split(), out_dir / file)
         results.append((f"promtool {command} {file}", ok, output))
     return results
+
+
+def check_alertmanager(out_dir: Path, config: str) -> list[tuple[str, bool, str]]:
+    """``amtool check-config`` on the generated Alertmanager config (nothing without amtool)."""
+    if shutil.which("amtool") is None:
+        return []
+    ok, output = run("check-config", out_dir / config, tool="amtool")
+    return [(f"amtool check-config {config}", ok, output)]

@@ -9,7 +9,6 @@ is ready. The demo is always a local process: it is this obsgen, already install
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -26,7 +25,6 @@ from pathlib import Path
 from obsgen import paths
 
 COMPOSE_FILE = "stack/docker-compose.yml"
-ALERTMANAGER_CONFIG = "stack/alertmanager/alertmanager.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
 ENV_FILE = "stack/.env"
 #: How to move each component to another port.
@@ -39,6 +37,7 @@ MOVE_PORT = {
 #: The generated files each component reads, so a rebuild that changes them reloads it.
 RELOADED_FILES = {
     "prometheus": frozenset({paths.PROMETHEUS, paths.RECORDING_RULES, paths.ALERT_RULES}),
+    "alertmanager": frozenset({paths.ALERTMANAGER}),
 }
 #: Components that read the config only when they start, and the generated files that change
 #: with what they read: the demo's tracker takes the config's budgets, which the alert rules
@@ -75,6 +74,8 @@ class Component:
     ready_url: str
     url: str
     env: dict[str, str] = field(default_factory=dict)
+    #: Where it runs (the state folder if None).
+    cwd: Path | None = None
 
 
 def docker_engine_answers() -> bool:
@@ -212,13 +213,15 @@ class LocalStack:
                 "alertmanager",
                 (
                     alertmanager,
-                    f"--config.file={root / ALERTMANAGER_CONFIG}",
+                    f"--config.file={root / paths.ALERTMANAGER}",
                     f"--storage.path={state / 'alertmanager'}",
                     f"--web.listen-address=127.0.0.1:{p.alertmanager}",
                     "--cluster.listen-address=",
                 ),
                 f"http://127.0.0.1:{p.alertmanager}/-/ready",
                 f"http://127.0.0.1:{p.alertmanager}",
+                # the secret files its config names are relative to the config's folder
+                cwd=(root / paths.ALERTMANAGER).parent,
             )
         )
         components.append(
@@ -296,7 +299,7 @@ class LocalStack:
             if pid is not None:
                 reread = sorted(changed & RELOADED_FILES.get(component.name, frozenset()))
                 if reread:
-                    self._reload(component, pid)
+                    self._reload(component)
                     echo(f"{component.name} is running and reloaded {', '.join(reread)}")
                 else:
                     echo(f"{component.name} is already running")
@@ -319,25 +322,19 @@ class LocalStack:
             echo(f"{component.name} ready at {component.url}")
         return components
 
-    def _reload(self, component: Component, pid: int) -> None:
-        """SIGHUP ``component`` and wait until Prometheus reports a newer config load."""
-        info_url = f"{component.url}/api/v1/status/runtimeinfo"
-
-        def loaded_at() -> str | None:
-            try:
-                with urllib.request.urlopen(info_url, timeout=2) as response:
-                    return str(json.load(response)["data"]["lastConfigTime"])
-            except (OSError, ValueError, KeyError):
-                return None
-
-        before = loaded_at()
-        os.kill(pid, signal.SIGHUP)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while loaded_at() == before:
-            if time.monotonic() > deadline:
-                log = self.log_file(component.name)
-                raise StackError(f"{component.name} did not reload its files; see {log}")
-            time.sleep(0.1)
+    def _reload(self, component: Component) -> None:
+        """Have ``component`` reread its files (``POST /-/reload``, which answers once it has);
+        StackError with its complaint if it cannot load them."""
+        request = urllib.request.Request(f"{component.url}/-/reload", data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=READY_TIMEOUT):
+                return
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace").strip()
+        except OSError as exc:
+            detail = str(exc)
+        log = self.log_file(component.name)
+        raise StackError(f"{component.name} did not reload its files: {detail} (see {log})")
 
     def _start(self, component: Component) -> None:
         log = self.log_file(component.name).open("ab")
@@ -346,7 +343,7 @@ class LocalStack:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=self.state,
+            cwd=component.cwd or self.state,
             env={**os.environ, **component.env},
             start_new_session=True,
         )

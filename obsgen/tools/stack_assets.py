@@ -1,9 +1,9 @@
-"""The stack's hand-written files (compose file, Alertmanager config, Grafana provisioning),
-shipped inside the package so that an installed obsgen runs the stack from any folder.
+"""The stack's hand-written files (compose file, Grafana provisioning), shipped inside the
+package so that an installed obsgen runs the stack from any folder.
 
-They are starter files: written into the output folder when missing and then the user's
-(an Alertmanager receiver is added by editing its file), so a file that exists is never
-overwritten.
+They are starter files: written into the output folder when missing and then the user's, so a
+file that exists is never overwritten. (Alertmanager's config is generated from the config's
+``notifications:``.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 SHIPPED = (
     "stack/docker-compose.yml",
     "stack/.env.example",
-    "stack/alertmanager/alertmanager.yml",
     "stack/grafana/provisioning/dashboards/obsgen.yml",
     "stack/grafana/provisioning/datasources/prometheus.yml",
 )

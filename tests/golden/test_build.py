@@ -120,3 +120,31 @@ def test_help_on_every_command():
 def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path):
     assert obsgen("build", "-o", str(tmp_path)).returncode == 0
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+def test_an_alertmanager_config_edited_by_hand_is_refused_not_overwritten(tmp_path):
+    shutil.copy(ROOT / "obsgen.yaml", tmp_path / "obsgen.yaml")
+    mine = tmp_path / render.ALERTMANAGER
+    mine.parent.mkdir(parents=True)
+    edited = "route:\n  receiver: me\nreceivers:\n  - name: me\n    webhook_configs: [{url: x}]\n"
+    mine.write_text(edited)
+    result = obsgen("build", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"obsgen: error: {mine.relative_to(tmp_path)}: holds edits of yours, which obsgen "
+        "would overwrite. What to do: move its receivers into `notifications:` of the config "
+        "(secrets as *_file references), then delete the file; obsgen generates it from the "
+        "config now; no file was replaced\n"
+    )
+    assert mine.read_text() == edited
+    assert not (tmp_path / render.DASHBOARD).exists()  # all or nothing
+
+
+def test_the_alertmanager_starter_obsgen_once_shipped_is_replaced(tmp_path):
+    old_starter = (ROOT / "tests" / "fixtures" / "alertmanager_starter.yml").read_bytes()
+    shutil.copy(ROOT / "obsgen.yaml", tmp_path / "obsgen.yaml")
+    starter = tmp_path / render.ALERTMANAGER
+    starter.parent.mkdir(parents=True)
+    starter.write_bytes(old_starter)
+    assert obsgen("build", cwd=tmp_path).returncode == 0
+    assert starter.read_text() == (ROOT / render.ALERTMANAGER).read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,5 @@ def test_validate_runs_the_promtool_checks():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("ok   promtool") == 4
+    if shutil.which("amtool"):
+        assert "ok   amtool check-config stack/alertmanager/alertmanager.yml" in result.stdout

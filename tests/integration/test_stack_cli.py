@@ -74,10 +74,20 @@ def test_up_status_down(project):
         again = obsgen(root, "stack", "up", *options)
         assert "prometheus is already running" in again.stdout
         config = root / "obsgen.yaml"
-        config.write_text(config.read_text().replace("daily: 100.0", "daily: 123.0"))
+        notifications = (
+            "notifications:\n  receivers:\n    ops:\n      webhook: {url: http://127.0.0.1:9/x}\n"
+            "  routes:\n    budget: [ops]\n"
+        )
+        config.write_text(
+            config.read_text().replace("daily: 100.0", "daily: 123.0") + notifications
+        )
         edited = obsgen(root, "stack", "up", *options)
         assert edited.returncode == 0, edited.stderr
         assert "prometheus is running and reloaded alerts/llm_alert_rules.yml" in edited.stdout
+        assert (
+            "alertmanager is running and reloaded stack/alertmanager/alertmanager.yml"
+            in edited.stdout
+        )
         assert "demo restarts to read the changed config" in edited.stdout
         with urllib.request.urlopen(prometheus_url + "/api/v1/rules?type=alert", timeout=5) as r:
             rules = json.load(r)["data"]["groups"]

@@ -413,3 +413,67 @@ def test_every_configured_budget_is_one_limit_of_scope_name_and_period():
         ("team", "svea", "month"): (200.0, True),
         ("agent", "svea/pm", "day"): (5.0, False),
     }
+
+
+NOTIFICATION_CASES = [
+    (
+        {"receivers": {"finance": {"slack": {"api_url": "https://hooks.slack.com/T/B/x"}}}},
+        [
+            "notifications.receivers.finance.slack.api_url_file: is required",
+            "notifications.receivers.finance.slack.api_url: is a secret, which obsgen never "
+            "writes into generated files: put it in a file and name the file in api_url_file "
+            "(Alertmanager reads it)",
+        ],
+    ),
+    (
+        {"receivers": {"ops": {"email": {"to": "ops", "from": "a@b.io", "smarthost": "smtp"}}}},
+        [
+            "notifications.receivers.ops.email.to: must be an email address such as "
+            "ops@example.com, got 'ops'",
+            "notifications.receivers.ops.email.smarthost: must be host:port with a port from 1 "
+            "to 65535, got 'smtp'",
+        ],
+    ),
+    (
+        {"receivers": {"ops": {"webhook": {"url": "https://u:p@hooks.example.com/x"}}}},
+        [
+            "notifications.receivers.ops.webhook.url: must not hold credentials "
+            "(user:password@): they would be written into the generated files; use basic_auth "
+            "with password_file, or bearer_token_file",
+        ],
+    ),
+    (
+        {"receivers": {"ops": {"webhook": {"url": "https://x.example.com", "url_file": "f"}}}},
+        [
+            "notifications.receivers.ops.webhook: give url, or url_file for a URL that holds a "
+            "secret (not both)"
+        ],
+    ),
+    (
+        {"receivers": {"ops": {}}},
+        [
+            "notifications.receivers.ops: names no integration: give one or more of slack, "
+            "webhook, email, pagerduty"
+        ],
+    ),
+    (
+        {"receivers": {"llm-alerts": {"webhook": {"url": "https://x.example.com"}}}},
+        [
+            "notifications.receivers.llm-alerts: llm-alerts is the receiver of alerts no route "
+            "sends: choose another name"
+        ],
+    ),
+    (
+        {"receivers": {"ops": {"pagerduty": {"routing_key_file": "k"}}}, "routes": {"slo": ["op"]}},
+        ["notifications.routes.slo[0]: no receiver 'op' (receivers: ops)"],
+    ),
+    (
+        {"routes": {"costs": ["ops"]}},
+        ["notifications.routes.costs: unknown key (known keys: budget, slo, telemetry)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "messages"), NOTIFICATION_CASES)
+def test_notification_mistakes_are_named(tmp_path, section, messages):
+    assert errors_of(mutate("notifications", section), tmp_path) == messages

@@ -149,13 +149,13 @@ def test_missing_stack_files_are_written(tmp_path):
 
 
 def test_an_edited_stack_file_is_kept_and_named(tmp_path):
-    receiver = tmp_path / "stack/alertmanager/alertmanager.yml"
-    receiver.parent.mkdir(parents=True)
-    receiver.write_text("receivers: [{name: mine}]\n")
+    compose = tmp_path / "stack/docker-compose.yml"
+    compose.parent.mkdir(parents=True)
+    compose.write_text("services: {}\n")
     installed = stack_assets.install_missing(tmp_path)
-    assert installed.kept_differing == ("stack/alertmanager/alertmanager.yml",)
-    assert "stack/alertmanager/alertmanager.yml" not in installed.written
-    assert receiver.read_text() == "receivers: [{name: mine}]\n"
+    assert installed.kept_differing == ("stack/docker-compose.yml",)
+    assert "stack/docker-compose.yml" not in installed.written
+    assert compose.read_text() == "services: {}\n"
 
 
 def test_an_unwritable_folder_is_named(tmp_path):
