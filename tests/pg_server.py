@@ -4,10 +4,8 @@ refuses to run as root)."""
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import time
@@ -15,25 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from obsgen.tools.postgres_local import binary
 from tests.helpers import free_port
 
 SUPERUSER = "llmobs"
-
-
-def binary(name: str) -> str | None:
-    """A PostgreSQL program: on PATH, else from Debian's versioned folder (newest first)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version, reverse=True)
-    return candidates[0] if candidates else None
-
-
-def _version(path: str) -> float:
-    try:
-        return float(Path(path).parts[-3])
-    except ValueError:
-        return 0.0
 
 
 def require_postgres() -> None:

@@ -18,11 +18,15 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsgen import paths
+
+from . import postgres_local
 
 COMPOSE_FILE = "stack/docker-compose.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
@@ -33,6 +37,7 @@ MOVE_PORT = {
     "grafana": "move it with --grafana-port",
     "alertmanager": "move it with prometheus.alertmanagers in obsgen.yaml",
     "demo": "move it with prometheus.scrape.targets in obsgen.yaml (the demo's port)",
+    "postgres": "move it with --postgres-port",
 }
 #: The generated files each component reads, so a rebuild that changes them reloads it.
 RELOADED_FILES = {
@@ -63,6 +68,7 @@ class Ports:
     alertmanager: int = 9093
     grafana: int = 3000
     demo: int = 8000
+    postgres: int = 5433
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,21 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     #: Where it runs (the state folder if None).
     cwd: Path | None = None
+    #: Who it runs as (this user if None).
+    user: str | None = None
+    #: What must exist before it starts (run each time it is started).
+    prepare: Callable[[], None] | None = None
+    #: Whether it answers, if not by HTTP at ``ready_url``.
+    answers: Callable[[], bool] | None = None
+
+    @property
+    def port(self) -> int:
+        port = urllib.parse.urlsplit(self.ready_url).port
+        assert port is not None
+        return port
+
+    def ready(self) -> bool:
+        return self.answers() if self.answers is not None else http_ok(self.ready_url)
 
 
 def docker_engine_answers() -> bool:
@@ -154,10 +175,13 @@ class LocalStack:
         with_demo: bool = True,
         with_grafana: bool = True,
         with_servers: bool = True,
+        with_postgres: bool = False,
     ) -> None:
         self.root, self.state, self.ports = root.resolve(), state_dir.resolve(), ports
         self.demo_args, self.with_demo, self.with_grafana = demo_args, with_demo, with_grafana
         self.with_servers = with_servers
+        #: The demo's costs in a local PostgreSQL (also when one runs from an earlier ``up``).
+        self.with_postgres = with_postgres or self._pid_file("postgres").exists()
 
     # -- what to run ------------------------------------------------------------------------
 
@@ -166,13 +190,41 @@ class LocalStack:
 
     def components(self) -> list[Component]:
         """The components to start, in order; raises StackError naming what is missing."""
+        database = [self._postgres()] if self.with_postgres and self.with_servers else []
         demo = [self._demo()] if self.with_demo else []
         if not self.with_servers:
             return demo
-        return demo + self._servers()
+        return database + demo + self._servers()
+
+    def cost_db(self) -> str:
+        """Where the demo keeps its costs: the local PostgreSQL, or a SQLite file."""
+        if self.with_postgres:
+            return postgres_local.url(self.ports.postgres)
+        return str(self.state / "demo-costs.sqlite3")
+
+    def _postgres(self) -> Component:
+        port, folder = self.ports.postgres, self.state / "postgres"
+
+        def prepare() -> None:
+            try:
+                postgres_local.prepare(folder)
+            except postgres_local.PostgresError as exc:
+                raise StackError(str(exc)) from None
+
+        return Component(
+            "postgres",
+            postgres_local.server_command(folder / "data", port)
+            if postgres_local.binary("postgres")
+            else ("postgres",),
+            postgres_local.url(port),
+            postgres_local.url(port),
+            user=postgres_local.service_user(),
+            prepare=prepare,
+            answers=lambda: postgres_local.accepts(port),
+        )
 
     def _demo(self) -> Component:
-        p, state = self.ports, self.state
+        p = self.ports
         return Component(
             "demo",
             (
@@ -185,7 +237,7 @@ class LocalStack:
                 "--port",
                 str(p.demo),
                 "--db",
-                str(state / "demo-costs.sqlite3"),
+                self.cost_db(),
                 *self.demo_args,
             ),
             f"http://127.0.0.1:{p.demo}/status",
@@ -304,7 +356,7 @@ class LocalStack:
                 else:
                     echo(f"{component.name} is already running")
                 continue
-            port = int(component.ready_url.split(":")[2].split("/")[0])
+            port = component.port
             if not port_is_free(port):
                 self.down(only=[c.name for c in started])
                 raise StackError(
@@ -337,6 +389,8 @@ class LocalStack:
         raise StackError(f"{component.name} did not reload its files: {detail} (see {log})")
 
     def _start(self, component: Component) -> None:
+        if component.prepare is not None:
+            component.prepare()
         log = self.log_file(component.name).open("ab")
         process = subprocess.Popen(
             component.command,
@@ -346,6 +400,8 @@ class LocalStack:
             cwd=component.cwd or self.state,
             env={**os.environ, **component.env},
             start_new_session=True,
+            user=component.user,
+            group=component.user,
         )
         log.close()
         self._pid_file(component.name).write_text(str(process.pid))
@@ -355,7 +411,7 @@ class LocalStack:
         while time.monotonic() < deadline:
             if self.pid(component.name) is None:
                 break
-            if http_ok(component.ready_url):
+            if component.ready():
                 return
             time.sleep(0.2)
         tail = self.log_file(component.name).read_text(errors="replace").splitlines()[-15:]
@@ -384,9 +440,7 @@ class LocalStack:
         rows = []
         for component in self.components():
             running = self.pid(component.name) is not None
-            rows.append(
-                (component.name, running, running and http_ok(component.ready_url), component.url)
-            )
+            rows.append((component.name, running, running and component.ready(), component.url))
         return rows
 
 
@@ -421,5 +475,6 @@ def compose(root: Path, ports: Ports, *args: str) -> int:
         "OBSGEN_PROMETHEUS_PORT": str(ports.prometheus),
         "OBSGEN_ALERTMANAGER_PORT": str(ports.alertmanager),
         "OBSGEN_GRAFANA_PORT": str(ports.grafana),
+        "OBSGEN_POSTGRES_PORT": str(ports.postgres),
     }
     return subprocess.run(command, cwd=root, env=env).returncode

@@ -129,6 +129,13 @@ def _stack_options(function):
         click.option(
             "--grafana-port", type=click.IntRange(1, 65535), default=3000, show_default=True
         ),
+        click.option(
+            "--postgres-port",
+            type=click.IntRange(1, 65535),
+            default=5433,
+            show_default=True,
+            help="Port of the demo's PostgreSQL (with --db postgres).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -141,6 +148,7 @@ def _local_stack(
     state_dir: str,
     prometheus_port: int,
     grafana_port: int,
+    postgres_port: int,
     **extra,
 ) -> stack_module.LocalStack:
     def port_of(target: str) -> int:
@@ -151,6 +159,7 @@ def _local_stack(
         grafana=grafana_port,
         alertmanager=port_of(config.prometheus.alertmanagers[0]),
         demo=port_of(config.prometheus.scrape.targets[0]),
+        postgres=postgres_port,
     )
     root = Path(out_dir)
     state = Path(state_dir) if Path(state_dir).is_absolute() else root / state_dir
@@ -181,6 +190,14 @@ def _use_docker(mode: str) -> bool:
     show_default=True,
     help="Requests per second of the demo.",
 )
+@click.option(
+    "--db",
+    type=click.Choice(["sqlite", "postgres"]),
+    default="sqlite",
+    show_default=True,
+    help="Where the demo's cost tracker keeps its costs: a SQLite file, or a PostgreSQL server "
+    "the stack runs (as a fleet's replicas would share).",
+)
 def stack_up(
     config_path: str,
     out_dir: str,
@@ -188,9 +205,11 @@ def stack_up(
     mode: str,
     prometheus_port: int,
     grafana_port: int,
+    postgres_port: int,
     no_grafana: bool,
     demo: bool,
     demo_rate: float,
+    db: str,
 ) -> None:
     """Generate the files, start the stack, wait until it is ready and print its URLs."""
     config = load_config(config_path)
@@ -214,14 +233,17 @@ def stack_up(
         state_dir,
         prometheus_port,
         grafana_port,
+        postgres_port,
         demo_args=("--rate", str(demo_rate), "--config", str(Path(config_path).resolve())),
         with_demo=demo,
         with_grafana=not no_grafana,
         with_servers=not docker,
+        with_postgres=db == "postgres",
     )
     if docker:
         click.echo("starting Prometheus, Alertmanager and Grafana with docker compose")
-        if stack_module.compose(local.root, local.ports, "up", "-d") != 0:
+        profile = ("--profile", "postgres") if db == "postgres" else ()
+        if stack_module.compose(local.root, local.ports, *profile, "up", "-d") != 0:
             raise UsageError("docker compose up failed (see its output above)")
     try:
         components = local.up(echo=click.echo, changed=changed)
@@ -242,7 +264,7 @@ def stack_up(
         config.dashboard.uid,
         grafana="grafana" in names,
         demo="demo" in names,
-        state=local.state,
+        cost_db=local.cost_db(),
     )
 
 
@@ -268,7 +290,7 @@ def _print_urls(
     *,
     grafana: bool,
     demo: bool = True,
-    state: Path | None = None,
+    cost_db: str | None = None,
 ) -> None:
     click.echo("")
     click.echo(f"Prometheus    http://127.0.0.1:{ports.prometheus}  (alerts: /alerts)")
@@ -283,9 +305,8 @@ def _print_urls(
             f"Demo service  http://127.0.0.1:{ports.demo}/metrics  "
             f"(POST /control/burst or /control/spike)"
         )
-        if state is not None:
-            db = shlex.quote(str(state / "demo-costs.sqlite3"))
-            click.echo(f"Demo costs    {own_command()} costs --db {db}")
+        if cost_db is not None:
+            click.echo(f"Demo costs    {own_command()} costs --db {shlex.quote(cost_db)}")
     click.echo(f"Stop it with  {own_command()} stack down")
 
 
@@ -310,10 +331,11 @@ def stack_down(
     mode: str,
     prometheus_port: int,
     grafana_port: int,
+    postgres_port: int,
 ) -> None:
     """Stop the stack."""
     config = load_config(config_path)
-    local = _local_stack(config, out_dir, state_dir, prometheus_port, grafana_port)
+    local = _local_stack(config, out_dir, state_dir, prometheus_port, grafana_port, postgres_port)
     if _use_docker(mode) and stack_module.compose(local.root, local.ports, "down") != 0:
         raise UsageError("docker compose down failed (see its output above)")
     if not local.down(echo=click.echo):
@@ -329,6 +351,7 @@ def stack_status(
     mode: str,
     prometheus_port: int,
     grafana_port: int,
+    postgres_port: int,
 ) -> None:
     """Show which parts of the stack run and answer."""
     docker = _use_docker(mode)
@@ -338,6 +361,7 @@ def stack_status(
         state_dir,
         prometheus_port,
         grafana_port,
+        postgres_port,
         with_servers=not docker,
     )
     if docker:

@@ -8,6 +8,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -166,3 +169,62 @@ def test_a_busy_port_is_named_with_what_moves_it(project, component, how):
     assert result.returncode == 2
     assert f"port {ports[component]} for {component} is in use" in result.stderr
     assert how in result.stderr
+
+
+PG_CONFIG = """
+apiVersion: obsgen/v1
+prometheus:
+  evaluation_interval: 1s
+  scrape: {{targets: ["127.0.0.1:{demo}"], interval: 1s, timeout: 1s}}
+  alertmanagers: ["127.0.0.1:{alertmanager}"]
+budgets: {{daily: 0.05, warning_percent: 50}}
+alerts:
+  for: {{LLMBudgetExceeded: 0s}}
+"""
+
+
+@pytest.fixture
+def reachable_folder():
+    """A folder the postgres user can enter too (PostgreSQL runs as it when tests run as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="obsgen-stack-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_demo_keeps_its_costs_in_postgres_and_the_budget_alerts_read_them(reachable_folder):
+    from tests.pg_server import require_postgres
+
+    require_postgres()
+    root = reachable_folder
+    demo, alertmanager, prometheus, postgres = (free_port() for _ in range(4))
+    (root / "obsgen.yaml").write_text(PG_CONFIG.format(demo=demo, alertmanager=alertmanager))
+    options = ["--mode", "local", "--prometheus-port", str(prometheus)]
+    options += ["--postgres-port", str(postgres)]
+    up = obsgen(
+        root, "stack", "up", *options, "--no-grafana", "--db", "postgres", "--demo-rate", "40"
+    )
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        url = f"postgresql://obsgen@127.0.0.1:{postgres}/postgres"
+        assert f"postgres ready at {url}" in up.stdout
+        assert f"costs --db {url}" in up.stdout
+        status = obsgen(root, "stack", "status", *options)
+        assert status.stdout.split()[:2] == ["postgres", "ready"], status.stdout
+        query = f"http://127.0.0.1:{prometheus}/api/v1/query?query=" + urllib.parse.quote(
+            'ALERTS{alertname="LLMBudgetExceeded",alertstate="firing"}'
+        )
+        deadline, firing = time.monotonic() + 90, []
+        while not firing and time.monotonic() < deadline:
+            with urllib.request.urlopen(query, timeout=5) as response:
+                firing = json.load(response)["data"]["result"]
+            time.sleep(1)
+        assert firing, "LLMBudgetExceeded never fired from the gauges of a PostgreSQL store"
+        assert firing[0]["metric"]["scope"] == "global"
+        costs = obsgen(root, "costs", "--db", url, "--format", "json")
+        assert costs.returncode == 0, costs.stderr
+        report = json.loads(costs.stdout)
+        assert report["total_cost_usd"] > 0.05 and report["budget_usd"] == 0.05
+    finally:
+        down = obsgen(root, "stack", "down", *options)
+    assert "stopped postgres" in down.stdout

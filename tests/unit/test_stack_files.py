@@ -27,7 +27,8 @@ def compose() -> dict:
 def test_services(compose):
     # The demo is the installed obsgen, run as a local process beside the containers: no image
     # is built, so the file works in any folder, not only in a checkout of this repository.
-    assert set(compose["services"]) == {"prometheus", "alertmanager", "grafana"}
+    assert set(compose["services"]) == {"prometheus", "alertmanager", "grafana", "postgres"}
+    assert compose["services"]["postgres"]["profiles"] == ["postgres"]  # only with --db postgres
     assert not any("build" in service for service in compose["services"].values())
 
 
@@ -35,7 +36,9 @@ def test_images_are_pinned(compose):
     for name, service in compose["services"].items():
         image = service["image"]
         repository, _, tag = image.rpartition(":")
-        assert repository and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: {image}"
+        # PostgreSQL's releases are major.minor; the others' major.minor.patch
+        release = r"\d+\.\d+" if name == "postgres" else r"v?\d+\.\d+\.\d+"
+        assert repository and re.fullmatch(release, tag), f"{name}: {image}"
 
 
 def test_everything_listens_on_loopback_only(compose):
@@ -45,6 +48,7 @@ def test_everything_listens_on_loopback_only(compose):
     assert listen % ("PROMETHEUS", 9090) in services["prometheus"]["command"]
     assert listen % ("ALERTMANAGER", 9093) in services["alertmanager"]["command"]
     assert services["grafana"]["environment"]["GF_SERVER_HTTP_ADDR"] == "127.0.0.1"
+    assert "listen_addresses=127.0.0.1" in services["postgres"]["command"]
 
 
 def test_grafana_password_comes_from_the_env_file(compose):

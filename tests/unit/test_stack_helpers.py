@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,34 @@ def test_port_probe():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert port_is_free(port)
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_user("postgres"), reason="no postgres user on this machine")
+def test_the_folder_the_postgres_user_cannot_enter_is_found():
+    import shutil
+    import tempfile
+
+    from obsgen.tools.postgres_local import _reachable
+
+    base = Path(tempfile.mkdtemp(prefix="obsgen-reach-"))
+    try:
+        base.chmod(0o755)
+        open_state = base / "open" / "state"
+        open_state.mkdir(parents=True)
+        private = base / "private"
+        (private / "state").mkdir(parents=True)
+        private.chmod(0o700)
+        assert _reachable(open_state, "postgres") is None
+        assert _reachable(private / "state", "postgres") == private
+    finally:
+        shutil.rmtree(base)
