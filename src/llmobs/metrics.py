@@ -207,22 +207,27 @@ class LLMMetrics:
         *,
         cache_read_tokens: int | None = None,
         cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
     ) -> bool:
         """Record one completed LLM request.
 
         ``cached`` is True for a response-cache hit, False for a miss and None when no cache was
         consulted (counted as neither). ``cost`` is in USD; None records no cost. Token counts
-        are recorded as reported, each under its own ``token_type``; cache tokens only when given.
+        are recorded as reported, each under its own ``token_type``; cache and reasoning tokens
+        only when given. Reasoning tokens are part of ``completion_tokens``.
         """
         prompt = values.token_count(prompt_tokens, "prompt_tokens")
         completion = values.token_count(completion_tokens, "completion_tokens")
         cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
         cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
+        reasoning = values.part_of(reasoning_tokens, "reasoning_tokens", completion, "completion")
         duration = values.optional_duration(duration_seconds)
         usd = values.optional_cost(cost)
         outcome = values.cache_outcome(cached)
         series = self._requests.get((agent_id, model, provider, status))
-        series.record(prompt, completion, cache_read, cache_write, duration, usd, outcome)
+        series.record(
+            prompt, completion, cache_read, cache_write, duration, usd, outcome, reasoning
+        )
         return True
 
     @_never_raises

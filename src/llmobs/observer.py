@@ -84,10 +84,12 @@ class LLMCall:
         completion_tokens: int | None = None,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
     ) -> None:
         """Take usage from a provider response (OpenAI, Anthropic, Gemini) or from counts.
 
-        Counts follow the llmobs convention: ``prompt_tokens`` includes cached tokens. Usage
+        Counts follow the llmobs convention: ``prompt_tokens`` includes cached tokens,
+        ``completion_tokens`` includes reasoning tokens. Usage
         of an unexpected shape rejects the call's record (counted in
         ``llm_invalid_records_total``); it raises only when the metrics are strict.
         """
@@ -100,6 +102,7 @@ class LLMCall:
                 optional_token_count(completion_tokens, "completion_tokens"),
                 optional_token_count(cache_read_tokens, "cache_read_tokens"),
                 optional_token_count(cache_write_tokens, "cache_write_tokens"),
+                optional_token_count(reasoning_tokens, "reasoning_tokens"),
             )
         except InvalidRecordError as error:
             self._rejected = True
@@ -272,6 +275,7 @@ class LLMObserver:
             cost,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
         )
         if not taken:
             return

@@ -84,7 +84,8 @@ TOKENS = MetricSpec(
     kind=MetricKind.COUNTER,
     labels=("agent_id", "model", "provider", "token_type"),
     help="Tokens used by LLM requests, by agent, model, provider and token type "
-    "(prompt, completion, cache_read, cache_write).",
+    "(prompt, completion, cache_read, cache_write, reasoning). prompt includes cache_read and "
+    "cache_write; completion includes reasoning: never add every type.",
     unit="tokens",
 )
 CACHE_HITS = MetricSpec(
@@ -276,6 +277,9 @@ class TokenType(str, Enum):
     COMPLETION = "completion"
     CACHE_READ = "cache_read"
     CACHE_WRITE = "cache_write"
+    #: Tokens a model spent thinking (OpenAI reasoning, Anthropic thinking, Gemini thoughts):
+    #: part of completion, priced as output.
+    REASONING = "reasoning"
 
 
 #: Value a label takes once it has reached its cap on distinct values.

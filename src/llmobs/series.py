@@ -117,6 +117,7 @@ class RequestSeries:
         duration: float | None,
         cost: float | None,
         cached: bool | None,
+        reasoning: int = 0,
     ) -> None:
         """Update every child for one completed request; inputs are already validated."""
         self.requests.inc()
@@ -127,6 +128,8 @@ class RequestSeries:
             self.tokens(TokenType.CACHE_READ).inc(cache_read)
         if cache_write:
             self.tokens(TokenType.CACHE_WRITE).inc(cache_write)
+        if reasoning:
+            self.tokens(TokenType.REASONING).inc(reasoning)
         if duration is not None:
             self.duration.observe(duration)
         if cost is not None:

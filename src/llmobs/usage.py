@@ -1,7 +1,9 @@
 """Token usage of one LLM call, read from OpenAI, Anthropic and Gemini responses alike.
 
 Every reader returns the llmobs convention: ``prompt_tokens`` counts every input token, cached
-ones included, and the cache counts are parts of it.
+ones included, and the cache counts are parts of it; ``completion_tokens`` counts every output
+token, reasoning ones included (OpenAI reasoning, Anthropic thinking, Gemini thoughts), and the
+reasoning count is part of it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class TokenUsage:
     completion_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 def _get(source: Any, name: str) -> Any:
@@ -45,6 +48,8 @@ def _openai_chat(usage: Any) -> TokenUsage:
         prompt_tokens=_count(usage, "prompt_tokens"),
         completion_tokens=_count(usage, "completion_tokens"),
         cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
+        cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
     )
 
 
@@ -53,6 +58,8 @@ def _openai_responses(usage: Any) -> TokenUsage:
         prompt_tokens=_count(usage, "input_tokens"),
         completion_tokens=_count(usage, "output_tokens"),
         cache_read_tokens=_detail(usage, "input_tokens_details", "cached_tokens"),
+        cache_write_tokens=_detail(usage, "input_tokens_details", "cache_write_tokens"),
+        reasoning_tokens=_detail(usage, "output_tokens_details", "reasoning_tokens"),
     )
 
 
@@ -61,18 +68,20 @@ def _anthropic(usage: Any) -> TokenUsage:
     write = _count(usage, "cache_creation_input_tokens")
     return TokenUsage(
         prompt_tokens=_count(usage, "input_tokens") + read + write,
-        completion_tokens=_count(usage, "output_tokens"),
+        completion_tokens=_count(usage, "output_tokens"),  # thinking included
         cache_read_tokens=read,
         cache_write_tokens=write,
+        reasoning_tokens=_detail(usage, "output_tokens_details", "thinking_tokens"),
     )
 
 
 def _gemini(usage: Any) -> TokenUsage:
+    thoughts = _count(usage, "thoughts_token_count")  # not part of candidates: added
     return TokenUsage(
         prompt_tokens=_count(usage, "prompt_token_count"),
-        completion_tokens=_count(usage, "candidates_token_count")
-        + _count(usage, "thoughts_token_count"),
+        completion_tokens=_count(usage, "candidates_token_count") + thoughts,
         cache_read_tokens=_count(usage, "cached_content_token_count"),
+        reasoning_tokens=thoughts,
     )
 
 

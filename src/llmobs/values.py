@@ -107,6 +107,18 @@ def optional_token_count(value: object, field: str) -> int:
     return 0 if value is None else token_count(value, field)
 
 
+def part_of(value: object, field: str, whole: int, whole_field: str) -> int:
+    """A token count that may be absent and is part of ``whole`` (reasoning tokens of
+    completion tokens): InvalidRecordError if it is more than the whole."""
+    part = optional_token_count(value, field)
+    if part > whole:
+        raise InvalidRecordError(
+            Reason.INVALID_TOKENS,
+            f"{field} ({part}) exceed {whole_field}_tokens ({whole}), which must include them",
+        )
+    return part
+
+
 def optional_duration(value: object) -> float | None:
     """A duration that may be absent (None)."""
     return None if value is None else duration_seconds(value)
