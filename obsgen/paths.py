@@ -6,13 +6,16 @@ PROMETHEUS = "stack/prometheus/prometheus.yml"
 RECORDING_RULES = "alerts/llm_recording_rules.yml"
 ALERT_RULES = "alerts/llm_alert_rules.yml"
 ALERT_TESTS = "alerts/tests/llm_alerts_test.yml"
+#: The promtool tests of alerts that compare with last week, evaluated every 10 minutes.
+WEEK_ALERT_TESTS = "alerts/tests/llm_alerts_week_test.yml"
 ALERT_INDEX = "docs/alerts.md"
 ALERTMANAGER = "stack/alertmanager/alertmanager.yml"
 RUNBOOKS = "docs/runbooks.md"
+ALERT_TEST_FILES = (ALERT_TESTS, WEEK_ALERT_TESTS)
 #: The files of each ``obsgen build`` target.
 TARGETS = {
     "dashboards": (DASHBOARD, DASHBOARD_README),
-    "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, ALERT_INDEX),
+    "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, WEEK_ALERT_TESTS, ALERT_INDEX),
     "prometheus": (PROMETHEUS,),
     "alertmanager": (ALERTMANAGER,),
 }

@@ -37,6 +37,9 @@ def render_all(plan: Plan) -> dict[str, str]:
         paths.ALERT_TESTS: alert_tests.render(
             plan, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.ALERT_TESTS
         ),
+        paths.WEEK_ALERT_TESTS: alert_tests.render(
+            plan, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.WEEK_ALERT_TESTS, week=True
+        ),
         paths.ALERT_INDEX: alert_index.render(plan, paths.RUNBOOKS, paths.ALERT_INDEX),
         paths.ALERTMANAGER: alertmanager_config.render(plan),
     }

@@ -96,7 +96,7 @@ def validate(config_path: str, out_dir: str) -> None:
         root,
         paths.PROMETHEUS,
         [paths.RECORDING_RULES, paths.ALERT_RULES],
-        [paths.ALERT_TESTS],
+        list(paths.ALERT_TEST_FILES),
     ) + promtool.check_alertmanager(root, paths.ALERTMANAGER)
     for step, ok, printed in checks:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")

@@ -46,9 +46,9 @@ def test_check_rules(generated, rules):
 
 
 def test_alert_unit_tests_pass(generated):
-    result = promtool("test", "rules", generated / render.ALERT_TESTS)
+    result = promtool("test", "rules", *(generated / f for f in render.ALERT_TEST_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout
+    assert result.stdout.count("SUCCESS") == len(render.ALERT_TEST_FILES)
 
 
 def test_unit_tests_cover_every_alert_on_both_sides(generated):
@@ -59,7 +59,11 @@ def test_unit_tests_cover_every_alert_on_both_sides(generated):
         for group in yaml.safe_load((generated / render.ALERT_RULES).read_text())["groups"]
         for rule in group["rules"]
     }
-    tests = yaml.safe_load((generated / render.ALERT_TESTS).read_text())["tests"]
+    tests = [
+        test
+        for path in render.ALERT_TEST_FILES
+        for test in yaml.safe_load((generated / path).read_text())["tests"]
+    ]
     silent, firing = set(), set()
     for test in tests:
         for check in test["alert_rule_test"]:
@@ -85,8 +89,14 @@ def test_unit_tests_cover_every_alert_on_both_sides(generated):
             "max by (scope, name, period) (llm_budget_spent_usd)",
             "sum by (scope, name, period) (llm_budget_spent_usd)",
         ),
+        # the spend anomaly, in the week-long tests
+        (
+            render.ALERT_RULES,
+            "> 3 * (:llm_cost:rate1h offset 1w)",
+            "> 3000 * (:llm_cost:rate1h offset 1w)",
+        ),
     ],
-    ids=["threshold", "replicas-summed"],
+    ids=["threshold", "replicas-summed", "anomaly-factor"],
 )
 def test_a_broken_rule_fails_its_unit_test(tmp_path, path, correct, broken):
     """The unit tests really check the expressions: break one and they fail."""
@@ -95,7 +105,7 @@ def test_a_broken_rule_fails_its_unit_test(tmp_path, path, correct, broken):
     text = rules.read_text()
     assert correct in text
     rules.write_text(text.replace(correct, broken))
-    result = promtool("test", "rules", tmp_path / render.ALERT_TESTS)
+    result = promtool("test", "rules", *(tmp_path / f for f in render.ALERT_TEST_FILES))
     assert result.returncode != 0
 
 
@@ -108,6 +118,6 @@ def test_validate_runs_the_promtool_checks():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("ok   promtool") == 4
+    assert result.stdout.count("ok   promtool") == 3 + len(render.ALERT_TEST_FILES)
     if shutil.which("amtool"):
         assert "ok   amtool check-config stack/alertmanager/alertmanager.yml" in result.stdout

@@ -76,7 +76,7 @@ def test_a_valid_config_builds_files_that_pass_promtool(tmp_path_factory, docume
         promtool(
             "check", "rules", str(folder / paths.RECORDING_RULES), str(folder / paths.ALERT_RULES)
         ),
-        promtool("test", "rules", str(folder / paths.ALERT_TESTS)),
+        promtool("test", "rules", *(str(folder / f) for f in paths.ALERT_TEST_FILES)),
     ]
     for result in checks:
         assert result.returncode == 0, f"{document}\n{result.stdout}{result.stderr}"
