@@ -34,6 +34,7 @@ from llmobs.schema import (
     LABEL_OVERFLOW,
     REQUEST_DURATION,
     UNPRICED_REQUESTS,
+    USAGE_MISSING,
     MetricSpec,
 )
 
@@ -452,6 +453,21 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             {"reason": "negative_tokens"},
             "The LLM service sends telemetry that llmobs rejects",
             f"{VALUE} records were rejected in the last hour for {{{{ $labels.reason }}}}.",
+        ),
+    ),
+    AlertEntry(
+        "LLMUsageMissing",
+        TELEMETRY,
+        "warning",
+        "15m",
+        _counted(
+            USAGE_MISSING,
+            ("model", "provider", "reason"),
+            {"model": "gpt-4o", "provider": "openai", "reason": "stream_closed"},
+            "LLM calls end without token usage: their spend is recorded as 0",
+            f"{VALUE} calls of {{{{ $labels.model }}}} ({{{{ $labels.provider }}}}) in the last "
+            "hour ended without usage ({{ $labels.reason }}), so their tokens and cost are "
+            "missing.",
         ),
     ),
     AlertEntry(

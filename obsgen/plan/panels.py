@@ -25,6 +25,7 @@ from llmobs.schema import (
     LABEL_OVERFLOW,
     REQUEST_DURATION,
     UNPRICED_REQUESTS,
+    USAGE_MISSING,
 )
 from obsgen.catalogue import promql as q
 from obsgen.catalogue.alerts import BUDGET_ALERTS
@@ -295,14 +296,25 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(16, 29, 8, 8),
         ),
         _draft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
-        _rate_panel(
-            "Unpriced Requests",
-            "Requests of models with no known price, recorded at 0 USD: while this is above zero "
-            "the cost panels under-count. Add the model to a price file.",
-            Series(UNPRICED_REQUESTS),
-            ("model", "provider"),
-            "{{model}} ({{provider}})",
+        _draft(
+            "Requests Recorded at 0 USD",
+            "timeseries",
+            REQ_PER_SEC,
+            "Requests whose spend is not known, so the cost panels under-count while this is "
+            "above zero: models with no known price (add them to a price file), and calls that "
+            "ended without usage (by reason: not_reported, stream_closed when the caller stopped "
+            "reading a stream before its usage came, stream_error).",
+            (
+                Target(
+                    lambda r: r.rate(Series(UNPRICED_REQUESTS), ("model", "provider")),
+                    "unpriced: {{model}} ({{provider}})",
+                ),
+                Target(
+                    lambda r: r.rate(Series(USAGE_MISSING), ("reason",)), "no usage: {{reason}}"
+                ),
+            ),
             Grid(0, 38, 12, 7),
+            minimum=0,
         ),
         _draft(
             "Folded, Rejected and Dropped Records",

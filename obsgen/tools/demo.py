@@ -30,7 +30,9 @@ from llmobs import (
     LLMObserver,
     make_wsgi_app,
 )
+from llmobs.observer import LLMCall
 
+from . import demo_streams
 from .demo_workload import (
     BASE_ERROR_SHARE,
     ERROR_TYPES,
@@ -49,6 +51,8 @@ DEMO_LABEL_LIMITS = {"agent_id": 24}
 CAPPED_SESSION_EVERY = 5
 SESSION_CAP_USD = 0.001
 SESSION_MAX_TOKENS = 4096
+#: Share of a streamed call's time spent waiting for its first chunk.
+STREAM_FIRST_CHUNK_SHARE = 0.3
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -158,8 +162,11 @@ class Demo:
                 **(limits if capped else {}),
             ) as llm_call,
         ):
-            time.sleep(min(call.duration_seconds * self.time_scale, 2.0))
             llm_call.duration_seconds = call.duration_seconds
+            if call.streamed:
+                self._stream(llm_call, call)
+                return
+            time.sleep(min(call.duration_seconds * self.time_scale, 2.0))
             if call.error_type is not None:
                 raise ERRORS[call.error_type](call.error_type)
             llm_call.set_usage(
@@ -169,6 +176,18 @@ class Demo:
             )
             if call.cached:
                 llm_call.cost = 0.0
+
+    def _stream(self, llm_call: LLMCall, call: Call) -> None:
+        """Read the call's answer as a stream: a wait for the first chunk, then the rest paced
+        over the call's duration; a cancelled one is dropped halfway."""
+        chunks = demo_streams.events(call)
+        wait = min(call.duration_seconds * self.time_scale, 2.0)
+        time.sleep(wait * STREAM_FIRST_CHUNK_SHARE)
+        pace = wait * (1 - STREAM_FIRST_CHUNK_SHARE) / len(chunks)
+        for index, _ in enumerate(llm_call.stream(chunks)):
+            if call.cancelled and index >= len(chunks) // 2:
+                break
+            time.sleep(pace)
 
     def _worker(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)

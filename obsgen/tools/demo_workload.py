@@ -60,6 +60,10 @@ SESSION_AGENT_SHARE = 0.03
 SESSION_PREFIX = "scratch.session-"
 #: Share of records a buggy client sends with a negative token count: llmobs rejects them.
 BUGGY_RECORD_SHARE = 0.005
+#: Share of answered calls that stream their answer, and of those the caller stops reading
+#: halfway (before the usage comes, so llm_usage_missing_total counts them).
+STREAMED_SHARE = 0.6
+CANCELLED_STREAM_SHARE = 0.05
 TENANTS = tuple(sorted({agent.team for agent in AGENTS}))
 
 
@@ -77,6 +81,8 @@ class Call:
     cached: bool | None
     error_type: str | None
     buggy: bool
+    streamed: bool = False
+    cancelled: bool = False
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -131,6 +137,9 @@ class Workload:
         if rng.random() < self.error_share:
             error = _pick(rng, ERROR_TYPES, [5, 2, 1])
             duration = {"rate_limit": 0.2, "timeout": 60.0, "server_error": 1.5}[error]
+        buggy = rng.random() < BUGGY_RECORD_SHARE
+        streamed = error is None and rng.random() < STREAMED_SHARE
+        cancelled = streamed and rng.random() < CANCELLED_STREAM_SHARE
         return Call(
             agent.agent_id,
             route.model,
@@ -141,5 +150,7 @@ class Workload:
             cache_read,
             cached,
             error,
-            rng.random() < BUGGY_RECORD_SHARE,
+            buggy,
+            streamed,
+            cancelled,
         )

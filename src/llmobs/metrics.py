@@ -23,6 +23,7 @@ from .schema import (
     COST_STORE_ERRORS,
     DEFAULT_MAX_LABEL_LENGTH,
     INVALID_RECORDS,
+    USAGE_MISSING_REASONS,
 )
 from .series import (
     ActiveSeries,
@@ -31,7 +32,9 @@ from .series import (
     RefusalSeries,
     RequestSeries,
     SeriesCache,
+    StreamSeries,
     UnpricedSeries,
+    UsageMissingSeries,
     overflow_children,
 )
 from .shared_labels import shared_admissions
@@ -131,6 +134,8 @@ class LLMMetrics:
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
         self._refusals = SeriesCache(self._bind_refusal, max_cached_label_sets)
+        self._usage_missing = SeriesCache(self._bind_usage_missing, max_cached_label_sets)
+        self._streams = SeriesCache(self._bind_stream, max_cached_label_sets)
         dropped = self._collectors[COST_RECORDS_DROPPED.name]
         self._dropped = {reason: dropped.labels(reason) for reason in COST_DROP_REASONS}
         self._version: str | None = None
@@ -189,6 +194,16 @@ class LLMMetrics:
     def _bind_refusal(self, agent_id: object, scope: object, period: object) -> RefusalSeries:
         labels = {"agent_id": agent_id, "scope": scope, "period": period}
         return self._bound(RefusalSeries, labels)
+
+    def _bind_usage_missing(
+        self, agent_id: object, model: object, provider: object, reason: object
+    ) -> UsageMissingSeries:
+        labels = {"agent_id": agent_id, "model": model, "provider": provider, "reason": reason}
+        return self._bound(UsageMissingSeries, labels)
+
+    def _bind_stream(self, agent_id: object, model: object, provider: object) -> StreamSeries:
+        labels = {"agent_id": agent_id, "model": model, "provider": provider}
+        return self._bound(StreamSeries, labels)
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -317,6 +332,31 @@ class LLMMetrics:
     def count_budget_refusal(self, agent_id: str, scope: str, period: str) -> bool:
         """Count one call refused because a budget (or a run's cap) had no room for it."""
         self._refusals.get((agent_id, scope, period)).record()
+        return True
+
+    @_never_raises
+    def record_stream(
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        time_to_first_token: float,
+        time_per_output_token: float | None = None,
+    ) -> bool:
+        """Record how a streamed call flowed: seconds to its first output chunk, and per output
+        token after it (None when it did not run to its end)."""
+        first = values.duration_seconds(time_to_first_token)
+        pace = values.optional_duration(time_per_output_token)
+        self._streams.get((agent_id, model, provider)).record(first, pace)
+        return True
+
+    @_never_raises
+    def count_usage_missing(self, agent_id: str, model: str, provider: str, reason: str) -> bool:
+        """Count a call that ended without usage (its tokens and cost were recorded as 0):
+        ``not_reported``, ``stream_closed`` or ``stream_error``."""
+        if reason not in USAGE_MISSING_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(USAGE_MISSING_REASONS)}")
+        self._usage_missing.get((agent_id, model, provider, reason)).record()
         return True
 
     def count_cost_store_error(self) -> None:

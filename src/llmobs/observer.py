@@ -6,7 +6,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,11 +16,13 @@ from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
 from .metrics import LLMMetrics, get_llm_metrics
 from .pricing import LLMCostCalculator
+from .streams import StreamReader
 from .usage import TokenUsage, extract_usage
 from .values import optional_token_count
 
 logger = logging.getLogger("llmobs")
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E")
 _NO_LIMITS: dict[str, Any] = {}
 
 
@@ -32,11 +34,14 @@ class LLMCall:
 
     __slots__ = (
         "_admitted",
+        "_first_output",
         "_limits",
         "_observer",
         "_rejected",
         "_reservation",
         "_started",
+        "_stream",
+        "_stream_ended",
         "agent_id",
         "cached",
         "cost",
@@ -70,6 +75,9 @@ class LLMCall:
         self._started = 0.0
         self._admitted = False
         self._rejected = False
+        self._stream: StreamReader | None = None
+        self._first_output: float | None = None
+        self._stream_ended: float | None = None
 
     @property
     def rejected(self) -> bool:
@@ -109,6 +117,38 @@ class LLMCall:
             self._observer.metrics.count_rejection(error)
         except Exception as exc:
             self._rejected = True
+            self._observer.metrics.count_internal_error(exc)
+
+    def stream(self, events: Iterable[E]) -> Iterator[E]:
+        """Pass a streamed response's events (or chunks) through unchanged, reading its usage
+        and first output as they go. Iterate it inside the ``with`` block; a stream the caller
+        stops reading early, or that breaks, is recorded with what it reported so far."""
+        self._stream = StreamReader()
+        for event in events:
+            self._watch(event)
+            yield event
+        self._stream_ended = time.perf_counter()
+
+    async def astream(self, events: AsyncIterable[E]) -> AsyncIterator[E]:
+        """``stream`` for an async stream (``async for``)."""
+        self._stream = StreamReader()
+        async for event in events:
+            self._watch(event)
+            yield event
+        self._stream_ended = time.perf_counter()
+
+    def _watch(self, event: Any) -> None:
+        """Read one streamed event; never raises into the caller's loop."""
+        reader = self._stream
+        assert reader is not None
+        try:
+            if reader.feed(event) and self._first_output is None:
+                self._first_output = time.perf_counter()
+            self.usage = reader.usage
+        except InvalidRecordError as error:
+            self._rejected = True
+            self._observer.metrics.count_rejection(error)
+        except Exception as exc:
             self._observer.metrics.count_internal_error(exc)
 
     def __enter__(self) -> LLMCall:
@@ -241,15 +281,21 @@ class LLMObserver:
         if call.rejected and (error is None or not call._admitted):
             return
         usage = None if call.rejected else call.usage
+        self._record_stream(call)
         if error is not None:
             taken = self.metrics.record_error(
                 call.agent_id, call.model, call.provider, error, duration_seconds=duration
             )
             if taken and usage is not None:  # tokens billed before the failure still cost money
                 self._track_cost(call, usage, values.optional_cost(call.cost))
+            elif taken and call._stream is not None:  # billed, but how much is unknown
+                self._count_usage_missing(call, "stream_error")
             return
         if usage is None:
-            self._warn_no_usage(call.agent_id)
+            cut_short = call._stream is not None and call._stream_ended is None
+            reason = "stream_closed" if cut_short else "not_reported"
+            self._warn_no_usage(call.agent_id, reason)
+            self._count_usage_missing(call, reason)
             usage = TokenUsage()
         cost = values.optional_cost(call.cost)
         unpriced = False
@@ -285,6 +331,21 @@ class LLMObserver:
         if call.usage is not None:
             self._track_cost(call, usage, cost)
 
+    def _count_usage_missing(self, call: LLMCall, reason: str) -> None:
+        self.metrics.count_usage_missing(call.agent_id, call.model, call.provider, reason)
+
+    def _record_stream(self, call: LLMCall) -> None:
+        """Time to first output of a streamed call, and time per output token after it for
+        one that ran to its end."""
+        if call._stream is None or call._first_output is None:
+            return
+        first = call._first_output - call._started
+        pace = None
+        tokens = call.usage.completion_tokens if call.usage is not None else 0
+        if call._stream_ended is not None and tokens > 1:
+            pace = (call._stream_ended - call._first_output) / (tokens - 1)
+        self.metrics.record_stream(call.agent_id, call.model, call.provider, first, pace)
+
     def _track_cost(self, call: LLMCall, usage: TokenUsage, cost: float | None) -> None:
         if self.tracker is not None:
             self.tracker.record_cost(
@@ -299,13 +360,18 @@ class LLMObserver:
                 reservation=call._reservation,
             )
 
-    def _warn_no_usage(self, agent_id: str) -> None:
+    def _warn_no_usage(self, agent_id: str, reason: str) -> None:
         if agent_id not in self._warned_no_usage and len(self._warned_no_usage) < 1000:
             self._warned_no_usage.add(agent_id)
+            cause = {
+                "not_reported": "without usage (no set_usage(), or a response with none)",
+                "stream_closed": "as a stream the caller stopped reading before its usage came",
+            }[reason]
             logger.warning(
-                "llmobs: a call of agent %r finished without set_usage(); its tokens and cost "
-                "are recorded as 0",
+                "llmobs: a call of agent %r finished %s; its tokens and cost are recorded as 0 "
+                "and counted in llm_usage_missing_total",
                 agent_id,
+                cause,
             )
 
     def observe(

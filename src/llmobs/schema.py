@@ -71,6 +71,15 @@ DURATION_BUCKETS: tuple[float, ...] = (
     120.0,
     300.0,
 )
+# Time to the first token of a streamed answer: a warm small model in tens of milliseconds, a
+# queued or reasoning model in tens of seconds.
+FIRST_TOKEN_BUCKETS: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0,
+)  # fmt: skip
+# Time per output token after the first: from a thousand tokens a second to a slow one a second.
+TOKEN_PACE_BUCKETS: tuple[float, ...] = (
+    0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
 
 REQUESTS = MetricSpec(
     name="llm_requests_total",
@@ -123,6 +132,26 @@ REQUEST_DURATION = MetricSpec(
     help="LLM request latency in seconds, by agent, model and provider.",
     unit="seconds",
     buckets=DURATION_BUCKETS,
+)
+
+
+def _call_histogram(name: str, help: str, buckets: tuple[float, ...]) -> MetricSpec:
+    """A histogram of seconds per call, by agent, model and provider."""
+    labels = ("agent_id", "model", "provider")
+    return MetricSpec(name, MetricKind.HISTOGRAM, labels, help, "seconds", buckets=buckets)
+
+
+TIME_TO_FIRST_TOKEN = _call_histogram(
+    "llm_time_to_first_token_seconds",
+    "Seconds from a streamed LLM call's start to its first output chunk, by agent, model and "
+    "provider.",
+    FIRST_TOKEN_BUCKETS,
+)
+TIME_PER_OUTPUT_TOKEN = _call_histogram(
+    "llm_time_per_output_token_seconds",
+    "Seconds per output token after the first of a streamed LLM call that ran to its end, by "
+    "agent, model and provider.",
+    TOKEN_PACE_BUCKETS,
 )
 ACTIVE_REQUESTS = MetricSpec(
     name="llm_active_requests",
@@ -189,6 +218,17 @@ COST_STORE_ERRORS = MetricSpec(
     unit="errors",
 )
 
+#: Why a call ended with no usage: the response reported none, the caller stopped reading a
+#: stream before its usage came, or the stream broke.
+USAGE_MISSING_REASONS = ("not_reported", "stream_closed", "stream_error")
+USAGE_MISSING = MetricSpec(
+    name="llm_usage_missing_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "model", "provider", "reason"),
+    help="LLM calls that ended without token usage, so their tokens and cost are recorded as 0, "
+    "by agent, model, provider and reason (not_reported, stream_closed, stream_error).",
+    unit="requests",
+)
 BUDGET_REFUSALS = MetricSpec(
     name="llm_budget_refusals_total",
     kind=MetricKind.COUNTER,
@@ -248,7 +288,8 @@ SEED_METRICS: tuple[MetricSpec, ...] = (
     CACHE_SIZE,
 )
 #: Metrics about the service and the numbers themselves: the running version, spend not
-#: priced, input folded or rejected, cost entries not stored, calls a budget refused.
+#: priced, input folded or rejected, cost entries not stored, calls a budget refused, calls
+#: that ended without usage.
 SELF_METRICS: tuple[MetricSpec, ...] = (
     BUILD_INFO,
     UNPRICED_REQUESTS,
@@ -257,9 +298,12 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
     COST_RECORDS_DROPPED,
     COST_STORE_ERRORS,
     BUDGET_REFUSALS,
+    USAGE_MISSING,
 )
+#: How streamed calls flow: time to the first token, and per output token after it.
+STREAM_METRICS: tuple[MetricSpec, ...] = (TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN)
 #: The metrics ``LLMMetrics`` records.
-RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + SELF_METRICS
+RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + STREAM_METRICS + SELF_METRICS
 BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_LIMIT,
     BUDGET_SPENT,

@@ -19,8 +19,11 @@ from .schema import (
     LABEL_OVERFLOW,
     REQUEST_DURATION,
     REQUESTS,
+    TIME_PER_OUTPUT_TOKEN,
+    TIME_TO_FIRST_TOKEN,
     TOKENS,
     UNPRICED_REQUESTS,
+    USAGE_MISSING,
     TokenType,
 )
 
@@ -241,6 +244,32 @@ class RefusalSeries(_TallySeries):
 
     __slots__ = ()
     metric = BUDGET_REFUSALS.name
+
+
+class UsageMissingSeries(_TallySeries):
+    """Calls that ended without usage, for one (agent_id, model, provider, reason)."""
+
+    __slots__ = ()
+    metric = USAGE_MISSING.name
+
+
+class StreamSeries:
+    """Time to first token and per output token, for one (agent_id, model, provider)."""
+
+    __slots__ = ("first_token", "overflows", "per_token")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        self.first_token = collectors[TIME_TO_FIRST_TOKEN.name].labels(*values)
+        self.per_token = collectors[TIME_PER_OUTPUT_TOKEN.name].labels(*values)
+        self.overflows = overflows
+
+    def record(self, first_token: float, per_token: float | None) -> None:
+        """Observe one streamed call; inputs are already validated."""
+        self.first_token.observe(first_token)
+        if per_token is not None:
+            self.per_token.observe(per_token)
+        for overflow in self.overflows:
+            overflow.inc()
 
 
 class CacheSizeSeries:

@@ -25,74 +25,76 @@ class TokenUsage:
     reasoning_tokens: int = 0
 
 
-def _get(source: Any, name: str) -> Any:
+def field_of(source: Any, name: str) -> Any:
+    """``source[name]`` of a dict, else the attribute ``name`` (None if absent)."""
     if isinstance(source, dict):
         return source.get(name)
     return getattr(source, name, None)
 
 
-def _count(usage: Any, name: str) -> int:
+def count_of(usage: Any, name: str) -> int:
     """The token count ``usage.name`` (0 if absent); InvalidRecordError if it is not one."""
-    return optional_token_count(_get(usage, name), f"usage.{name}")
+    return optional_token_count(field_of(usage, name), f"usage.{name}")
 
 
-def _detail(usage: Any, details: str, name: str) -> int:
-    inner = _get(usage, details)
+def detail_of(usage: Any, details: str, name: str) -> int:
+    """The token count ``usage.details.name`` (0 if either is absent)."""
+    inner = field_of(usage, details)
     if inner is None:
         return 0
-    return optional_token_count(_get(inner, name), f"usage.{details}.{name}")
+    return optional_token_count(field_of(inner, name), f"usage.{details}.{name}")
 
 
 def _openai_chat(usage: Any) -> TokenUsage:
     return TokenUsage(
-        prompt_tokens=_count(usage, "prompt_tokens"),
-        completion_tokens=_count(usage, "completion_tokens"),
-        cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
-        cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
-        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        prompt_tokens=count_of(usage, "prompt_tokens"),
+        completion_tokens=count_of(usage, "completion_tokens"),
+        cache_read_tokens=detail_of(usage, "prompt_tokens_details", "cached_tokens"),
+        cache_write_tokens=detail_of(usage, "prompt_tokens_details", "cache_write_tokens"),
+        reasoning_tokens=detail_of(usage, "completion_tokens_details", "reasoning_tokens"),
     )
 
 
 def _openai_responses(usage: Any) -> TokenUsage:
     return TokenUsage(
-        prompt_tokens=_count(usage, "input_tokens"),
-        completion_tokens=_count(usage, "output_tokens"),
-        cache_read_tokens=_detail(usage, "input_tokens_details", "cached_tokens"),
-        cache_write_tokens=_detail(usage, "input_tokens_details", "cache_write_tokens"),
-        reasoning_tokens=_detail(usage, "output_tokens_details", "reasoning_tokens"),
+        prompt_tokens=count_of(usage, "input_tokens"),
+        completion_tokens=count_of(usage, "output_tokens"),
+        cache_read_tokens=detail_of(usage, "input_tokens_details", "cached_tokens"),
+        cache_write_tokens=detail_of(usage, "input_tokens_details", "cache_write_tokens"),
+        reasoning_tokens=detail_of(usage, "output_tokens_details", "reasoning_tokens"),
     )
 
 
 def _anthropic(usage: Any) -> TokenUsage:
-    read = _count(usage, "cache_read_input_tokens")
-    write = _count(usage, "cache_creation_input_tokens")
+    read = count_of(usage, "cache_read_input_tokens")
+    write = count_of(usage, "cache_creation_input_tokens")
     return TokenUsage(
-        prompt_tokens=_count(usage, "input_tokens") + read + write,
-        completion_tokens=_count(usage, "output_tokens"),  # thinking included
+        prompt_tokens=count_of(usage, "input_tokens") + read + write,
+        completion_tokens=count_of(usage, "output_tokens"),  # thinking included
         cache_read_tokens=read,
         cache_write_tokens=write,
-        reasoning_tokens=_detail(usage, "output_tokens_details", "thinking_tokens"),
+        reasoning_tokens=detail_of(usage, "output_tokens_details", "thinking_tokens"),
     )
 
 
 def _gemini(usage: Any) -> TokenUsage:
-    thoughts = _count(usage, "thoughts_token_count")  # not part of candidates: added
+    thoughts = count_of(usage, "thoughts_token_count")  # not part of candidates: added
     return TokenUsage(
-        prompt_tokens=_count(usage, "prompt_token_count"),
-        completion_tokens=_count(usage, "candidates_token_count") + thoughts,
-        cache_read_tokens=_count(usage, "cached_content_token_count"),
+        prompt_tokens=count_of(usage, "prompt_token_count"),
+        completion_tokens=count_of(usage, "candidates_token_count") + thoughts,
+        cache_read_tokens=count_of(usage, "cached_content_token_count"),
         reasoning_tokens=thoughts,
     )
 
 
 def _read(usage: Any) -> TokenUsage | None:
     """The usage of a usage object itself, whichever provider's shape it has."""
-    if _get(usage, "prompt_token_count") is not None:
+    if field_of(usage, "prompt_token_count") is not None:
         return _gemini(usage)
-    if _get(usage, "prompt_tokens") is not None:
+    if field_of(usage, "prompt_tokens") is not None:
         return _openai_chat(usage)
-    if _get(usage, "input_tokens") is not None:
-        if _get(usage, "input_tokens_details") is not None:
+    if field_of(usage, "input_tokens") is not None:
+        if field_of(usage, "input_tokens_details") is not None:
             return _openai_responses(usage)
         return _anthropic(usage)
     return None
@@ -120,7 +122,7 @@ def extract_usage(response: Any) -> TokenUsage | None:
     if isinstance(response, TokenUsage):
         return response
     for wrapper in ("usage", "usage_metadata"):
-        inner = _get(response, wrapper)
+        inner = field_of(response, wrapper)
         if isinstance(inner, TokenUsage):
             return inner
         if inner is not None and inner is not response:

@@ -48,7 +48,7 @@ def test_a_completeness_row_and_a_budgets_row_follow(board):
     extra = board["panels"][13:]
     assert [(p["title"], p["type"]) for p in extra] == [
         ("Data completeness", "row"),
-        ("Unpriced Requests", "timeseries"),
+        ("Requests Recorded at 0 USD", "timeseries"),
         ("Folded, Rejected and Dropped Records", "timeseries"),
         ("Budgets", "row"),
         ("Budget Used", "bargauge"),

@@ -121,7 +121,7 @@ def test_call_without_usage_counts_the_request_and_warns(observer, registry, cap
     with observer.call(**LABELS):
         pass
     assert sample(registry, "llm_requests_total", **LABELS, status="success") == 1
-    assert "finished without set_usage" in caplog.text
+    assert "finished without usage (no set_usage()" in caplog.text
 
 
 def test_bad_usage_never_breaks_the_call(observer, registry):

@@ -183,6 +183,8 @@ def test_exposition_matches_schema():
     metrics.set_cache_size("t", 1)
     metrics.record_unpriced("my-model", "local")
     metrics.count_budget_refusal("a.b", "team", "day")
+    metrics.record_stream(**AGENT, time_to_first_token=0.2, time_per_output_token=0.01)
+    metrics.count_usage_missing(**AGENT, reason="stream_closed")
     metrics.set_build_info("1.2.3")
     exposed = {
         family.name: family
