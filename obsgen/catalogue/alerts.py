@@ -8,8 +8,8 @@ Adding an alert means adding one entry here and a section with its name in
 config's ``alerts.for`` all read this table.
 
 Example:
-    >>> [entry.name for entry in CATALOGUE if entry.group == "llm-slo"]
-    ['LLMSuccessRateLow', 'LLMErrorRateHigh', 'LLMLatencyP99High', 'LLMCacheHitRateLow']
+    >>> [entry.name for entry in CATALOGUE if entry.group == "llm-slo"][:3]
+    ['LLMSuccessRateLow', 'LLMErrorRateHigh', 'LLMLatencyP99High']
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from llmobs.schema import (
     INVALID_RECORDS,
     LABEL_OVERFLOW,
     REQUEST_DURATION,
+    TIME_TO_FIRST_TOKEN,
     UNPRICED_REQUESTS,
     USAGE_MISSING,
     MetricSpec,
@@ -280,26 +281,38 @@ def _request_share(
     return instances
 
 
-def _latency(config: Config) -> list[Instance]:
-    objective = config.slo.p99_latency_seconds
-    buckets = q.rate(Series(REQUEST_DURATION, "_bucket"), ("le", "model", "provider"))
-    return [
-        Instance(
-            expr=q.compare(q.quantile(0.99, buckets), ">", objective),
-            summary=f"LLM p99 latency is above {objective:g} s",
-            description=(
-                "p99 latency of {{ $labels.model }} at {{ $labels.provider }} is "
-                f"{DURATION}; the objective is below {objective:g} s."
-            ),
-            scenario=Scenario(
-                "latency",
-                REQUEST_DURATION,
-                tuple(sorted(TEST_SERIES.items())),
-                (("model", TEST_SERIES["model"]), ("provider", TEST_SERIES["provider"])),
-                objective,
-            ),
-        )
-    ]
+def _quantile_objective(
+    spec: MetricSpec,
+    q_value: float,
+    objective: Callable[[Config], float],
+    summary: str,
+) -> Callable[[Config], list[Instance]]:
+    """An SLO on a quantile of a histogram of seconds, by model and provider."""
+
+    def instances(config: Config) -> list[Instance]:
+        seconds = objective(config)
+        buckets = q.rate(Series(spec, "_bucket"), ("le", "model", "provider"))
+        percentile = f"p{round(q_value * 100)}"
+        return [
+            Instance(
+                expr=q.compare(q.quantile(q_value, buckets), ">", seconds),
+                summary=f"{summary} is above {seconds:g} s",
+                description=(
+                    f"{percentile} of {{{{ $labels.model }}}} at {{{{ $labels.provider }}}} is "
+                    f"{DURATION}; the objective is below {seconds:g} s."
+                ),
+                scenario=Scenario(
+                    "latency",
+                    spec,
+                    tuple(sorted(TEST_SERIES.items())),
+                    (("model", TEST_SERIES["model"]), ("provider", TEST_SERIES["provider"])),
+                    seconds,
+                    q_value,
+                ),
+            )
+        ]
+
+    return instances
 
 
 def _cache(config: Config) -> list[Instance]:
@@ -411,7 +424,27 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             "failed",
         ),
     ),
-    AlertEntry("LLMLatencyP99High", SLO, "warning", "10m", _latency),
+    AlertEntry(
+        "LLMLatencyP99High",
+        SLO,
+        "warning",
+        "10m",
+        _quantile_objective(
+            REQUEST_DURATION, 0.99, lambda c: c.slo.p99_latency_seconds, "LLM p99 latency"
+        ),
+    ),
+    AlertEntry(
+        "LLMTimeToFirstTokenHigh",
+        SLO,
+        "warning",
+        "10m",
+        _quantile_objective(
+            TIME_TO_FIRST_TOKEN,
+            0.95,
+            lambda c: c.slo.p95_time_to_first_token_seconds,
+            "LLM p95 time to first token",
+        ),
+    ),
     AlertEntry("LLMCacheHitRateLow", SLO, "info", "30m", _cache),
     AlertEntry("LLMMetricsDown", TELEMETRY, "critical", "5m", _down),
     AlertEntry(

@@ -3,11 +3,12 @@ reported one line each with the file, line and key path."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from llmobs.periods import parse_timezone
-from llmobs.schema import DURATION_BUCKETS
+from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 from llmobs.teams import DEFAULT_SEPARATOR, check_separator
 from obsgen.catalogue.alerts import ALERT_NAMES, RENAMED
 
@@ -241,15 +242,24 @@ def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
     return budgets
 
 
-def _latency_objective(value: Any) -> float:
-    seconds = check.positive(value)
-    lowest, highest = DURATION_BUCKETS[0], DURATION_BUCKETS[-2]
-    if not lowest < seconds < highest:
-        raise ValueError(
-            f"must be between {lowest:g} and {highest:g} seconds, where the latency histogram "
-            f"can tell it apart, got {check.describe(value)}"
-        )
-    return seconds
+def _objective_within(buckets: tuple[float, ...], what: str) -> Callable[[Any], float]:
+    """A latency objective strictly inside the histogram's buckets, where it can be told apart."""
+
+    def check_objective(value: Any) -> float:
+        seconds = check.positive(value)
+        lowest, highest = buckets[0], buckets[-2]
+        if not lowest < seconds < highest:
+            raise ValueError(
+                f"must be between {lowest:g} and {highest:g} seconds, where the {what} histogram "
+                f"can tell it apart, got {check.describe(value)}"
+            )
+        return seconds
+
+    return check_objective
+
+
+_latency_objective = _objective_within(DURATION_BUCKETS, "latency")
+_first_token_objective = _objective_within(FIRST_TOKEN_BUCKETS, "time to first token")
 
 
 def _slo(r: Reader, data: Any, path: tuple) -> SLO:
@@ -258,6 +268,7 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
         "error_rate_percent",
         "cache_hit_rate_percent",
         "p99_latency_seconds",
+        "p95_time_to_first_token_seconds",
     }
     section = r.mapping(data, path, keys)
     default = SLO()
@@ -281,6 +292,13 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
         ),
         p99_latency_seconds=r.value(
             section, path, "p99_latency_seconds", _latency_objective, default.p99_latency_seconds
+        ),
+        p95_time_to_first_token_seconds=r.value(
+            section,
+            path,
+            "p95_time_to_first_token_seconds",
+            _first_token_objective,
+            default.p95_time_to_first_token_seconds,
         ),
     )
 

@@ -139,6 +139,8 @@ class SLO:
     error_rate_percent: float = 1.0
     cache_hit_rate_percent: float = 30.0
     p99_latency_seconds: float = 10.0
+    #: p95 of the time to the first token of streamed calls.
+    p95_time_to_first_token_seconds: float = 2.5
 
 
 @dataclass(frozen=True)

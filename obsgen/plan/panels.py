@@ -1,5 +1,5 @@
-"""The dashboard's panels: the seed's 13, a row on data completeness and one on budgets, as
-data.
+"""The dashboard's panels: the seed's 13, and rows on data completeness, budgets and streaming,
+as data.
 
 Each panel's queries are written once against a reader: the plan reads recording rules
 (:class:`RuleReader`); the same definitions against :class:`RawReader` give the raw-series
@@ -24,8 +24,11 @@ from llmobs.schema import (
     INVALID_RECORDS,
     LABEL_OVERFLOW,
     REQUEST_DURATION,
+    TIME_PER_OUTPUT_TOKEN,
+    TIME_TO_FIRST_TOKEN,
     UNPRICED_REQUESTS,
     USAGE_MISSING,
+    MetricSpec,
 )
 from obsgen.catalogue import promql as q
 from obsgen.catalogue.alerts import BUDGET_ALERTS
@@ -45,6 +48,8 @@ BUSIEST_AGENTS = 10
 COMPLETENESS_ROW = "Data completeness"
 #: The row of the budgets the cost tracker exports.
 BUDGETS_ROW = "Budgets"
+#: The row of how streamed answers flow.
+STREAMING_ROW = "Streaming"
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,8 @@ def _cache_hit_share(reader: Reader) -> Expr:
     return q.hit_ratio(reader.total(Series(CACHE_HITS)), reader.total(Series(CACHE_MISSES)))
 
 
-def _latency(p: float) -> Callable[[Reader], Expr]:
-    return lambda r: q.quantile(p, r.rate(Series(REQUEST_DURATION, "_bucket"), ("le",)))
+def _latency(p: float, spec: MetricSpec = REQUEST_DURATION) -> Callable[[Reader], Expr]:
+    return lambda r: q.quantile(p, r.rate(Series(spec, "_bucket"), ("le",)))
 
 
 def _team_cost(separator: str) -> Callable[[Reader], Expr]:
@@ -364,6 +369,33 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             ("scope", "period"),
             "{{scope}} per {{period}}",
             Grid(12, 46, 12, 8),
+        ),
+        _draft(STREAMING_ROW, "row", "", "", (), Grid(0, 54, 24, 1)),
+        _draft(
+            "Time to First Token",
+            "timeseries",
+            SECONDS,
+            "p50, p95 and p99 of the time from a streamed call's start to its first output "
+            f"chunk. The p95 objective is below {slo.p95_time_to_first_token_seconds:g} s.",
+            tuple(
+                Target(_latency(p, TIME_TO_FIRST_TOKEN), f"p{round(p * 100)}")
+                for p in (0.5, 0.95, 0.99)
+            ),
+            Grid(0, 55, 12, 8),
+            minimum=0,
+        ),
+        _draft(
+            "Time per Output Token",
+            "timeseries",
+            SECONDS,
+            "p50 and p95 of the time per output token after the first, of streams read to "
+            "their end: its inverse is the output speed in tokens per second.",
+            tuple(
+                Target(_latency(p, TIME_PER_OUTPUT_TOKEN), f"p{round(p * 100)}")
+                for p in (0.5, 0.95)
+            ),
+            Grid(12, 55, 12, 8),
+            minimum=0,
         ),
     )
 

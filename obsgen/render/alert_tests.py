@@ -22,9 +22,7 @@ from llmobs.schema import (
     BUDGET_SPENT,
     CACHE_HITS,
     CACHE_MISSES,
-    DURATION_BUCKETS,
     ERRORS,
-    REQUEST_DURATION,
     REQUESTS,
     MetricSpec,
 )
@@ -418,17 +416,19 @@ def _error_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     return _share_tests(rule, rule.scenario.threshold, lambda failing: failing)
 
 
-def _latency_series(observed: float, samples: int) -> list[tuple[str, str]]:
+def _latency_series(spec: MetricSpec, observed: float, samples: int) -> list[tuple[str, str]]:
+    """``spec``'s buckets as 60 observations a minute of ``observed`` seconds would fill them."""
     series = []
     labels = dict(SERIES_LABELS)
-    for bound in (*DURATION_BUCKETS, math.inf):
+    assert spec.buckets is not None
+    for bound in (*spec.buckets, math.inf):
         le = (
             "+Inf" if bound == math.inf else f"{bound:g}" if bound != int(bound) else f"{bound:.1f}"
         )
         per_minute = 60 if observed <= bound else 0
         series.append(
             (
-                _series(f"{REQUEST_DURATION.name}_bucket", {**labels, "le": le}),
+                _series(f"{spec.name}_bucket", {**labels, "le": le}),
                 f"0+{per_minute}x{samples}",
             )
         )
@@ -436,21 +436,24 @@ def _latency_series(observed: float, samples: int) -> list[tuple[str, str]]:
 
 
 def _latency_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    objective = rule.scenario.threshold
-    bounds = DURATION_BUCKETS
+    """Every observation in the bucket just past the objective: the quantile is then the
+    bucket's lower bound plus the quantile's share of its width, over the objective."""
+    spec, objective, q = _metric(rule.scenario), rule.scenario.threshold, rule.scenario.reference
+    bounds = spec.buckets
+    assert bounds is not None
     upper_index = next(i for i, b in enumerate(bounds) if b > objective)
     upper, lower = bounds[upper_index], bounds[upper_index - 1]
-    p99 = lower + (upper - lower) * 0.99
-    if p99 <= objective:  # the objective sits near the top of its bucket: use the next one
+    quantile = lower + (upper - lower) * q
+    if quantile <= objective:  # the objective sits near the top of its bucket: use the next one
         lower, upper = upper, bounds[upper_index + 1]
-        p99 = lower + (upper - lower) * 0.99
+        quantile = lower + (upper - lower) * q
     horizon = _after_hold(rule, 30)
     return _pair(
         rule,
-        _latency_series(bounds[0], horizon + 30),
-        _latency_series(upper, horizon + 30),
+        _latency_series(spec, bounds[0], horizon + 30),
+        _latency_series(spec, upper, horizon + 30),
         1,
-        p99,
+        quantile,
         dict(rule.scenario.alert_labels),
         horizon,
     )

@@ -477,3 +477,11 @@ NOTIFICATION_CASES = [
 @pytest.mark.parametrize(("section", "messages"), NOTIFICATION_CASES)
 def test_notification_mistakes_are_named(tmp_path, section, messages):
     assert errors_of(mutate("notifications", section), tmp_path) == messages
+
+
+def test_the_first_token_objective_must_fall_inside_its_histogram(tmp_path):
+    messages = errors_of(mutate("slo.p95_time_to_first_token_seconds", 90), tmp_path)
+    assert messages == [
+        "slo.p95_time_to_first_token_seconds: must be between 0.01 and 30 seconds, where the "
+        "time to first token histogram can tell it apart, got 90"
+    ]

@@ -44,7 +44,7 @@ def test_the_seeds_thirteen_panels_in_order(board):
     assert all(p["gridPos"]["y"] == 0 and p["gridPos"]["h"] == 5 for p in board["panels"][:4])
 
 
-def test_a_completeness_row_and_a_budgets_row_follow(board):
+def test_rows_on_completeness_budgets_and_streaming_follow(board):
     extra = board["panels"][13:]
     assert [(p["title"], p["type"]) for p in extra] == [
         ("Data completeness", "row"),
@@ -53,6 +53,9 @@ def test_a_completeness_row_and_a_budgets_row_follow(board):
         ("Budgets", "row"),
         ("Budget Used", "bargauge"),
         ("Calls Refused by Budgets", "timeseries"),
+        ("Streaming", "row"),
+        ("Time to First Token", "timeseries"),
+        ("Time per Output Token", "timeseries"),
     ]
 
 
