@@ -24,6 +24,7 @@ from .enforcement import (
 )
 from .errors import InvalidRecordError, Reason
 from .exposition import make_asgi_app, make_wsgi_app, mark_process_dead, start_metrics_server
+from .instrument import agent, instrument, uninstrument
 from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
 from .observer import LLMCall, LLMObserver
 from .price_overrides import PriceFileError
@@ -65,11 +66,14 @@ __all__ = [
     "Scope",
     "TokenType",
     "TokenUsage",
+    "agent",
     "extract_usage",
     "get_cost_tracker",
     "get_llm_metrics",
+    "instrument",
     "make_asgi_app",
     "make_wsgi_app",
     "mark_process_dead",
     "start_metrics_server",
+    "uninstrument",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry
 
 AGENT = {"agent_id": "meetmind.coordinator", "model": "gpt-4", "provider": "openai"}
@@ -29,3 +31,14 @@ def total(registry: CollectorRegistry, name: str) -> float:
 
 def invalid(registry: CollectorRegistry, reason: str) -> float:
     return sample(registry, "llm_invalid_records_total", reason=reason)
+
+
+def observed_stack() -> tuple[CollectorRegistry, Any, Any]:
+    """A fresh registry, and an observer with a calculator and an in-memory tracker on it."""
+    from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver
+
+    registry = CollectorRegistry()
+    metrics = LLMMetrics(registry=registry)
+    calculator = LLMCostCalculator(overrides=(), metrics=metrics)
+    observer = LLMObserver(metrics, CostTracker(":memory:", calculator=calculator), calculator)
+    return registry, observer, calculator

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver, extract_usage
+from llmobs import extract_usage
 
-from .samples import sample
+from .samples import observed_stack, sample
 
 OPENAI_CHAT = {
     "id": "chatcmpl-1",
@@ -93,11 +93,7 @@ def test_the_sdks_own_objects_are_read_alike():
 
 @pytest.fixture
 def observed():
-    registry = CollectorRegistry()
-    metrics = LLMMetrics(registry=registry)
-    calculator = LLMCostCalculator(overrides=(), metrics=metrics)
-    tracker = CostTracker(":memory:", calculator=calculator)
-    return registry, LLMObserver(metrics, tracker, calculator), calculator
+    return observed_stack()
 
 
 def tokens(registry: CollectorRegistry, token_type: str) -> float | None:

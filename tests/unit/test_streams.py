@@ -7,11 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from prometheus_client import CollectorRegistry
 
-from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver
-
-from .samples import sample
+from .samples import observed_stack, sample
 
 CHAT_CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
 
@@ -99,11 +96,7 @@ RESPONSES_EVENTS = [
 
 @pytest.fixture
 def observed():
-    registry = CollectorRegistry()
-    metrics = LLMMetrics(registry=registry)
-    calculator = LLMCostCalculator(overrides=(), metrics=metrics)
-    observer = LLMObserver(metrics, CostTracker(":memory:", calculator=calculator), calculator)
-    return registry, observer, calculator
+    return observed_stack()
 
 
 def labels(model: str, provider: str) -> dict[str, str]:

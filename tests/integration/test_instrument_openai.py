@@ -1,0 +1,155 @@
+"""``llmobs.instrument`` on the real ``openai`` SDK, against a local server that answers like
+the OpenAI API (JSON and server-sent events): every create is recorded, streamed or not, sync
+or async, and the caller gets exactly what the SDK gives."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import llmobs
+from tests.provider_server import USAGE, WORDS, ProviderServer
+from tests.unit.samples import observed_stack, sample
+
+openai = pytest.importorskip("openai")
+pytestmark = pytest.mark.integration
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ProviderServer() as running:
+        yield running
+
+
+@pytest.fixture
+def observed():
+    return observed_stack()
+
+
+def read(registry, name: str, agent: str = "svea.writer", **extra: str) -> float:
+    return sample(registry, name, agent_id=agent, model="gpt-4o", provider="openai", **extra)
+
+
+def client_for(server, observer, cls=None, **options):
+    cls = cls or openai.OpenAI
+    client = cls(api_key="sk-local", base_url=server.url, max_retries=0)
+    return llmobs.instrument(client, agent_id="svea.writer", observer=observer, **options)
+
+
+def test_a_plain_call_is_recorded_with_its_usage_and_price(server, observed):
+    registry, observer, calculator = observed
+    client = client_for(server, observer)
+    response = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert response.choices[0].message.content == "".join(WORDS)
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == 120
+    assert read(registry, "llm_tokens_used_total", token_type="reasoning") == 10
+    expected = calculator.cost_of("gpt-4o", 120, 30, provider="openai", cache_read_tokens=100)
+    assert read(registry, "llm_cost_total") == pytest.approx(expected)
+
+
+def test_a_stream_asks_for_usage_and_hides_the_extra_chunk(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    chunks = list(stream)
+    assert server.requests[-1]["stream_options"] == {"include_usage": True}
+    assert all(chunk.choices for chunk in chunks)  # the usage chunk was not asked for: hidden
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "".join(WORDS)
+    assert (
+        read(registry, "llm_tokens_used_total", token_type="completion")
+        == USAGE["completion_tokens"]
+    )
+    assert read(registry, "llm_time_to_first_token_seconds_count") == 1
+    assert read(registry, "llm_active_requests") == 0
+
+
+def test_a_caller_who_asked_for_usage_gets_its_chunk(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    stream = client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert chunks[-1].usage.prompt_tokens == 120 and not chunks[-1].choices
+    assert read(registry, "llm_requests_total", status="success") == 1
+
+
+def test_a_stream_closed_early_is_recorded_once(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    with client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True) as stream:
+        for _ in stream:
+            break
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_usage_missing_total", reason="stream_closed") == 1
+    assert read(registry, "llm_active_requests") == 0
+
+
+def test_a_stream_that_breaks_raises_the_sdks_error_and_is_recorded(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    stream = client.chat.completions.create(model="gpt-4o-break", messages=MESSAGES, stream=True)
+    with pytest.raises(Exception) as raised:
+        list(stream)
+    labels = {"agent_id": "svea.writer", "model": "gpt-4o-break", "provider": "openai"}
+    errors = sample(registry, "llm_errors_total", **labels, error_type=type(raised.value).__name__)
+    assert errors == 1
+    assert sample(registry, "llm_usage_missing_total", **labels, reason="stream_error") == 1
+
+
+def test_the_agent_comes_from_the_context(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    with llmobs.agent("meetmind.coordinator"):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert read(registry, "llm_requests_total", "meetmind.coordinator", status="success") == 1
+    assert read(registry, "llm_requests_total", status="success") == 1
+
+
+def test_an_error_of_the_api_reaches_the_caller_and_is_counted(observed):
+    registry, observer, _ = observed
+    client = llmobs.instrument(
+        openai.OpenAI(api_key="sk", base_url="http://127.0.0.1:9/v1", max_retries=0),
+        agent_id="svea.writer",
+        observer=observer,
+    )
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert read(registry, "llm_errors_total", error_type="APIConnectionError") == 1
+
+
+def test_uninstrument_restores_the_client_exactly(server, observed):
+    registry, observer, _ = observed
+    client = openai.OpenAI(api_key="sk-local", base_url=server.url, max_retries=0)
+    original = client.chat.completions.create
+    llmobs.instrument(client, observer=observer)
+    llmobs.instrument(client, observer=observer)  # twice changes nothing
+    llmobs.uninstrument(client)
+    assert client.chat.completions.create == original
+    assert "create" not in vars(client.chat.completions)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert read(registry, "llm_requests_total", "unknown", status="success") == 0
+
+
+def test_an_async_client_under_50_concurrent_streams(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer, openai.AsyncOpenAI)
+
+    async def one() -> str:
+        stream = await client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(one() for _ in range(50)))
+
+    assert asyncio.run(main()) == ["".join(WORDS)] * 50
+    assert read(registry, "llm_requests_total", status="success") == 50
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == 50 * 120
+    assert read(registry, "llm_time_to_first_token_seconds_count") == 50
+    assert read(registry, "llm_active_requests") == 0
