@@ -8,9 +8,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_costs
+import bench_instrument
 import bench_metrics
 import bench_postgres
 
 if __name__ == "__main__":
-    results = [bench_metrics.main(), bench_costs.main(), bench_postgres.main()]
+    results = [
+        bench_metrics.main(),
+        bench_costs.main(),
+        bench_postgres.main(),
+        bench_instrument.main(),
+    ]
     sys.exit(0 if all(results) else 1)

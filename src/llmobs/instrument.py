@@ -1,5 +1,6 @@
-"""SDK instrumentation: one call makes every ``create`` of an OpenAI client (sync or async,
-streamed or not) an observed LLM call, with no other code.
+"""SDK instrumentation: one call makes every ``create`` of an OpenAI client (chat completions
+and Responses) or an Anthropic client (messages), sync or async, streamed or not, an observed
+LLM call, with no other code.
 
 Example:
     >>> import openai, llmobs
@@ -46,29 +47,49 @@ def agent(agent_id: str) -> Iterator[str]:
         _AGENT.reset(token)
 
 
-#: The methods instrumented per SDK: (attribute path from the client, what they call).
-_OPENAI_METHODS = (("chat", "completions"),)
+#: Per SDK (the client's top-level module): its provider label, and the resources whose
+#: ``create`` is instrumented, each with whether its streams send usage only when asked.
+_SDKS: dict[str, tuple[str, tuple[tuple[tuple[str, ...], bool], ...]]] = {
+    "openai": ("openai", ((("chat", "completions"), True), (("responses",), False))),
+    "anthropic": ("anthropic", ((("messages",), False),)),
+}
 _PATCHED = "_llmobs_original_create"
+#: The request keys that cap a call's output, what an enforced budget reserves for.
+_MAX_TOKENS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def _sdk_of(client: Any) -> str:
+    sdk = type(client).__module__.split(".", 1)[0]
+    if sdk not in _SDKS:
+        raise TypeError(
+            f"llmobs instruments clients of the {' and '.join(_SDKS)} SDKs, not a "
+            f"{type(client).__name__}"
+        )
+    return sdk
 
 
 def instrument(
     client: C,
     *,
     agent_id: str | None = None,
-    provider: str = "openai",
+    provider: str | None = None,
     observer: LLMObserver | None = None,
 ) -> C:
-    """Observe every ``chat.completions.create`` of an OpenAI client (``OpenAI`` or
-    ``AsyncOpenAI``; a vLLM or Ollama server behind one too, with ``provider`` naming it).
+    """Observe every ``create`` of an OpenAI client (``chat.completions`` and ``responses``;
+    ``OpenAI`` or ``AsyncOpenAI``, a vLLM or Ollama server behind one too, with ``provider``
+    naming it) or of an Anthropic client (``messages``; ``Anthropic`` or ``AsyncAnthropic``).
     Calls are recorded for the agent of the innermost ``llmobs.agent(...)``, else
-    ``agent_id``, else ``unknown``. Instrumenting twice changes nothing. Returns the client."""
+    ``agent_id``, else ``unknown``. Instrumenting twice changes nothing. Returns the client;
+    TypeError for a client of another SDK."""
+    sdk = _sdk_of(client)
+    label, methods = _SDKS[sdk]
     watcher = observer or LLMObserver()
-    for path in _OPENAI_METHODS:
+    for path, asks_for_usage in methods:
         resource = _resource(client, path)
         if _PATCHED in vars(resource):
             continue
         original = resource.create
-        wrapped = _Wrapper(original, watcher, agent_id, provider)
+        wrapped = _Wrapper(original, watcher, agent_id, provider or label, asks_for_usage)
         setattr(resource, _PATCHED, original)
         resource.create = wrapped.asynchronous() if _is_async(client) else wrapped.synchronous()
     return client
@@ -76,7 +97,7 @@ def instrument(
 
 def uninstrument(client: C) -> C:
     """Undo ``instrument``: the client's methods are its own again."""
-    for path in _OPENAI_METHODS:
+    for path, _ in _SDKS[_sdk_of(client)][1]:
         resource = _resource(client, path)
         if _PATCHED in vars(resource):
             del resource.create
@@ -103,20 +124,27 @@ class _Wrapper:
         observer: LLMObserver,
         agent_id: str | None,
         provider: str,
+        asks_for_usage: bool,
     ) -> None:
         self.original, self.observer = original, observer
         self.agent_id, self.provider = agent_id, provider
+        #: Whether its streams send usage only when asked (OpenAI chat completions).
+        self.asks_for_usage = asks_for_usage
 
     def _start(self, kwargs: dict[str, Any]) -> tuple[LLMCall, bool]:
         """The call (entered: a budget may refuse it here) and whether the stream's usage
         chunk is llmobs's to remove."""
         strip_usage = False
-        if kwargs.get("stream") is True and kwargs.get("stream_options") is None:
+        streaming = kwargs.get("stream") is True
+        if self.asks_for_usage and streaming and kwargs.get("stream_options") is None:
             kwargs["stream_options"] = {"include_usage": True}
             strip_usage = True
         agent_id = _AGENT.get() or self.agent_id or UNKNOWN_AGENT
         model = kwargs.get("model")
-        call = self.observer.call(agent_id, str(model) if model else "unknown", self.provider)
+        most = next((kwargs[k] for k in _MAX_TOKENS if kwargs.get(k) is not None), None)
+        call = self.observer.call(
+            agent_id, str(model) if model else "unknown", self.provider, max_tokens=most
+        )
         call.__enter__()
         return call, strip_usage
 
@@ -160,13 +188,16 @@ def _failure_recorded(call: LLMCall) -> Iterator[None]:
         raise
 
 
-@functools.cache
 def _stream_types() -> tuple[type, ...]:
-    """The SDK's stream classes, imported when first needed (an instrumented client's SDK is
-    installed)."""
-    from openai import AsyncStream, Stream
+    """The stream classes of the SDKs that are imported (an instrumented client's is)."""
+    import sys
 
-    return (Stream, AsyncStream)
+    return tuple(
+        getattr(module, name)
+        for sdk in _SDKS
+        if (module := sys.modules.get(sdk)) is not None
+        for name in ("Stream", "AsyncStream")
+    )
 
 
 def _usage_only(chunk: Any) -> bool:
@@ -215,7 +246,7 @@ class _Observed:
 
 
 class ObservedStream(_Observed):
-    """An OpenAI ``Stream`` as the caller sees it, recorded when it ends, is closed or breaks."""
+    """An SDK's ``Stream`` as the caller sees it, recorded when it ends, is closed or breaks."""
 
     def __iter__(self) -> Iterator[Any]:
         with self._reading():
@@ -240,7 +271,7 @@ class ObservedStream(_Observed):
 
 
 class ObservedAsyncStream(_Observed):
-    """An OpenAI ``AsyncStream`` as the caller sees it, recorded when it ends, is closed or
+    """An SDK's ``AsyncStream`` as the caller sees it, recorded when it ends, is closed or
     breaks."""
 
     async def __aiter__(self) -> AsyncIterator[Any]:

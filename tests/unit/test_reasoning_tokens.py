@@ -8,6 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from llmobs import extract_usage
+from tests.provider_server import RESPONSES_USAGE as OPENAI_RESPONSES_USAGE
 
 from .samples import observed_stack, sample
 
@@ -30,13 +31,6 @@ OPENAI_CHAT = {
         "prompt_tokens_details": {"cached_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 640},
     },
-}
-OPENAI_RESPONSES_USAGE = {
-    "input_tokens": 100,
-    "input_tokens_details": {"cached_tokens": 20, "cache_write_tokens": 30},
-    "output_tokens": 300,
-    "output_tokens_details": {"reasoning_tokens": 256},
-    "total_tokens": 400,
 }
 ANTHROPIC_MESSAGE = {
     "id": "msg_1",
@@ -67,7 +61,7 @@ GEMINI = {
     ("response", "expected"),
     [
         (OPENAI_CHAT, (700, 640)),
-        ({"usage": OPENAI_RESPONSES_USAGE}, (300, 256)),
+        ({"usage": OPENAI_RESPONSES_USAGE}, (40, 16)),
         (ANTHROPIC_MESSAGE, (900, 800)),
         (GEMINI, (200, 180)),  # thoughts are billed as output but not in candidates: added
     ],
@@ -88,7 +82,7 @@ def test_the_sdks_own_objects_are_read_alike():
     responses = ResponseUsage.model_validate(OPENAI_RESPONSES_USAGE)
     assert extract_usage(chat).reasoning_tokens == 640
     assert extract_usage(message).reasoning_tokens == 800
-    assert extract_usage(responses).reasoning_tokens == 256
+    assert extract_usage(responses).reasoning_tokens == 16
 
 
 @pytest.fixture

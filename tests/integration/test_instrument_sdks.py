@@ -1,6 +1,6 @@
-"""``llmobs.instrument`` on the real ``openai`` SDK, against a local server that answers like
-the OpenAI API (JSON and server-sent events): every create is recorded, streamed or not, sync
-or async, and the caller gets exactly what the SDK gives."""
+"""``llmobs.instrument`` on the real ``openai`` and ``anthropic`` SDKs, against a local server
+that answers like their APIs (JSON and server-sent events): every create is recorded, streamed
+or not, sync or async, and the caller gets exactly what the SDK gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import asyncio
 import pytest
 
 import llmobs
-from tests.provider_server import USAGE, WORDS, ProviderServer
+from tests.provider_server import (
+    ANTHROPIC_OUTPUT_TOKENS,
+    RESPONSES_USAGE,
+    USAGE,
+    WORDS,
+    ProviderServer,
+)
 from tests.unit.samples import observed_stack, sample
 
 openai = pytest.importorskip("openai")
@@ -153,3 +159,102 @@ def test_an_async_client_under_50_concurrent_streams(server, observed):
     assert read(registry, "llm_tokens_used_total", token_type="prompt") == 50 * 120
     assert read(registry, "llm_time_to_first_token_seconds_count") == 50
     assert read(registry, "llm_active_requests") == 0
+
+
+def tokens_of(registry, model: str, provider: str) -> dict[str, float]:
+    labels = {"agent_id": "svea.writer", "model": model, "provider": provider}
+    return {
+        kind: sample(registry, "llm_tokens_used_total", **labels, token_type=kind)
+        for kind in ("prompt", "completion", "cache_read", "cache_write", "reasoning")
+    }
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_the_responses_api_is_recorded(server, observed, stream):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    answer = client.responses.create(model="gpt-4o", input="Hi", stream=stream)
+    if stream:
+        kinds = [event.type for event in answer]
+        assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+        assert "stream_options" not in server.requests[-1]  # its usage always comes
+    else:
+        assert answer.output_text == "".join(WORDS)
+    assert tokens_of(registry, "gpt-4o", "openai") == {
+        "prompt": RESPONSES_USAGE["input_tokens"],
+        "completion": RESPONSES_USAGE["output_tokens"],
+        "cache_read": 50,
+        "cache_write": 0,
+        "reasoning": 16,
+    }
+    first_tokens = read(registry, "llm_time_to_first_token_seconds_count")
+    assert first_tokens == (1 if stream else 0)
+
+
+ANTHROPIC_TOKENS = {
+    "prompt": 400,  # 20 + 300 read from the cache + 80 written to it
+    "completion": ANTHROPIC_OUTPUT_TOKENS,
+    "cache_read": 300,
+    "cache_write": 80,
+    "reasoning": 0,
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_anthropic_messages_are_recorded(server, observed, stream):
+    anthropic = pytest.importorskip("anthropic")
+    registry, observer, calculator = observed
+    client = anthropic.Anthropic(
+        api_key="sk-ant-local", base_url=server.url.removesuffix("/v1"), max_retries=0
+    )
+    llmobs.instrument(client, agent_id="svea.writer", observer=observer)
+    model = "claude-sonnet-4-6"
+    answer = client.messages.create(model=model, max_tokens=256, messages=MESSAGES, stream=stream)
+    if stream:
+        kinds = [event.type for event in answer]
+        assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    else:
+        assert answer.content[0].text == "".join(WORDS)
+    assert tokens_of(registry, model, "anthropic") == ANTHROPIC_TOKENS
+    labels = {"agent_id": "svea.writer", "model": model, "provider": "anthropic"}
+    expected = calculator.cost_of(
+        model, 400, ANTHROPIC_OUTPUT_TOKENS, provider="anthropic",
+        cache_read_tokens=300, cache_write_tokens=80,
+    )  # fmt: skip
+    assert sample(registry, "llm_cost_total", **labels) == pytest.approx(expected)
+
+
+def test_an_async_anthropic_stream(server, observed):
+    anthropic = pytest.importorskip("anthropic")
+    registry, observer, _ = observed
+    client = anthropic.AsyncAnthropic(
+        api_key="sk-ant-local", base_url=server.url.removesuffix("/v1"), max_retries=0
+    )
+    llmobs.instrument(client, agent_id="svea.writer", observer=observer)
+
+    async def main() -> list[str]:
+        stream = await client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=256, messages=MESSAGES, stream=True
+        )
+        return [event.type async for event in stream]
+
+    assert asyncio.run(main())[-1] == "message_stop"
+    assert tokens_of(registry, "claude-sonnet-4-6", "anthropic") == ANTHROPIC_TOKENS
+
+
+def test_a_client_of_another_sdk_is_refused():
+    with pytest.raises(TypeError, match="instruments clients of the openai and anthropic SDKs"):
+        llmobs.instrument({})
+
+
+def test_an_enforced_budget_refuses_the_call_before_it_is_sent(server, observed):
+    _, plain, calculator = observed
+    tracker = llmobs.CostTracker(":memory:", daily_budget=0.01, calculator=calculator)
+    observer = llmobs.LLMObserver(plain.metrics, tracker, calculator, enforce=True)
+    client = client_for(server, observer)
+    sent = len(server.requests)
+    with pytest.raises(llmobs.BudgetExceededError, match="daily budget"):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100_000)
+    assert len(server.requests) == sent  # never sent
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
+    assert len(server.requests) == sent + 1
