@@ -2,7 +2,8 @@
 Responses) and the Anthropic Messages API: JSON, or server-sent events when asked to stream
 (OpenAI chat usage in a last chunk when asked for it; Responses usage in ``response.completed``;
 Anthropic usage split between ``message_start`` and ``message_delta``). The model name picks a
-scenario: ``…-break`` ends a stream halfway with an event cut short."""
+scenario: ``…-break`` ends a stream halfway with an event cut short; ``…-429once`` is refused
+with 429 once, then answered. Every answer carries rate-limit headers: RATE_LIMITS."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ ANTHROPIC_START_USAGE = {
     "output_tokens": 1,
 }
 ANTHROPIC_OUTPUT_TOKENS = 60
+#: Rate-limit headroom every answer reports: (limit, remaining) per header family.
+RATE_LIMITS = {
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-remaining-requests": "9000",
+    "x-ratelimit-limit-tokens": "2000000",
+    "x-ratelimit-remaining-tokens": "100000",
+    "anthropic-ratelimit-input-tokens-limit": "400000",
+    "anthropic-ratelimit-input-tokens-remaining": "40000",
+}
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -133,6 +143,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(body)  # type: ignore[attr-defined]
         model = body["model"]
+        if model.endswith("-429once") and model not in self.server.refused:  # type: ignore[attr-defined]
+            self.server.refused.add(model)  # type: ignore[attr-defined]
+            self._refuse()
+            return
         if self.path.endswith("/responses"):
             self._events(model, _responses_events(model), body.get("stream"))
         elif self.path.endswith("/messages"):
@@ -141,6 +155,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(model, body)
         else:
             self._json(model)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for name, value in RATE_LIMITS.items():
+            self.send_header(name, value)
+
+    def _refuse(self) -> None:
+        data = b'{"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}'
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("retry-after-ms", "10")
+        self.end_headers()
+        self.wfile.write(data)
 
     def _events(self, model: str, events: list[dict[str, Any]], stream: bool) -> None:
         """Typed events as server-sent events, or the final object as JSON."""
@@ -217,6 +245,7 @@ class ProviderServer(ThreadingHTTPServer):
     def __init__(self, stream_repeats: int = 1) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
+        self.refused: set[str] = set()
         #: A streamed answer is WORDS this many times, a chunk each.
         self.stream_repeats = stream_repeats
 

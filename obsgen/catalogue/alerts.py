@@ -32,6 +32,7 @@ from llmobs.schema import (
     ERRORS,
     INVALID_RECORDS,
     LABEL_OVERFLOW,
+    RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
     TIME_TO_FIRST_TOKEN,
     UNPRICED_REQUESTS,
@@ -315,6 +316,25 @@ def _quantile_objective(
     return instances
 
 
+def _headroom(config: Config) -> list[Instance]:
+    percent = config.slo.rate_limit_headroom_percent
+    labels = (("limit", "tokens"), ("model", TEST_SERIES["model"]), ("provider", "openai"))
+    return [
+        Instance(
+            expr=q.compare(q.lowest(RATE_LIMIT_REMAINING), "<", percent / 100),
+            summary=f"Less than {percent:g}% of a provider's rate limit is left",
+            description=(
+                f"Only {PERCENT} of the {{{{ $labels.limit }}}} rate limit of "
+                "{{ $labels.model }} at {{ $labels.provider }} is left: calls will soon be "
+                "refused with 429."
+            ),
+            scenario=Scenario(
+                "headroom", RATE_LIMIT_REMAINING, labels, labels, threshold=percent / 100
+            ),
+        )
+    ]
+
+
 def _cache(config: Config) -> list[Instance]:
     objective = config.slo.cache_hit_rate_percent
     hits = q.rate(Series(CACHE_HITS), ("agent_id",))
@@ -445,6 +465,7 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             "LLM p95 time to first token",
         ),
     ),
+    AlertEntry("LLMRateLimitHeadroomLow", SLO, "warning", "5m", _headroom),
     AlertEntry("LLMCacheHitRateLow", SLO, "info", "30m", _cache),
     AlertEntry("LLMMetricsDown", TELEMETRY, "critical", "5m", _down),
     AlertEntry(

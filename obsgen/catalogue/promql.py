@@ -305,6 +305,10 @@ class RuleReader:
         """The share of each budget its period has spent."""
         return budget_used()
 
+    def lowest(self, spec: MetricSpec) -> Expr:
+        """A gauge's lowest value across replicas, by its labels."""
+        return lowest(spec)
+
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
         top list), else for every chosen agent."""
@@ -340,6 +344,9 @@ class RawReader:
 
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         return busiest(gauge(spec, by), "agent_id", self._ranking("agent_id"), count)
+
+    def lowest(self, spec: MetricSpec) -> Expr:
+        return Expr(aggregate("min", spec.name, spec.labels))
 
     def budget_used(self) -> Expr:
         once = [
@@ -415,6 +422,13 @@ def with_team(expr: Expr, separator: str) -> Expr:
         f'label_replace({expr}, "team", {string_literal(replacement)}, "agent_id", '
         f"{string_literal(pattern)})"
     )
+
+
+def lowest(spec: MetricSpec) -> Expr:
+    """A gauge's lowest value across replicas, by every label it has (recorded)."""
+    expr = aggregate("min", spec.name, spec.labels)
+    rule = RecordingRule(rule_name(spec.labels, spec.name, "min"), expr)
+    return Expr(rule.record, frozenset({rule}))
 
 
 # -- budgets: gauges every replica exports alike -----------------------------------------------

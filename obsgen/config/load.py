@@ -269,6 +269,7 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
         "cache_hit_rate_percent",
         "p99_latency_seconds",
         "p95_time_to_first_token_seconds",
+        "rate_limit_headroom_percent",
     }
     section = r.mapping(data, path, keys)
     default = SLO()
@@ -299,6 +300,13 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
             "p95_time_to_first_token_seconds",
             _first_token_objective,
             default.p95_time_to_first_token_seconds,
+        ),
+        rate_limit_headroom_percent=r.value(
+            section,
+            path,
+            "rate_limit_headroom_percent",
+            check.objective_percent,
+            default.rate_limit_headroom_percent,
         ),
     )
 

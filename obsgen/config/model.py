@@ -141,6 +141,8 @@ class SLO:
     p99_latency_seconds: float = 10.0
     #: p95 of the time to the first token of streamed calls.
     p95_time_to_first_token_seconds: float = 2.5
+    #: Alert when less than this share of a provider's rate limit is left.
+    rate_limit_headroom_percent: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,12 @@ from llmobs.schema import (
     COST,
     COST_RECORDS_DROPPED,
     ERRORS,
+    FAILED_ATTEMPTS,
     INVALID_RECORDS,
     LABEL_OVERFLOW,
+    RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
+    RETRIES,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     UNPRICED_REQUESTS,
@@ -396,6 +399,37 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             ),
             Grid(12, 55, 12, 8),
             minimum=0,
+        ),
+        _draft(
+            "Retries and 429s",
+            "timeseries",
+            REQ_PER_SEC,
+            "Attempts the SDKs made again on their own, by provider, and the 429 and 5xx "
+            "responses to attempts, by code, per second: counted even when a later attempt "
+            "succeeded.",
+            (
+                Target(lambda r: r.rate(Series(RETRIES), ("provider",)), "retries: {{provider}}"),
+                Target(lambda r: r.rate(Series(FAILED_ATTEMPTS), ("code",)), "HTTP {{code}}"),
+            ),
+            Grid(0, 63, 12, 8),
+            minimum=0,
+        ),
+        _draft(
+            "Rate-Limit Headroom",
+            "timeseries",
+            PERCENT,
+            "Share of each provider's rate limit left at its last answer (the lowest any replica "
+            f"saw), by model and limit. Red below {slo.rate_limit_headroom_percent:g}%.",
+            (
+                Target(
+                    lambda r: r.lowest(RATE_LIMIT_REMAINING),
+                    "{{provider}} {{model}} {{limit}}",
+                ),
+            ),
+            Grid(12, 63, 12, 8),
+            (Step(RED, None), Step(GREEN, slo.rate_limit_headroom_percent / 100)),
+            minimum=0,
+            maximum=1,
         ),
     )
 

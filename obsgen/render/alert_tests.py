@@ -482,6 +482,25 @@ def _cache_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     )
 
 
+def _headroom_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Two replicas report the headroom; the alert reads the lower one, so a replica whose
+    last answer left little room is enough."""
+    labels = dict(rule.scenario.series_labels)
+    threshold = rule.scenario.threshold
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    low = _one_digit(threshold / 2)
+
+    def reported(lower: float) -> list[tuple[str, str]]:
+        spec = _metric(rule.scenario)
+        return [
+            (_series(spec.name, {**labels, "instance": "replica-1:8000"}), f"0.9x{samples}"),
+            (_series(spec.name, {**labels, "instance": "replica-2:8000"}), f"{lower!r}x{samples}"),
+        ]
+
+    return _pair(rule, reported(min(threshold * 2, 1.0)), reported(low), 0, low, labels, horizon)
+
+
 # -- telemetry alerts ---------------------------------------------------------------------------
 
 
@@ -578,6 +597,7 @@ SCENARIOS = {
     "error_share": _error_tests,
     "latency": _latency_tests,
     "cache_share": _cache_tests,
+    "headroom": _headroom_tests,
     "target_down": _down_tests,
     "counted": _counted_tests,
 }

@@ -51,6 +51,9 @@ DEMO_LABEL_LIMITS = {"agent_id": 24}
 CAPPED_SESSION_EVERY = 5
 SESSION_CAP_USD = 0.001
 SESSION_MAX_TOKENS = 4096
+#: The requests a provider allows the demo per window, of which the headroom gauge shows what
+#: is left.
+RATE_LIMIT_REQUESTS = 5000
 #: Share of a streamed call's time spent waiting for its first chunk.
 STREAM_FIRST_CHUNK_SHARE = 0.3
 
@@ -140,7 +143,21 @@ class Demo:
         if delay > 0:
             self.stopped.wait(delay)
 
+    def _attempts(self, call: Call) -> None:
+        """What an SDK would report of its attempts: a 429 refused or retried, and the
+        provider's rate-limit headroom, which falls as the demo spends it."""
+        labels = (call.agent_id, call.model, call.provider)
+        if call.error_type == "rate_limit" or call.retried:
+            self.metrics.count_failed_attempt(*labels, 429)
+        if call.retried:
+            self.metrics.count_retries(*labels, 1)
+        used = self.totals.requests % RATE_LIMIT_REQUESTS
+        self.metrics.set_rate_limit(
+            call.provider, call.model, "requests", RATE_LIMIT_REQUESTS - used, RATE_LIMIT_REQUESTS
+        )
+
     def _record(self, call: Call) -> None:
+        self._attempts(call)
         if call.buggy:  # a client bug: llmobs rejects and counts it, the service carries on
             self.metrics.record_request(
                 call.agent_id, call.model, call.provider, prompt_tokens=-1 - call.prompt_tokens

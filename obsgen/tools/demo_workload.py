@@ -64,6 +64,8 @@ BUGGY_RECORD_SHARE = 0.005
 #: halfway (before the usage comes, so llm_usage_missing_total counts them).
 STREAMED_SHARE = 0.6
 CANCELLED_STREAM_SHARE = 0.05
+#: Share of answered calls whose first attempt the provider refused with 429 (the SDK retried).
+RETRIED_SHARE = 0.03
 TENANTS = tuple(sorted({agent.team for agent in AGENTS}))
 
 
@@ -83,6 +85,7 @@ class Call:
     buggy: bool
     streamed: bool = False
     cancelled: bool = False
+    retried: bool = False
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -140,6 +143,7 @@ class Workload:
         buggy = rng.random() < BUGGY_RECORD_SHARE
         streamed = error is None and rng.random() < STREAMED_SHARE
         cancelled = streamed and rng.random() < CANCELLED_STREAM_SHARE
+        retried = error is None and rng.random() < RETRIED_SHARE
         return Call(
             agent.agent_id,
             route.model,
@@ -153,4 +157,5 @@ class Workload:
             buggy,
             streamed,
             cancelled,
+            retried,
         )

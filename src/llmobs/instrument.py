@@ -35,6 +35,71 @@ UNKNOWN_AGENT = "unknown"
 _AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("llmobs_agent", default=None)
 
 
+class _Attempts:
+    """The HTTP attempts the SDK makes for one observed call (its own retries included)."""
+
+    __slots__ = ("call", "count", "observer")
+
+    def __init__(self, call: LLMCall, observer: LLMObserver) -> None:
+        self.call, self.observer, self.count = call, observer, 0
+
+    def saw(self, status: int, headers: Any) -> None:
+        """One response: counted, a 429 or 5xx by its code, rate-limit headroom read."""
+        call, metrics = self.call, self.observer.metrics
+        self.count += 1
+        if status == 429 or status >= 500:
+            metrics.count_failed_attempt(call.agent_id, call.model, call.provider, status)
+        for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
+            total, left = headers.get(total_key), headers.get(left_key)
+            if total is not None and left is not None:
+                try:
+                    whole, remaining = int(float(total)), int(float(left))
+                except ValueError:
+                    continue
+                metrics.set_rate_limit(call.provider, call.model, limit, remaining, whole)
+
+    def done(self) -> None:
+        """The call is over: attempts past the first were the SDK's retries."""
+        if self.count > 1:
+            call = self.call
+            self.observer.metrics.count_retries(
+                call.agent_id, call.model, call.provider, self.count - 1
+            )
+
+
+_ATTEMPTS: contextvars.ContextVar[_Attempts | None] = contextvars.ContextVar(
+    "llmobs_attempts", default=None
+)
+#: Response headers of rate-limit headroom: (limit, (total header, remaining header)).
+_RATE_LIMIT_HEADERS = tuple(
+    (limit, (f"x-ratelimit-limit-{limit}", f"x-ratelimit-remaining-{limit}"))
+    for limit in ("requests", "tokens")
+) + tuple(
+    (
+        limit,
+        (
+            f"anthropic-ratelimit-{limit.replace('_', '-')}-limit",
+            f"anthropic-ratelimit-{limit.replace('_', '-')}-remaining",
+        ),
+    )
+    for limit in ("requests", "tokens", "input_tokens", "output_tokens")
+)
+
+
+def _saw_response(response: Any) -> None:
+    """httpx response hook: one attempt of the observed call in this context, if any."""
+    attempts = _ATTEMPTS.get()
+    if attempts is not None:
+        try:
+            attempts.saw(response.status_code, response.headers)
+        except Exception as exc:  # never into the SDK
+            attempts.observer.metrics.count_internal_error(exc)
+
+
+async def _saw_response_async(response: Any) -> None:
+    _saw_response(response)
+
+
 @contextmanager
 def agent(agent_id: str) -> Iterator[str]:
     """Record the instrumented calls made inside as ``agent_id``'s (nested ones win)."""
@@ -84,6 +149,10 @@ def instrument(
     sdk = _sdk_of(client)
     label, methods = _SDKS[sdk]
     watcher = observer or LLMObserver()
+    hooks = _response_hooks(client)
+    hook = _saw_response_async if _is_async(client) else _saw_response
+    if hooks is not None and hook not in hooks:
+        hooks.append(hook)
     for path, asks_for_usage in methods:
         resource = _resource(client, path)
         if _PATCHED in vars(resource):
@@ -96,13 +165,24 @@ def instrument(
 
 
 def uninstrument(client: C) -> C:
-    """Undo ``instrument``: the client's methods are its own again."""
+    """Undo ``instrument``: the client's methods and HTTP hooks are its own again."""
+    hooks = _response_hooks(client)
+    for hook in (_saw_response, _saw_response_async):
+        while hooks is not None and hook in hooks:
+            hooks.remove(hook)
     for path, _ in _SDKS[_sdk_of(client)][1]:
         resource = _resource(client, path)
         if _PATCHED in vars(resource):
             del resource.create
             delattr(resource, _PATCHED)
     return client
+
+
+def _response_hooks(client: Any) -> list[Any] | None:
+    """The response hooks of the SDK's HTTP client, where each attempt shows (None if the
+    SDK hides them)."""
+    hooks = getattr(getattr(client, "_client", None), "event_hooks", None)
+    return hooks.get("response") if isinstance(hooks, dict) else None
 
 
 def _resource(client: Any, path: tuple[str, ...]) -> Any:
@@ -161,7 +241,7 @@ class _Wrapper:
         @functools.wraps(self.original)
         def create(*args: Any, **kwargs: Any) -> Any:
             call, strip_usage = self._start(kwargs)
-            with _failure_recorded(call):
+            with _attempted(call, self.observer):
                 result = self.original(*args, **kwargs)
             return self._answered(call, strip_usage, result, ObservedStream)
 
@@ -171,7 +251,7 @@ class _Wrapper:
         @functools.wraps(self.original)
         async def create(*args: Any, **kwargs: Any) -> Any:
             call, strip_usage = self._start(kwargs)
-            with _failure_recorded(call):
+            with _attempted(call, self.observer):
                 result = await self.original(*args, **kwargs)
             return self._answered(call, strip_usage, result, ObservedAsyncStream)
 
@@ -179,13 +259,19 @@ class _Wrapper:
 
 
 @contextmanager
-def _failure_recorded(call: LLMCall) -> Iterator[None]:
-    """Record the call as failed if the SDK raises, and let the error through."""
+def _attempted(call: LLMCall, observer: LLMObserver) -> Iterator[None]:
+    """Count the SDK's attempts for ``call`` while it runs; record the call as failed if the
+    SDK raises, and let the error through."""
+    attempts = _Attempts(call, observer)
+    token = _ATTEMPTS.set(attempts)
     try:
         yield
     except BaseException as error:
         call.__exit__(type(error), error, error.__traceback__)
         raise
+    finally:
+        _ATTEMPTS.reset(token)
+        attempts.done()
 
 
 def _stream_types() -> tuple[type, ...]:

@@ -22,15 +22,25 @@ from .schema import (
     COST_RECORDS_DROPPED,
     COST_STORE_ERRORS,
     DEFAULT_MAX_LABEL_LENGTH,
+    FAILED_ATTEMPTS,
     INVALID_RECORDS,
+    RATE_LIMIT_KINDS,
+    RATE_LIMIT_REMAINING,
+    RETRIES,
+    TIME_TO_FIRST_TOKEN,
+    USAGE_MISSING,
     USAGE_MISSING_REASONS,
+    MetricSpec,
 )
 from .series import (
     ActiveSeries,
     CacheSizeSeries,
     ErrorSeries,
+    FailedAttemptSeries,
+    RateLimitSeries,
     RefusalSeries,
     RequestSeries,
+    RetrySeries,
     SeriesCache,
     StreamSeries,
     UnpricedSeries,
@@ -134,8 +144,19 @@ class LLMMetrics:
         self._cache_sizes = SeriesCache(self._bind_cache_size, max_cached_label_sets)
         self._unpriced = SeriesCache(self._bind_unpriced, max_cached_label_sets)
         self._refusals = SeriesCache(self._bind_refusal, max_cached_label_sets)
-        self._usage_missing = SeriesCache(self._bind_usage_missing, max_cached_label_sets)
-        self._streams = SeriesCache(self._bind_stream, max_cached_label_sets)
+        self._usage_missing = SeriesCache(
+            self._binder(UsageMissingSeries, USAGE_MISSING), max_cached_label_sets
+        )
+        self._streams = SeriesCache(
+            self._binder(StreamSeries, TIME_TO_FIRST_TOKEN), max_cached_label_sets
+        )
+        self._retries = SeriesCache(self._binder(RetrySeries, RETRIES), max_cached_label_sets)
+        self._failed_attempts = SeriesCache(
+            self._binder(FailedAttemptSeries, FAILED_ATTEMPTS), max_cached_label_sets
+        )
+        self._rate_limits = SeriesCache(
+            self._binder(RateLimitSeries, RATE_LIMIT_REMAINING), max_cached_label_sets
+        )
         dropped = self._collectors[COST_RECORDS_DROPPED.name]
         self._dropped = {reason: dropped.labels(reason) for reason in COST_DROP_REASONS}
         self._version: str | None = None
@@ -195,15 +216,13 @@ class LLMMetrics:
         labels = {"agent_id": agent_id, "scope": scope, "period": period}
         return self._bound(RefusalSeries, labels)
 
-    def _bind_usage_missing(
-        self, agent_id: object, model: object, provider: object, reason: object
-    ) -> UsageMissingSeries:
-        labels = {"agent_id": agent_id, "model": model, "provider": provider, "reason": reason}
-        return self._bound(UsageMissingSeries, labels)
+    def _binder(self, kind: Callable[..., S], spec: MetricSpec) -> Callable[..., S]:
+        """Binds ``kind`` series by ``spec``'s labels, their values given in that order."""
 
-    def _bind_stream(self, agent_id: object, model: object, provider: object) -> StreamSeries:
-        labels = {"agent_id": agent_id, "model": model, "provider": provider}
-        return self._bound(StreamSeries, labels)
+        def bind(*values: object) -> S:
+            return self._bound(kind, dict(zip(spec.labels, values, strict=True)))
+
+        return bind
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -357,6 +376,36 @@ class LLMMetrics:
         if reason not in USAGE_MISSING_REASONS:
             raise ValueError(f"reason must be one of {', '.join(USAGE_MISSING_REASONS)}")
         self._usage_missing.get((agent_id, model, provider, reason)).record()
+        return True
+
+    @_never_raises
+    def count_retries(self, agent_id: str, model: str, provider: str, retries: int) -> bool:
+        """Count the attempts an SDK made again for one call (after 429s, 5xx, lost
+        connections)."""
+        count = values.token_count(retries, "retries")
+        if count:
+            self._retries.get((agent_id, model, provider)).record(count)
+        return True
+
+    @_never_raises
+    def count_failed_attempt(self, agent_id: str, model: str, provider: str, code: int) -> bool:
+        """Count one 429 or 5xx response to an attempt, whatever came after it."""
+        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ValueError(f"code must be an HTTP status code, got {code!r}")
+        self._failed_attempts.get((agent_id, model, provider, str(code))).record()
+        return True
+
+    @_never_raises
+    def set_rate_limit(
+        self, provider: str, model: str, limit: str, remaining: int, total: int
+    ) -> bool:
+        """Set the share of a provider's ``limit`` (requests, tokens, input_tokens,
+        output_tokens) left: ``remaining`` of ``total``, as its last response said."""
+        if limit not in RATE_LIMIT_KINDS:
+            raise ValueError(f"limit must be one of {', '.join(RATE_LIMIT_KINDS)}")
+        left, whole = values.token_count(remaining, "remaining"), values.token_count(total, "total")
+        if whole > 0:
+            self._rate_limits.get((provider, model, limit)).set(min(left / whole, 1.0))
         return True
 
     def count_cost_store_error(self) -> None:

@@ -218,16 +218,48 @@ COST_STORE_ERRORS = MetricSpec(
     unit="errors",
 )
 
+
+def _call_counter(name: str, extra: tuple[str, ...], help: str, unit: str) -> MetricSpec:
+    """A counter by agent, model, provider and ``extra`` labels."""
+    labels = ("agent_id", "model", "provider", *extra)
+    return MetricSpec(name, MetricKind.COUNTER, labels, help, unit)
+
+
+RETRIES = _call_counter(
+    "llm_retries_total",
+    (),
+    "Attempts an SDK made again, on its own, after a failed one (429, 5xx, lost connection), "
+    "by agent, model and provider: calls cost more attempts than they show.",
+    "requests",
+)
+FAILED_ATTEMPTS = _call_counter(
+    "llm_failed_attempts_total",
+    ("code",),
+    "HTTP responses of 429 (rate limited) or 5xx to an SDK's attempts, by agent, model, "
+    "provider and status code, counted even when a later attempt succeeded.",
+    "responses",
+)
+#: The limits providers report headroom on, in their response headers.
+RATE_LIMIT_KINDS = ("requests", "tokens", "input_tokens", "output_tokens")
+RATE_LIMIT_REMAINING = MetricSpec(
+    name="llm_rate_limit_remaining_ratio",
+    kind=MetricKind.GAUGE,
+    labels=("provider", "model", "limit"),
+    help="The share of a provider's rate limit left at its last response, from its headers "
+    "(OpenAI x-ratelimit-*, Anthropic anthropic-ratelimit-*), by provider, model and limit "
+    "(requests, tokens, input_tokens, output_tokens).",
+    unit="ratio",
+    multiprocess_mode="livemostrecent",
+)
 #: Why a call ended with no usage: the response reported none, the caller stopped reading a
 #: stream before its usage came, or the stream broke.
 USAGE_MISSING_REASONS = ("not_reported", "stream_closed", "stream_error")
-USAGE_MISSING = MetricSpec(
-    name="llm_usage_missing_total",
-    kind=MetricKind.COUNTER,
-    labels=("agent_id", "model", "provider", "reason"),
-    help="LLM calls that ended without token usage, so their tokens and cost are recorded as 0, "
-    "by agent, model, provider and reason (not_reported, stream_closed, stream_error).",
-    unit="requests",
+USAGE_MISSING = _call_counter(
+    "llm_usage_missing_total",
+    ("reason",),
+    "LLM calls that ended without token usage, so their tokens and cost are recorded as 0, by "
+    "agent, model, provider and reason (not_reported, stream_closed, stream_error).",
+    "requests",
 )
 BUDGET_REFUSALS = MetricSpec(
     name="llm_budget_refusals_total",
@@ -300,10 +332,14 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_REFUSALS,
     USAGE_MISSING,
 )
+#: How the SDKs' own attempts went: retries, 429 and 5xx responses, rate-limit headroom.
+ATTEMPT_METRICS: tuple[MetricSpec, ...] = (RETRIES, FAILED_ATTEMPTS, RATE_LIMIT_REMAINING)
 #: How streamed calls flow: time to the first token, and per output token after it.
 STREAM_METRICS: tuple[MetricSpec, ...] = (TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN)
 #: The metrics ``LLMMetrics`` records.
-RECORDED_METRICS: tuple[MetricSpec, ...] = SEED_METRICS + STREAM_METRICS + SELF_METRICS
+RECORDED_METRICS: tuple[MetricSpec, ...] = (
+    SEED_METRICS + STREAM_METRICS + ATTEMPT_METRICS + SELF_METRICS
+)
 BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_LIMIT,
     BUDGET_SPENT,

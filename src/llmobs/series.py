@@ -16,9 +16,12 @@ from .schema import (
     CACHE_SIZE,
     COST,
     ERRORS,
+    FAILED_ATTEMPTS,
     LABEL_OVERFLOW,
+    RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
     REQUESTS,
+    RETRIES,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     TOKENS,
@@ -225,9 +228,9 @@ class _TallySeries:
         self.counter = collectors[self.metric].labels(*values)
         self.overflows = overflows
 
-    def record(self) -> None:
-        """Count one."""
-        self.counter.inc()
+    def record(self, count: int = 1) -> None:
+        """Count ``count``."""
+        self.counter.inc(count)
         for overflow in self.overflows:
             overflow.inc()
 
@@ -253,6 +256,44 @@ class UsageMissingSeries(_TallySeries):
     metric = USAGE_MISSING.name
 
 
+class FailedAttemptSeries(_TallySeries):
+    """429 and 5xx responses, for one (agent_id, model, provider, code)."""
+
+    __slots__ = ()
+    metric = FAILED_ATTEMPTS.name
+
+
+class RetrySeries(_TallySeries):
+    """Attempts made again, for one (agent_id, model, provider)."""
+
+    __slots__ = ()
+    metric = RETRIES.name
+
+
+class _GaugeSeries:
+    """A gauge child (its metric is the subclass's ``metric``) for one label set."""
+
+    __slots__ = ("gauge", "overflows")
+    metric: str
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        self.gauge = collectors[self.metric].labels(*values)
+        self.overflows = overflows
+
+    def set(self, value: float) -> None:
+        """Set the gauge."""
+        self.gauge.set(value)
+        for overflow in self.overflows:
+            overflow.inc()
+
+
+class RateLimitSeries(_GaugeSeries):
+    """The rate-limit headroom, for one (provider, model, limit)."""
+
+    __slots__ = ()
+    metric = RATE_LIMIT_REMAINING.name
+
+
 class StreamSeries:
     """Time to first token and per output token, for one (agent_id, model, provider)."""
 
@@ -272,17 +313,8 @@ class StreamSeries:
             overflow.inc()
 
 
-class CacheSizeSeries:
+class CacheSizeSeries(_GaugeSeries):
     """The cache size gauge child for one tenant."""
 
-    __slots__ = ("gauge", "overflows")
-
-    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
-        self.gauge = collectors[CACHE_SIZE.name].labels(*values)
-        self.overflows = overflows
-
-    def set(self, size: float) -> None:
-        """Set the tenant's cache size."""
-        self.gauge.set(size)
-        for overflow in self.overflows:
-            overflow.inc()
+    __slots__ = ()
+    metric = CACHE_SIZE.name

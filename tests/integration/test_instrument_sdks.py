@@ -258,3 +258,40 @@ def test_an_enforced_budget_refuses_the_call_before_it_is_sent(server, observed)
     assert len(server.requests) == sent  # never sent
     client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
     assert len(server.requests) == sent + 1
+
+
+def test_a_429_then_success_is_one_call_one_retry_and_one_counted_429(server, observed):
+    registry, observer, _ = observed
+    client = llmobs.instrument(
+        openai.OpenAI(api_key="sk-local", base_url=server.url, max_retries=2),
+        agent_id="svea.writer",
+        observer=observer,
+    )
+    client.chat.completions.create(model="gpt-4o-429once", messages=MESSAGES)
+    labels = {"agent_id": "svea.writer", "model": "gpt-4o-429once", "provider": "openai"}
+    assert sample(registry, "llm_requests_total", **labels, status="success") == 1
+    assert sample(registry, "llm_retries_total", **labels) == 1
+    assert sample(registry, "llm_failed_attempts_total", **labels, code="429") == 1
+    assert sample(registry, "llm_errors_total", **labels, error_type="RateLimitError") == 0
+
+
+def test_rate_limit_headroom_comes_from_the_response_headers(server, observed):
+    anthropic = pytest.importorskip("anthropic")
+    registry, observer, _ = observed
+    client_for(server, observer).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    headroom = {"provider": "openai", "model": "gpt-4o"}
+    assert sample(registry, "llm_rate_limit_remaining_ratio", **headroom, limit="requests") == 0.9
+    assert sample(registry, "llm_rate_limit_remaining_ratio", **headroom, limit="tokens") == 0.05
+    claude = anthropic.Anthropic(
+        api_key="sk-ant-local", base_url=server.url.removesuffix("/v1"), max_retries=0
+    )
+    llmobs.instrument(claude, observer=observer)
+    claude.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=MESSAGES)
+    input_headroom = {
+        "provider": "anthropic",
+        "model": "claude-sonnet-4-6",
+        "limit": "input_tokens",
+    }
+    assert sample(registry, "llm_rate_limit_remaining_ratio", **input_headroom) == 0.1
+    llmobs.uninstrument(claude)
+    assert claude._client.event_hooks["response"] == []

@@ -56,6 +56,8 @@ def test_rows_on_completeness_budgets_and_streaming_follow(board):
         ("Streaming", "row"),
         ("Time to First Token", "timeseries"),
         ("Time per Output Token", "timeseries"),
+        ("Retries and 429s", "timeseries"),
+        ("Rate-Limit Headroom", "timeseries"),
     ]
 
 

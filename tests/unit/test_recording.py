@@ -185,6 +185,9 @@ def test_exposition_matches_schema():
     metrics.count_budget_refusal("a.b", "team", "day")
     metrics.record_stream(**AGENT, time_to_first_token=0.2, time_per_output_token=0.01)
     metrics.count_usage_missing(**AGENT, reason="stream_closed")
+    metrics.count_retries(**AGENT, retries=2)
+    metrics.count_failed_attempt(**AGENT, code=429)
+    metrics.set_rate_limit("openai", "gpt-4", "tokens", remaining=10, total=100)
     metrics.set_build_info("1.2.3")
     exposed = {
         family.name: family
