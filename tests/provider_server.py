@@ -135,6 +135,7 @@ def _anthropic_events(model: str) -> list[dict[str, Any]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answers in small writes: no 40 ms delayed-ACK stalls
 
     def log_message(self, format: str, *args: object) -> None:
         pass

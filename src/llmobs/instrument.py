@@ -17,6 +17,7 @@ client exactly.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -49,8 +50,13 @@ class _Attempts:
         self.count += 1
         if status == 429 or status >= 500:
             metrics.count_failed_attempt(call.agent_id, call.model, call.provider, status)
+        limits = {
+            name: value for name, value in headers.items() if name.startswith(_RATE_LIMIT_PREFIXES)
+        }
+        if not limits:
+            return
         for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
-            total, left = headers.get(total_key), headers.get(left_key)
+            total, left = limits.get(total_key), limits.get(left_key)
             if total is not None and left is not None:
                 try:
                     whole, remaining = int(float(total)), int(float(left))
@@ -70,6 +76,7 @@ class _Attempts:
 _ATTEMPTS: contextvars.ContextVar[_Attempts | None] = contextvars.ContextVar(
     "llmobs_attempts", default=None
 )
+_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 #: Response headers of rate-limit headroom: (limit, (total header, remaining header)).
 _RATE_LIMIT_HEADERS = tuple(
     (limit, (f"x-ratelimit-limit-{limit}", f"x-ratelimit-remaining-{limit}"))
@@ -210,6 +217,7 @@ class _Wrapper:
         self.agent_id, self.provider = agent_id, provider
         #: Whether its streams send usage only when asked (OpenAI chat completions).
         self.asks_for_usage = asks_for_usage
+        self.stream_types = _stream_types()  # its SDK is imported by now
 
     def _start(self, kwargs: dict[str, Any]) -> tuple[LLMCall, bool]:
         """The call (entered: a budget may refuse it here) and whether the stream's usage
@@ -231,7 +239,7 @@ class _Wrapper:
     def _answered(self, call: LLMCall, strip_usage: bool, result: Any, streamed: type) -> Any:
         """What the caller gets for the SDK's ``result``: a stream recorded as it is read, or
         the response itself, recorded now."""
-        if isinstance(result, _stream_types()):
+        if isinstance(result, self.stream_types):
             return streamed(result, call, strip_usage)
         call.set_usage(result)
         call.__exit__(None, None, None)
@@ -296,6 +304,7 @@ class _Observed:
 
     def __init__(self, stream: Any, call: LLMCall, strip_usage: bool) -> None:
         self._stream, self._call, self._strip_usage = stream, call, strip_usage
+        call.streamed()
         self._lock = threading.Lock()
         self._finished = False
 
@@ -328,7 +337,8 @@ class _Observed:
 
     def __del__(self) -> None:  # a stream dropped unread is still recorded, once
         if not getattr(self, "_finished", True):
-            self._finish()
+            with contextlib.suppress(Exception):  # never from a finalizer at shutdown
+                self._finish()
 
 
 class ObservedStream(_Observed):

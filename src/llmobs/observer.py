@@ -119,11 +119,17 @@ class LLMCall:
             self._rejected = True
             self._observer.metrics.count_internal_error(exc)
 
+    def streamed(self) -> None:
+        """Mark the call as answered by a stream: if it ends before the stream is read to its
+        end, its missing usage is the stream's (``stream_closed``)."""
+        if self._stream is None:
+            self._stream = StreamReader()
+
     def stream(self, events: Iterable[E]) -> Iterator[E]:
         """Pass a streamed response's events (or chunks) through unchanged, reading its usage
         and first output as they go. Iterate it inside the ``with`` block; a stream the caller
         stops reading early, or that breaks, is recorded with what it reported so far."""
-        self._stream = StreamReader()
+        self.streamed()
         for event in events:
             self._watch(event)
             yield event
@@ -131,7 +137,7 @@ class LLMCall:
 
     async def astream(self, events: AsyncIterable[E]) -> AsyncIterator[E]:
         """``stream`` for an async stream (``async for``)."""
-        self._stream = StreamReader()
+        self.streamed()
         async for event in events:
             self._watch(event)
             yield event

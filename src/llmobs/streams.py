@@ -13,10 +13,11 @@ Each provider streams its own shape, and all are read alike:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .usage import TokenUsage, count_of, detail_of, extract_usage, field_of
+from .usage import TokenUsage, count_of, detail_of, extract_usage, field_of, read_usage
 
 #: Event types that carry output (text, reasoning, tool input), of the Responses and Messages APIs.
 _OUTPUT_EVENTS = frozenset(
@@ -34,24 +35,40 @@ _USAGE_EVENTS = frozenset({"response.completed", "response.incomplete", "respons
 
 class StreamReader:
     """Watches one stream's events: ``feed`` each, then ``usage`` is what the stream has
-    reported so far (None before any usage) and ``outputs`` whether output has begun."""
+    reported so far (None before any usage) and ``outputs`` whether output has begun.
 
-    __slots__ = ("_started", "outputs", "usage")
+    The first event tells the stream's shape; every later one is read by that shape's reader
+    alone, which looks up only the fields it has (an absent attribute of the SDKs' objects
+    costs an exception)."""
+
+    __slots__ = ("_read", "_started", "outputs", "usage")
 
     def __init__(self) -> None:
         self.usage: TokenUsage | None = None
         self.outputs = False
         self._started: TokenUsage | None = None  # Anthropic's message_start usage
+        self._read: Callable[[Any], bool] = self._first
 
     def feed(self, event: Any) -> bool:
         """Read one event; return whether it carries output. InvalidRecordError if it reports
         counts that are not token counts."""
-        kind = field_of(event, "type")
-        found = self._typed(kind, event) if isinstance(kind, str) else self._chunk(event)
+        found = self._read(event)
         self.outputs = self.outputs or found
         return found
 
-    def _typed(self, kind: str, event: Any) -> bool:
+    def _first(self, event: Any) -> bool:
+        """Tell the stream's shape from its first event."""
+        if isinstance(field_of(event, "type"), str):
+            self._read = self._typed
+        elif field_of(event, "choices") is not None:
+            self._read = self._chat_chunk
+        else:
+            self._read = self._gemini_chunk
+        return self._read(event)
+
+    def _typed(self, event: Any) -> bool:
+        """A typed event of the Responses or the Messages API."""
+        kind = field_of(event, "type")
         if kind == "message_start":
             self._started = extract_usage(field_of(event, "message"))
             self.usage = self._started
@@ -76,20 +93,28 @@ class StreamReader:
             reasoning_tokens=detail_of(usage, "output_tokens_details", "thinking_tokens"),
         )
 
-    def _chunk(self, chunk: Any) -> bool:
-        """An OpenAI chat chunk or a Gemini chunk: output in its choices or candidates, usage
-        (the total so far) when it carries any."""
-        usage = extract_usage(chunk)
+    def _chat_chunk(self, chunk: Any) -> bool:
+        """An OpenAI chat chunk: output in a choice's delta, usage in the last chunk."""
+        usage = field_of(chunk, "usage")
         if usage is not None:
-            self.usage = usage
+            self.usage = read_usage(usage)
         for choice in field_of(chunk, "choices") or ():
             delta = field_of(choice, "delta")
-            if delta is not None and any(
-                field_of(delta, name) for name in ("content", "tool_calls", "refusal")
+            if delta is not None and (
+                field_of(delta, "content")
+                or field_of(delta, "tool_calls")
+                or field_of(delta, "refusal")
             ):
                 return True
+        return False
+
+    def _gemini_chunk(self, chunk: Any) -> bool:
+        """A Gemini chunk: output in its candidates' parts, the usage so far with each."""
+        usage = field_of(chunk, "usage_metadata")
+        if usage is not None:
+            self.usage = read_usage(usage)
         for candidate in field_of(chunk, "candidates") or ():
             content = field_of(candidate, "content")
-            if field_of(content, "parts") if content is not None else None:
+            if content is not None and field_of(content, "parts"):
                 return True
         return False

@@ -87,7 +87,7 @@ def _gemini(usage: Any) -> TokenUsage:
     )
 
 
-def _read(usage: Any) -> TokenUsage | None:
+def read_usage(usage: Any) -> TokenUsage | None:
     """The usage of a usage object itself, whichever provider's shape it has."""
     if field_of(usage, "prompt_token_count") is not None:
         return _gemini(usage)
@@ -126,7 +126,7 @@ def extract_usage(response: Any) -> TokenUsage | None:
         if isinstance(inner, TokenUsage):
             return inner
         if inner is not None and inner is not response:
-            found = _read(inner)
+            found = read_usage(inner)
             if found is not None:
                 return found
-    return _read(response)
+    return read_usage(response)

@@ -295,3 +295,15 @@ def test_rate_limit_headroom_comes_from_the_response_headers(server, observed):
     assert sample(registry, "llm_rate_limit_remaining_ratio", **input_headroom) == 0.1
     llmobs.uninstrument(claude)
     assert claude._client.event_hooks["response"] == []
+
+
+def test_a_stream_dropped_unread_is_recorded_once(server, observed):
+    import gc
+
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    gc.collect()  # the caller never read nor closed it
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_usage_missing_total", reason="stream_closed") == 1
+    assert read(registry, "llm_active_requests") == 0
