@@ -280,7 +280,9 @@ class LLMMetrics:
         Counts ``llm_errors_total{error_type}`` and, so that success and error rates add up, the
         failed request in ``llm_requests_total{status="error"}`` (pass ``count_request=False``
         if the same failure is also recorded with ``record_request``). ``error_type`` may be a
-        string, an exception or an exception class (its class name is used).
+        string, an exception or an exception class (its class name is used). Its
+        ``duration_seconds`` goes to ``llm_failed_request_duration_seconds``, so the latency of
+        answered requests is not mixed with time spent failing.
         """
         duration = values.optional_duration(duration_seconds)
         name = error_type if type(error_type) is str else _error_name(error_type)

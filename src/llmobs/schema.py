@@ -141,6 +141,12 @@ def _call_histogram(name: str, help: str, buckets: tuple[float, ...]) -> MetricS
     return MetricSpec(name, MetricKind.HISTOGRAM, labels, help, "seconds", buckets=buckets)
 
 
+FAILED_REQUEST_DURATION = _call_histogram(
+    "llm_failed_request_duration_seconds",
+    "Seconds LLM requests took until they failed, by agent, model and provider: kept apart "
+    "from llm_request_duration_seconds, which times the requests that were answered.",
+    DURATION_BUCKETS,
+)
 TIME_TO_FIRST_TOKEN = _call_histogram(
     "llm_time_to_first_token_seconds",
     "Seconds from a streamed LLM call's start to its first output chunk, by agent, model and "
@@ -334,8 +340,13 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
 )
 #: How the SDKs' own attempts went: retries, 429 and 5xx responses, rate-limit headroom.
 ATTEMPT_METRICS: tuple[MetricSpec, ...] = (RETRIES, FAILED_ATTEMPTS, RATE_LIMIT_REMAINING)
-#: How streamed calls flow: time to the first token, and per output token after it.
-STREAM_METRICS: tuple[MetricSpec, ...] = (TIME_TO_FIRST_TOKEN, TIME_PER_OUTPUT_TOKEN)
+#: How calls took their time beyond the seed's latency: failed calls' apart, and how streamed
+#: calls flow (time to the first token, and per output token after it).
+STREAM_METRICS: tuple[MetricSpec, ...] = (
+    FAILED_REQUEST_DURATION,
+    TIME_TO_FIRST_TOKEN,
+    TIME_PER_OUTPUT_TOKEN,
+)
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = (
     SEED_METRICS + STREAM_METRICS + ATTEMPT_METRICS + SELF_METRICS

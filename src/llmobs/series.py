@@ -17,6 +17,7 @@ from .schema import (
     COST,
     ERRORS,
     FAILED_ATTEMPTS,
+    FAILED_REQUEST_DURATION,
     LABEL_OVERFLOW,
     RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
@@ -167,7 +168,9 @@ class ErrorSeries:
             self.requests.inc()
         if duration is not None:
             if self._duration is None:
-                self._duration = self._collectors[REQUEST_DURATION.name].labels(*self._labels)
+                self._duration = self._collectors[FAILED_REQUEST_DURATION.name].labels(
+                    *self._labels
+                )
             self._duration.observe(duration)
         for overflow in self.overflows:
             overflow.inc()

@@ -141,13 +141,15 @@ def test_modern_gauge_and_bar_gauge_options(board):
     assert by_title(board)["Cost Breakdown by Model"]["options"]["displayMode"] == "gradient"
 
 
-def test_latency_shows_p50_p90_p99(board):
+def test_latency_shows_p50_p90_p99_of_answers_and_p99_of_failures(board):
     targets = by_title(board)["Request Latency Distribution"]["targets"]
-    assert [t["legendFormat"] for t in targets] == ["p50", "p90", "p99"]
+    assert [t["legendFormat"] for t in targets] == ["p50", "p90", "p99", "p99 of failed"]
     assert all(
         t["expr"].startswith(f"histogram_quantile({q}, (sum by (le)")
-        for t, q in zip(targets, ("0.5", "0.9", "0.99"), strict=True)
+        for t, q in zip(targets, ("0.5", "0.9", "0.99", "0.99"), strict=True)
     )
+    assert "llm_failed_request_duration_seconds" in targets[3]["expr"]
+    assert all("llm_request_duration_seconds" in t["expr"] for t in targets[:3])
 
 
 def test_token_usage_is_stacked(board):

@@ -93,7 +93,10 @@ def test_record_error_takes_exceptions_and_duration(metrics, registry):
     metrics.record_error(**AGENT, error_type=ConnectionError)
     assert sample(registry, "llm_errors_total", **AGENT, error_type="TimeoutError") == 1
     assert sample(registry, "llm_errors_total", **AGENT, error_type="ConnectionError") == 1
-    assert sample(registry, "llm_request_duration_seconds_count", **AGENT) == 1
+    # failures are timed apart from answers: a 30 s timeout never enters the latency of answers
+    assert sample(registry, "llm_failed_request_duration_seconds_count", **AGENT) == 1
+    assert sample(registry, "llm_failed_request_duration_seconds_sum", **AGENT) == 30.0
+    assert sample(registry, "llm_request_duration_seconds_count", **AGENT) == 0
 
 
 def test_record_error_without_counting_the_request(metrics, registry):
@@ -177,7 +180,7 @@ def test_exposition_matches_schema():
     metrics.set_cache_size("other", 1)
     record(metrics, cache_read_tokens=1)
     record(metrics, cached=True)
-    metrics.record_error(**AGENT, error_type="timeout")
+    metrics.record_error(**AGENT, error_type="timeout", duration_seconds=60.0)
     with metrics.track_request("a", "m", "p"):
         pass
     metrics.set_cache_size("t", 1)
