@@ -424,11 +424,17 @@ def with_team(expr: Expr, separator: str) -> Expr:
     )
 
 
+def across_replicas(spec: MetricSpec, function: str, **where: str) -> Expr:
+    """A gauge reduced over the replicas that export it with ``function`` (``min``, ``max``)
+    by every label it has, recorded; ``where`` pins labels to values."""
+    expr = aggregate(function, spec.name, spec.labels)
+    rule = RecordingRule(rule_name(spec.labels, spec.name, function), expr)
+    return Expr(selector(rule.record, [(k, "=", v) for k, v in where.items()]), frozenset({rule}))
+
+
 def lowest(spec: MetricSpec) -> Expr:
     """A gauge's lowest value across replicas, by every label it has (recorded)."""
-    expr = aggregate("min", spec.name, spec.labels)
-    rule = RecordingRule(rule_name(spec.labels, spec.name, "min"), expr)
-    return Expr(rule.record, frozenset({rule}))
+    return across_replicas(spec, "min")
 
 
 # -- budgets: gauges every replica exports alike -----------------------------------------------
@@ -437,9 +443,7 @@ def lowest(spec: MetricSpec) -> Expr:
 def budget_gauge(spec: MetricSpec, **where: str) -> Expr:
     """A budget gauge once per budget however many replicas export it: the ``max`` by its
     labels (each replica reads the same store; a sum would count it once per replica)."""
-    expr = aggregate("max", spec.name, spec.labels)
-    rule = RecordingRule(rule_name(spec.labels, spec.name, "max"), expr)
-    return Expr(selector(rule.record, [(k, "=", v) for k, v in where.items()]), frozenset({rule}))
+    return across_replicas(spec, "max", **where)
 
 
 def budget_used() -> Expr:

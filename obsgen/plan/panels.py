@@ -142,6 +142,11 @@ def _draft(
     )
 
 
+def _row(title: str, y: int) -> PanelDraft:
+    """A full-width row header at height ``y``."""
+    return _draft(title, "row", "", "", (), Grid(0, y, 24, 1))
+
+
 def _rate_panel(
     title: str,
     description: str,
@@ -307,7 +312,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Target(_success_share, "success rate"),),
             Grid(16, 29, 8, 8),
         ),
-        _draft(COMPLETENESS_ROW, "row", "", "", (), Grid(0, 37, 24, 1)),
+        _row(COMPLETENESS_ROW, 37),
         _draft(
             "Requests Recorded at 0 USD",
             "timeseries",
@@ -348,7 +353,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             Grid(12, 38, 12, 7),
             minimum=0,
         ),
-        _draft(BUDGETS_ROW, "row", "", "", (), Grid(0, 45, 24, 1)),
+        _row(BUDGETS_ROW, 45),
         _draft(
             "Budget Used",
             "bargauge",
@@ -377,7 +382,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             "{{scope}} per {{period}}",
             Grid(12, 46, 12, 8),
         ),
-        _draft(STREAMING_ROW, "row", "", "", (), Grid(0, 54, 24, 1)),
+        _row(STREAMING_ROW, 54),
         _draft(
             "Time to First Token",
             "timeseries",
