@@ -1,16 +1,22 @@
 """A local HTTP server on 127.0.0.1 that answers like the OpenAI API (chat completions and
-Responses) and the Anthropic Messages API: JSON, or server-sent events when asked to stream
-(OpenAI chat usage in a last chunk when asked for it; Responses usage in ``response.completed``;
-Anthropic usage split between ``message_start`` and ``message_delta``). The model name picks a
-scenario: ``…-break`` ends a stream halfway with an event cut short; ``…-429once`` is refused
-with 429 once, then answered. Every answer carries rate-limit headers: RATE_LIMITS."""
+Responses), the Anthropic Messages API, the Gemini API (``generateContent`` and
+``streamGenerateContent``) and AWS Bedrock Runtime (``converse`` and ``converse-stream``):
+JSON, or server-sent events when asked to stream (OpenAI chat usage in a last chunk when asked
+for it; Responses usage in ``response.completed``; Anthropic usage split between
+``message_start`` and ``message_delta``; Gemini usage so far in every chunk), and Bedrock's
+binary event stream. The model name picks a scenario: ``…-break`` ends a stream halfway (an
+event cut short; for Bedrock an exception event); ``…-429once`` is refused with 429 once, then
+answered. Every answer carries rate-limit headers: RATE_LIMITS."""
 
 from __future__ import annotations
 
+import binascii
 import json
+import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 USAGE = {
     "prompt_tokens": 120,
@@ -34,6 +40,21 @@ ANTHROPIC_START_USAGE = {
     "output_tokens": 1,
 }
 ANTHROPIC_OUTPUT_TOKENS = 60
+GEMINI_USAGE = {
+    "promptTokenCount": 500,
+    "cachedContentTokenCount": 400,
+    "candidatesTokenCount": 40,
+    "thoughtsTokenCount": 24,
+    "totalTokenCount": 564,
+}
+#: Bedrock's input tokens leave out the cache's, as Anthropic's do.
+BEDROCK_USAGE = {
+    "inputTokens": 30,
+    "outputTokens": 50,
+    "cacheReadInputTokens": 1200,
+    "cacheWriteInputTokens": 300,
+    "totalTokens": 1580,
+}
 #: Rate-limit headroom every answer reports: (limit, remaining) per header family.
 RATE_LIMITS = {
     "x-ratelimit-limit-requests": "10000",
@@ -76,24 +97,29 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
         "tools": [],
         "usage": RESPONSES_USAGE,
     }
+    item = response["output"][0]
+    part = item["content"][0]
+    where = {"item_id": "msg_local", "output_index": 0, "content_index": 0}
     deltas = [
-        {
-            "type": "response.output_text.delta",
-            "item_id": "msg_local",
-            "output_index": 0,
-            "content_index": 0,
-            "delta": word,
-            "logprobs": [],
-            "sequence_number": index + 1,
-        }
-        for index, word in enumerate(WORDS)
+        {"type": "response.output_text.delta", **where, "delta": word, "logprobs": []}
+        for word in WORDS
     ]
     created = {**response, "status": "in_progress", "usage": None, "output": []}
-    return [
-        {"type": "response.created", "response": created, "sequence_number": 0},
+    events = [
+        {"type": "response.created", "response": created},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**item, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
         *deltas,
-        {"type": "response.completed", "response": response, "sequence_number": len(WORDS) + 1},
+        {"type": "response.output_text.done", **where, "text": part["text"], "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": part},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": response},
     ]
+    return [{**event, "sequence_number": number} for number, event in enumerate(events)]
 
 
 def _anthropic_events(model: str) -> list[dict[str, Any]]:
@@ -133,6 +159,72 @@ def _anthropic_events(model: str) -> list[dict[str, Any]]:
     ]
 
 
+def _gemini_chunks(model: str) -> list[dict[str, Any]]:
+    """One chunk a word, each with the usage so far; the last with all of it."""
+    so_far = {"promptTokenCount": 500, "totalTokenCount": 500}
+    chunks = [
+        {
+            "candidates": [{"content": {"parts": [{"text": word}], "role": "model"}, "index": 0}],
+            "usageMetadata": so_far,
+            "modelVersion": model,
+        }
+        for word in WORDS
+    ]
+    chunks[-1] = {
+        **chunks[-1],
+        "candidates": [{**chunks[-1]["candidates"][0], "finishReason": "STOP"}],
+        "usageMetadata": GEMINI_USAGE,
+    }
+    return chunks
+
+
+def _gemini_whole(model: str) -> dict[str, Any]:
+    content = {"parts": [{"text": "".join(WORDS)}], "role": "model"}
+    return {
+        "candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": GEMINI_USAGE,
+        "modelVersion": model,
+    }
+
+
+def _bedrock_whole() -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": "".join(WORDS)}]}},
+        "stopReason": "end_turn",
+        "usage": BEDROCK_USAGE,
+        "metrics": {"latencyMs": 42},
+    }
+
+
+def _bedrock_events() -> list[tuple[str, dict[str, Any]]]:
+    deltas = [
+        ("contentBlockDelta", {"delta": {"text": word}, "contentBlockIndex": 0}) for word in WORDS
+    ]
+    return [
+        ("messageStart", {"role": "assistant"}),
+        *deltas,
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": "end_turn"}),
+        ("metadata", {"usage": BEDROCK_USAGE, "metrics": {"latencyMs": 42}}),
+    ]
+
+
+def event_stream_message(headers: dict[str, str], payload: dict[str, Any]) -> bytes:
+    """One message of AWS's binary event stream: prelude, string headers, JSON payload, CRCs."""
+    encoded = b"".join(
+        bytes([len(name)])
+        + name.encode()
+        + b"\x07"
+        + struct.pack(">H", len(value))
+        + value.encode()
+        for name, value in headers.items()
+    )
+    body = json.dumps(payload).encode()
+    prelude = struct.pack(">II", 12 + len(encoded) + len(body) + 4, len(encoded))
+    message = prelude + struct.pack(">I", binascii.crc32(prelude)) + encoded + body
+    return message + struct.pack(">I", binascii.crc32(message))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # answers in small writes: no 40 ms delayed-ACK stalls
@@ -140,15 +232,33 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def _model(self, body: dict[str, Any]) -> str:
+        """The model a request names: in its path (Gemini, Bedrock) or its body."""
+        path = self.path.split("?", 1)[0]
+        if "/model/" in path:  # Bedrock: /model/{modelId}/converse(-stream)
+            return unquote(path.split("/model/", 1)[1].rsplit("/", 1)[0])
+        if ":" in path.rsplit("/", 1)[-1]:  # Gemini: /v1beta/models/{model}:generateContent
+            return path.rsplit("/", 1)[-1].split(":", 1)[0]
+        return body["model"]
+
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
         self.server.requests.append(body)  # type: ignore[attr-defined]
-        model = body["model"]
+        model = self._model(body)
         if model.endswith("-429once") and model not in self.server.refused:  # type: ignore[attr-defined]
             self.server.refused.add(model)  # type: ignore[attr-defined]
             self._refuse()
             return
-        if self.path.endswith("/responses"):
+        path = self.path.split("?", 1)[0]
+        if path.endswith("/converse"):
+            self._send_json(_bedrock_whole())
+        elif path.endswith("/converse-stream"):
+            self._bedrock_stream(model)
+        elif path.endswith(":generateContent"):
+            self._send_json(_gemini_whole(model))
+        elif path.endswith(":streamGenerateContent"):
+            self._gemini_stream(model)
+        elif self.path.endswith("/responses"):
             self._events(model, _responses_events(model), body.get("stream"))
         elif self.path.endswith("/messages"):
             self._events(model, _anthropic_events(model), body.get("stream"))
@@ -168,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("retry-after-ms", "10")
+        self.send_header("x-amzn-ErrorType", "ThrottlingException")
         self.end_headers()
         self.wfile.write(data)
 
@@ -183,6 +294,44 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event in events[:-1] if "message" in events[-1] else events:
             self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        self.wfile.flush()
+        self.close_connection = True
+
+    def _gemini_stream(self, model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunks = _gemini_chunks(model)
+        for chunk in chunks[:2] if model.endswith("-break") else chunks:
+            self.wfile.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
+            self.wfile.flush()
+        if model.endswith("-break"):
+            self.wfile.write(b'data: {"trunc\r\n\r\n')
+        self.wfile.flush()
+        self.close_connection = True
+
+    def _bedrock_stream(self, model: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        events = _bedrock_events()
+        for kind, payload in events[:3] if model.endswith("-break") else events:
+            headers = {
+                ":event-type": kind,
+                ":content-type": "application/json",
+                ":message-type": "event",
+            }
+            self.wfile.write(event_stream_message(headers, payload))
+            self.wfile.flush()
+        if model.endswith("-break"):
+            failure = {
+                ":exception-type": "modelStreamErrorException",
+                ":content-type": "application/json",
+                ":message-type": "exception",
+            }
+            self.wfile.write(event_stream_message(failure, {"message": "The model broke off."}))
         self.wfile.flush()
         self.close_connection = True
 

@@ -72,12 +72,21 @@ def _never_raises(method: F) -> F:
 
 
 def _error_name(error_type: object) -> object:
-    """An exception instance or class stands for its class name; anything else is kept."""
+    """An exception instance or class stands for its class name (an AWS error for its error
+    code, which botocore's generic ``ClientError`` hides); anything else is kept."""
     if isinstance(error_type, BaseException):
-        return type(error_type).__name__
+        return _aws_error_code(error_type) or type(error_type).__name__
     if isinstance(error_type, type) and issubclass(error_type, BaseException):
         return error_type.__name__
     return error_type
+
+
+def _aws_error_code(error: BaseException) -> str | None:
+    """The code of a botocore error (``error.response["Error"]["Code"]``), if it is one."""
+    response = getattr(error, "response", None)
+    found = response.get("Error") if isinstance(response, dict) else None
+    code = found.get("Code") if isinstance(found, dict) else None
+    return code if isinstance(code, str) and code else None
 
 
 class LLMMetrics:

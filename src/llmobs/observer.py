@@ -39,6 +39,7 @@ class LLMCall:
         "_observer",
         "_rejected",
         "_reservation",
+        "_reserves",
         "_started",
         "_stream",
         "_stream_ended",
@@ -60,9 +61,12 @@ class LLMCall:
         provider: str,
         cached: bool | None,
         limits: dict[str, Any] | None = None,
+        *,
+        reserves: bool = True,
     ) -> None:
         self._observer = observer
         self._limits = limits or _NO_LIMITS
+        self._reserves = reserves
         self._reservation: Reservation | None = None
         self.agent_id = agent_id
         self.model = model
@@ -159,7 +163,7 @@ class LLMCall:
 
     def __enter__(self) -> LLMCall:
         # A call a budget refuses raises BudgetExceededError here, before it is made.
-        self._reservation = self._observer.reserve(self)
+        self._reservation = self._observer.reserve(self) if self._reserves else None
         self._admitted = self._observer.metrics.increment_active_requests(
             self.agent_id, self.provider
         )
@@ -250,6 +254,32 @@ class LLMObserver:
             return LLMCall(self, agent_id, model, provider, cached)
         limits = {"max_cost": max_cost, "max_tokens": max_tokens, "prompt_tokens": prompt_tokens}
         return LLMCall(self, agent_id, model, provider, cached, limits)
+
+    def record_finished(
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        response: Any = None,
+        *,
+        duration_seconds: float,
+        first_output_seconds: float | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Record a call made and timed elsewhere, after the fact (a framework's callback):
+        its usage read from ``response``, its first output ``first_output_seconds`` after its
+        start if it was streamed, ``error`` if it failed. Nothing is reserved or refused: the
+        call is already made. Never raises unless the metrics are strict."""
+        call = LLMCall(self, agent_id, model, provider, None, reserves=False)
+        call.__enter__()
+        call.duration_seconds = duration_seconds
+        if first_output_seconds is not None:
+            call.streamed()
+            call._first_output = call._started + first_output_seconds
+            call._stream_ended = call._started + duration_seconds
+        if response is not None:
+            call.set_usage(response)
+        call.__exit__(type(error) if error is not None else None, error, None)
 
     def reserve(self, call: LLMCall) -> Reservation | None:
         """Reserve ``call``'s worst-case cost where budgets are enforced; raises only

@@ -9,6 +9,8 @@ Each provider streams its own shape, and all are read alike:
 - Anthropic Messages: usage split between ``message_start`` (input and cache tokens) and
   ``message_delta`` (output tokens so far, and input tokens when the API repeats them).
 - Gemini: chunks with ``candidates[].content.parts[]``, each with the usage so far.
+- Bedrock ConverseStream: events keyed by their kind (``messageStart``,
+  ``contentBlockDelta``, ...); usage in the last, ``metadata``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ _OUTPUT_EVENTS = frozenset(
     }
 )
 _USAGE_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+#: The kinds of Bedrock's ConverseStream events, each the one key of its event.
+_BEDROCK_EVENTS = frozenset(
+    {"messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop"}
+)
 
 
 class StreamReader:
@@ -62,6 +68,8 @@ class StreamReader:
             self._read = self._typed
         elif field_of(event, "choices") is not None:
             self._read = self._chat_chunk
+        elif isinstance(event, dict) and not event.keys().isdisjoint(_BEDROCK_EVENTS):
+            self._read = self._bedrock_event
         else:
             self._read = self._gemini_chunk
         return self._read(event)
@@ -106,6 +114,16 @@ class StreamReader:
                 or field_of(delta, "refusal")
             ):
                 return True
+        return False
+
+    def _bedrock_event(self, event: dict[str, Any]) -> bool:
+        """A Bedrock ConverseStream event: output in ``contentBlockDelta``, usage in
+        ``metadata``."""
+        if "contentBlockDelta" in event:
+            return True
+        metadata = event.get("metadata")
+        if metadata is not None:
+            self.usage = read_usage(field_of(metadata, "usage")) or self.usage
         return False
 
     def _gemini_chunk(self, chunk: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Token usage of one LLM call, read from OpenAI, Anthropic and Gemini responses alike.
+"""Token usage of one LLM call, read from OpenAI, Anthropic, Gemini and Bedrock responses alike.
 
 Every reader returns the llmobs convention: ``prompt_tokens`` counts every input token, cached
 ones included, and the cache counts are parts of it; ``completion_tokens`` counts every output
@@ -87,8 +87,21 @@ def _gemini(usage: Any) -> TokenUsage:
     )
 
 
+def _bedrock(usage: Any) -> TokenUsage:
+    read = count_of(usage, "cacheReadInputTokens")
+    write = count_of(usage, "cacheWriteInputTokens")
+    return TokenUsage(
+        prompt_tokens=count_of(usage, "inputTokens") + read + write,  # the cache's left out
+        completion_tokens=count_of(usage, "outputTokens"),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+    )
+
+
 def read_usage(usage: Any) -> TokenUsage | None:
     """The usage of a usage object itself, whichever provider's shape it has."""
+    if field_of(usage, "inputTokens") is not None:
+        return _bedrock(usage)
     if field_of(usage, "prompt_token_count") is not None:
         return _gemini(usage)
     if field_of(usage, "prompt_tokens") is not None:
@@ -105,8 +118,9 @@ def extract_usage(response: Any) -> TokenUsage | None:
 
     Reads OpenAI chat completions (``usage.prompt_tokens``), the OpenAI Responses API
     (``usage.input_tokens`` with ``input_tokens_details``), Anthropic messages
-    (``usage.input_tokens`` plus cache read and creation tokens) and Gemini
-    (``usage_metadata.prompt_token_count``).
+    (``usage.input_tokens`` plus cache read and creation tokens), Gemini
+    (``usage_metadata.prompt_token_count``) and Bedrock's Converse API (``usage.inputTokens``
+    plus ``cacheReadInputTokens`` and ``cacheWriteInputTokens``).
 
     A count that is not a whole number of tokens raises InvalidRecordError naming the field;
     only the response and its ``usage`` (or ``usage_metadata``) are looked into.

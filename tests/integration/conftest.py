@@ -1,5 +1,6 @@
-"""Fixtures of the integration tests: a real PostgreSQL server, and a cost database of each
-backend for the tests every backend must pass."""
+"""Fixtures of the integration tests: a real PostgreSQL server, a cost database of each backend
+for the tests every backend must pass, and a local server that answers like the LLM providers,
+with a fresh observer to record the calls made to it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.pg_server import PostgresServer, require_postgres
+from tests.provider_server import ProviderServer
+from tests.unit.samples import observed_stack
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -38,3 +41,16 @@ def cost_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "costs.sqlite3")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ProviderServer]:
+    """A local server that answers like the OpenAI, Anthropic, Gemini and Bedrock APIs."""
+    with ProviderServer() as running:
+        yield running
+
+
+@pytest.fixture
+def observed():
+    """A fresh registry, and an observer (with calculator and tracker) recording into it."""
+    return observed_stack()

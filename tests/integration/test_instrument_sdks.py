@@ -1,6 +1,7 @@
 """``llmobs.instrument`` on the real ``openai`` and ``anthropic`` SDKs, against a local server
-that answers like their APIs (JSON and server-sent events): every create is recorded, streamed
-or not, sync or async, and the caller gets exactly what the SDK gives."""
+that answers like their APIs (JSON and server-sent events): every create and every stream
+helper is recorded, streamed or not, sync or async, and the caller gets exactly what the SDK
+gives."""
 
 from __future__ import annotations
 
@@ -14,24 +15,12 @@ from tests.provider_server import (
     RESPONSES_USAGE,
     USAGE,
     WORDS,
-    ProviderServer,
 )
-from tests.unit.samples import observed_stack, sample
+from tests.unit.samples import enforcing_observer, sample, tokens_by_type
 
 openai = pytest.importorskip("openai")
 pytestmark = pytest.mark.integration
 MESSAGES = [{"role": "user", "content": "Hi"}]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ProviderServer() as running:
-        yield running
-
-
-@pytest.fixture
-def observed():
-    return observed_stack()
 
 
 def read(registry, name: str, agent: str = "svea.writer", **extra: str) -> float:
@@ -162,11 +151,7 @@ def test_an_async_client_under_50_concurrent_streams(server, observed):
 
 
 def tokens_of(registry, model: str, provider: str) -> dict[str, float]:
-    labels = {"agent_id": "svea.writer", "model": model, "provider": provider}
-    return {
-        kind: sample(registry, "llm_tokens_used_total", **labels, token_type=kind)
-        for kind in ("prompt", "completion", "cache_read", "cache_write", "reasoning")
-    }
+    return tokens_by_type(registry, agent_id="svea.writer", model=model, provider=provider)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -243,14 +228,12 @@ def test_an_async_anthropic_stream(server, observed):
 
 
 def test_a_client_of_another_sdk_is_refused():
-    with pytest.raises(TypeError, match="instruments clients of the openai and anthropic SDKs"):
+    with pytest.raises(TypeError, match=r"instruments clients of these SDKs: openai\.OpenAI"):
         llmobs.instrument({})
 
 
 def test_an_enforced_budget_refuses_the_call_before_it_is_sent(server, observed):
-    _, plain, calculator = observed
-    tracker = llmobs.CostTracker(":memory:", daily_budget=0.01, calculator=calculator)
-    observer = llmobs.LLMObserver(plain.metrics, tracker, calculator, enforce=True)
+    observer = enforcing_observer(observed, daily_budget=0.01)
     client = client_for(server, observer)
     sent = len(server.requests)
     with pytest.raises(llmobs.BudgetExceededError, match="daily budget"):
@@ -307,3 +290,109 @@ def test_a_stream_dropped_unread_is_recorded_once(server, observed):
     assert read(registry, "llm_requests_total", status="success") == 1
     assert read(registry, "llm_usage_missing_total", reason="stream_closed") == 1
     assert read(registry, "llm_active_requests") == 0
+
+
+def anthropic_client(server, observer, async_client: bool = False):
+    anthropic = pytest.importorskip("anthropic")
+    cls = anthropic.AsyncAnthropic if async_client else anthropic.Anthropic
+    client = cls(api_key="sk-ant-local", base_url=server.url.removesuffix("/v1"), max_retries=0)
+    return llmobs.instrument(client, agent_id="svea.writer", observer=observer)
+
+
+def test_the_openai_chat_stream_helper_is_recorded_through_create(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    with client.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_completion()
+    assert server.requests[-1]["stream_options"] == {"include_usage": True}
+    assert "content.delta" in kinds and final.choices[0].message.content == "".join(WORDS)
+    assert final.usage is None  # the caller did not ask for it: the usage chunk was kept back
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == 120
+    assert read(registry, "llm_time_to_first_token_seconds_count") == 1
+
+
+def test_the_openai_responses_stream_helper_is_recorded(server, observed):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    with client.responses.stream(model="gpt-4o", input="Hi") as stream:
+        text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+    assert text == "".join(WORDS)
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == 200
+
+
+def test_the_anthropic_stream_helper_is_recorded(server, observed):
+    registry, observer, _ = observed
+    client = anthropic_client(server, observer)
+    model = "claude-sonnet-4-6"
+    with client.messages.stream(model=model, max_tokens=256, messages=MESSAGES) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "".join(WORDS) and final.usage.output_tokens == ANTHROPIC_OUTPUT_TOKENS
+    assert tokens_of(registry, model, "anthropic") == ANTHROPIC_TOKENS
+    labels = {"agent_id": "svea.writer", "model": model, "provider": "anthropic"}
+    assert sample(registry, "llm_requests_total", **labels, status="success") == 1
+    assert sample(registry, "llm_time_to_first_token_seconds_count", **labels) == 1
+
+
+def test_the_anthropic_stream_helper_left_early_is_recorded_once(server, observed):
+    registry, observer, _ = observed
+    client = anthropic_client(server, observer)
+    model = "claude-sonnet-4-6"
+    with client.messages.stream(model=model, max_tokens=256, messages=MESSAGES) as stream:
+        next(iter(stream))  # message_start: input tokens known, output not yet
+    labels = {"agent_id": "svea.writer", "model": model, "provider": "anthropic"}
+    assert sample(registry, "llm_requests_total", **labels, status="success") == 1
+    assert sample(registry, "llm_tokens_used_total", **labels, token_type="prompt") == 400
+    assert (
+        sample(registry, "llm_active_requests", agent_id="svea.writer", provider="anthropic") == 0
+    )
+
+
+def test_the_async_anthropic_stream_helper_is_recorded(server, observed):
+    registry, observer, _ = observed
+    client = anthropic_client(server, observer, async_client=True)
+    model = "claude-sonnet-4-6"
+
+    async def main() -> str:
+        async with client.messages.stream(model=model, max_tokens=256, messages=MESSAGES) as s:
+            return "".join([text async for text in s.text_stream])
+
+    assert asyncio.run(main()) == "".join(WORDS)
+    assert tokens_of(registry, model, "anthropic") == ANTHROPIC_TOKENS
+
+
+def test_an_enforced_budget_refuses_a_stream_helper_before_it_is_sent(server, observed):
+    observer = enforcing_observer(observed, daily_budget=0.01)
+    client = anthropic_client(server, observer)
+    sent = len(server.requests)
+    manager = client.messages.stream(
+        model="claude-sonnet-4-6", max_tokens=100_000, messages=MESSAGES
+    )
+    with pytest.raises(llmobs.BudgetExceededError):
+        manager.__enter__()
+    assert len(server.requests) == sent
+
+
+def test_a_self_hosted_model_behind_an_openai_api_is_priced_from_the_overrides(server):
+    from prometheus_client import CollectorRegistry
+
+    from llmobs.price_overrides import PriceOverride
+    from llmobs.rates import TokenRates
+
+    registry = CollectorRegistry()
+    metrics = llmobs.LLMMetrics(registry=registry)
+    rates = TokenRates(input=0.05, output=0.10)  # the team's own cost of its GPUs
+    calculator = llmobs.LLMCostCalculator(
+        overrides=[PriceOverride("meta-llama/llama-3.1-8b-instruct", "vllm", rates)],
+        metrics=metrics,
+    )
+    observer = llmobs.LLMObserver(metrics, None, calculator)
+    client = client_for(server, observer, provider="vllm")
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    client.chat.completions.create(model=model, messages=MESSAGES)
+    where = {"agent_id": "svea.writer", "model": model, "provider": "vllm"}
+    assert sample(registry, "llm_cost_total", **where) == pytest.approx(
+        rates.cost(prompt_tokens=120, completion_tokens=30)
+    )
+    assert sample(registry, "llm_unpriced_requests_total", model=model, provider="vllm") == 0

@@ -14,6 +14,17 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return registry.get_sample_value(name, labels) or 0.0
 
 
+TOKEN_TYPES = ("prompt", "completion", "cache_read", "cache_write", "reasoning")
+
+
+def tokens_by_type(registry: CollectorRegistry, **labels: str) -> dict[str, float]:
+    """``llm_tokens_used_total`` of one agent, model and provider, by token type."""
+    return {
+        kind: sample(registry, "llm_tokens_used_total", **labels, token_type=kind)
+        for kind in TOKEN_TYPES
+    }
+
+
 def series_count(registry: CollectorRegistry, prefix: str = "llm_") -> int:
     """How many samples with ``prefix`` the registry exposes."""
     return sum(
@@ -31,6 +42,15 @@ def total(registry: CollectorRegistry, name: str) -> float:
 
 def invalid(registry: CollectorRegistry, reason: str) -> float:
     return sample(registry, "llm_invalid_records_total", reason=reason)
+
+
+def enforcing_observer(observed: tuple[CollectorRegistry, Any, Any], daily_budget: float) -> Any:
+    """An observer on ``observed``'s metrics and calculator that enforces ``daily_budget``."""
+    from llmobs import CostTracker, LLMObserver
+
+    _, plain, calculator = observed
+    tracker = CostTracker(":memory:", daily_budget=daily_budget, calculator=calculator)
+    return LLMObserver(plain.metrics, tracker, calculator, enforce=True)
 
 
 def observed_stack() -> tuple[CollectorRegistry, Any, Any]:

@@ -74,6 +74,25 @@ GEMINI_CHUNKS = [
         },
     },
 ]
+BEDROCK_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "Hi"}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": "!"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "end_turn"}},
+    {
+        "metadata": {
+            "usage": {
+                "inputTokens": 50,
+                "outputTokens": 70,
+                "cacheReadInputTokens": 900,
+                "cacheWriteInputTokens": 50,
+                "totalTokens": 1070,
+            },
+            "metrics": {"latencyMs": 300},
+        }
+    },
+]
 RESPONSES_EVENTS = [
     {"type": "response.created", "sequence_number": 0},
     {"type": "response.output_text.delta", "delta": "Hi", "sequence_number": 1},
@@ -122,8 +141,14 @@ def consume(observer, model: str, provider: str, events, stop_after: int | None 
         ("claude-sonnet-4-5", "anthropic", ANTHROPIC_EVENTS, (1000, 300, 800, 100, 250)),
         ("gemini-2.5-flash", "google", GEMINI_CHUNKS, (500, 100, 0, 0, 60)),
         ("gpt-4o", "openai", RESPONSES_EVENTS, (300, 50, 0, 0, 20)),
+        (
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "bedrock",
+            BEDROCK_EVENTS,
+            (1000, 70, 900, 50, 0),
+        ),
     ],
-    ids=["openai-chat", "anthropic", "gemini", "openai-responses"],
+    ids=["openai-chat", "anthropic", "gemini", "openai-responses", "bedrock"],
 )
 def test_a_stream_is_recorded_from_its_own_usage_events(observed, model, provider, events, tokens):
     registry, observer, calculator = observed
@@ -249,3 +274,51 @@ def test_a_stream_reporting_nonsense_counts_is_rejected_not_raised(observed):
     consume(observer, "gpt-4o", "openai", bad)
     assert sample(registry, "llm_invalid_records_total", reason="negative_tokens") == 1
     assert read(registry, "llm_requests_total", "gpt-4o", "openai", status="success") == 0
+
+
+def test_a_call_timed_elsewhere_is_recorded_after_the_fact(observed):
+    registry, observer, calculator = observed
+    observer.record_finished(
+        "chat.bot", "gpt-4o", "openai", {"usage": CHAT_USAGE},
+        duration_seconds=2.0, first_output_seconds=0.5,
+    )  # fmt: skip
+    assert read(registry, "llm_request_duration_seconds_sum", "gpt-4o", "openai") == 2.0
+    assert read(registry, "llm_time_to_first_token_seconds_sum", "gpt-4o", "openai") == 0.5
+    pace = read(registry, "llm_time_per_output_token_seconds_sum", "gpt-4o", "openai")
+    assert pace == pytest.approx(1.5 / 199)
+    assert read(registry, "llm_cost_total", "gpt-4o", "openai") == pytest.approx(
+        calculator.cost_of("gpt-4o", 1000, 200, provider="openai", cache_read_tokens=400)
+    )
+
+
+def test_a_call_recorded_after_the_fact_is_never_refused_by_a_budget():
+    from prometheus_client import CollectorRegistry
+
+    from llmobs import CostTracker, LLMCostCalculator, LLMMetrics, LLMObserver
+
+    registry = CollectorRegistry()
+    metrics = LLMMetrics(registry=registry)
+    calculator = LLMCostCalculator(overrides=(), metrics=metrics)
+    tracker = CostTracker(":memory:", daily_budget=0.000001, calculator=calculator)
+    observer = LLMObserver(metrics, tracker, calculator, enforce=True)
+    for _ in range(2):  # the second is over the budget already: made, so recorded
+        observer.record_finished(
+            "chat.bot", "gpt-4o", "openai", {"usage": CHAT_USAGE}, duration_seconds=1.0
+        )
+    assert read(registry, "llm_requests_total", "gpt-4o", "openai", status="success") == 2
+    assert tracker.get_daily_summary().total_requests == 2
+
+
+def test_an_aws_error_is_counted_by_its_error_code(observed):
+    registry, observer, _ = observed
+
+    class ClientError(Exception):  # botocore's shape: the code in its response
+        def __init__(self) -> None:
+            self.response = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+
+    with pytest.raises(ClientError), observer.call("chat.bot", "nova-lite", "bedrock"):
+        raise ClientError()
+    errors = read(
+        registry, "llm_errors_total", "nova-lite", "bedrock", error_type="ThrottlingException"
+    )
+    assert errors == 1

@@ -1,0 +1,125 @@
+"""A LiteLLM callback: every call LiteLLM makes (``completion`` and ``acompletion``, streamed
+or not, its Router and proxy too, for any of its providers) recorded by llmobs, and priced by
+llmobs's prices, not LiteLLM's.
+
+Example:
+    >>> import litellm                                      # doctest: +SKIP
+    >>> from llmobs.litellm_callback import LLMObsCallback  # doctest: +SKIP
+    >>> litellm.callbacks = [LLMObsCallback(agent_id="svea.writer")]  # doctest: +SKIP
+
+A call's agent is its ``metadata={"agent_id": ...}``, else the innermost
+``llmobs.agent(...)``, else ``agent_id``; its provider LiteLLM's (``openai``, ``anthropic``,
+``bedrock``, ``vertex_ai``, ``ollama``, ...). LiteLLM tells of a call once it is over, so the
+in-flight gauge does not see it and budgets are not enforced before it (they are tracked, and
+alert); for enforcement use ``llmobs.instrument`` or ``LLMObserver.call``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litellm.integrations.custom_logger import CustomLogger
+
+from .observer import LLMObserver
+from .sdks.attempts import Attempts
+from .sdks.methods import AGENT, UNKNOWN_AGENT
+
+#: The prefix LiteLLM gives the provider's response headers it passes on.
+_HEADER_PREFIX = "llm_provider-"
+
+
+class LLMObsCallback(CustomLogger):
+    """Records each LiteLLM call's latency, tokens, cost (llmobs's), errors, time to first
+    token of a stream and the provider's rate-limit headroom."""
+
+    def __init__(
+        self,
+        *,
+        agent_id: str | None = None,
+        observer: LLMObserver | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.agent_id = agent_id
+        self.observer = observer or LLMObserver()
+
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._record(kwargs, response_obj, start_time, end_time, None)
+
+    def log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._record(kwargs, None, start_time, end_time, _error_of(kwargs))
+
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._record(kwargs, response_obj, start_time, end_time, None)
+
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        self._record(kwargs, None, start_time, end_time, _error_of(kwargs))
+
+    def _record(
+        self,
+        kwargs: dict[str, Any],
+        response: Any,
+        start: datetime,
+        end: datetime,
+        error: BaseException | None,
+    ) -> None:
+        """Record one call; never raises into LiteLLM."""
+        try:
+            agent_id = self._agent_of(kwargs)
+            model = str(kwargs.get("model") or "unknown")
+            provider = str(kwargs.get("custom_llm_provider") or "unknown")
+            first_output = None
+            first = kwargs.get("completion_start_time")
+            if kwargs.get("stream") is True and isinstance(first, datetime) and error is None:
+                first_output = max((first - start).total_seconds(), 0.0)
+            self.observer.record_finished(
+                agent_id,
+                model,
+                provider,
+                response,
+                duration_seconds=max((end - start).total_seconds(), 0.0),
+                first_output_seconds=first_output,
+                error=error,
+            )
+            headers = _provider_headers(response)
+            if headers:
+                call = self.observer.call(agent_id, model, provider)
+                Attempts(call, self.observer).saw(200, headers)
+        except Exception as exc:
+            self.observer.metrics.count_internal_error(exc)
+
+    def _agent_of(self, kwargs: dict[str, Any]) -> str:
+        for metadata in (
+            (kwargs.get("litellm_params") or {}).get("metadata"),
+            kwargs.get("metadata"),
+        ):
+            if isinstance(metadata, dict) and isinstance(metadata.get("agent_id"), str):
+                return str(metadata["agent_id"])
+        return AGENT.get() or self.agent_id or UNKNOWN_AGENT
+
+
+def _error_of(kwargs: dict[str, Any]) -> BaseException:
+    error = kwargs.get("exception")
+    return error if isinstance(error, BaseException) else RuntimeError(str(error))
+
+
+def _provider_headers(response: Any) -> dict[str, str]:
+    """The provider's response headers LiteLLM kept with the response."""
+    hidden = getattr(response, "_hidden_params", None)
+    found = hidden.get("additional_headers") if isinstance(hidden, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {
+        name.removeprefix(_HEADER_PREFIX): str(value)
+        for name, value in found.items()
+        if isinstance(name, str)
+    }

@@ -1,0 +1,110 @@
+"""The HTTP attempts of one observed call: the SDK's own retries, 429 and 5xx answers, and the
+provider's rate-limit headroom read from the answers' headers."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ..observer import LLMCall, LLMObserver
+
+
+class Attempts:
+    """The HTTP attempts the SDK makes for one observed call (its own retries included)."""
+
+    __slots__ = ("call", "count", "observer")
+
+    def __init__(self, call: LLMCall, observer: LLMObserver) -> None:
+        self.call, self.observer, self.count = call, observer, 0
+
+    def saw(self, status: int, headers: Mapping[str, str]) -> None:
+        """One answer: counted, a 429 or 5xx by its code, rate-limit headroom read."""
+        call, metrics = self.call, self.observer.metrics
+        self.count += 1
+        if status == 429 or status >= 500:
+            metrics.count_failed_attempt(call.agent_id, call.model, call.provider, status)
+        limits = {
+            name.lower(): value
+            for name, value in headers.items()
+            if name.lower().startswith(_RATE_LIMIT_PREFIXES)
+        }
+        if not limits:
+            return
+        for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
+            total, left = limits.get(total_key), limits.get(left_key)
+            if total is not None and left is not None:
+                try:
+                    whole, remaining = int(float(total)), int(float(left))
+                except ValueError:
+                    continue
+                metrics.set_rate_limit(call.provider, call.model, limit, remaining, whole)
+
+    def done(self) -> None:
+        """The call is over: attempts past the first were the SDK's retries."""
+        if self.count > 1:
+            call = self.call
+            self.observer.metrics.count_retries(
+                call.agent_id, call.model, call.provider, self.count - 1
+            )
+
+
+_ATTEMPTS: contextvars.ContextVar[Attempts | None] = contextvars.ContextVar(
+    "llmobs_attempts", default=None
+)
+_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+#: Response headers of rate-limit headroom: (limit, (total header, remaining header)).
+_RATE_LIMIT_HEADERS = tuple(
+    (limit, (f"x-ratelimit-limit-{limit}", f"x-ratelimit-remaining-{limit}"))
+    for limit in ("requests", "tokens")
+) + tuple(
+    (
+        limit,
+        (
+            f"anthropic-ratelimit-{limit.replace('_', '-')}-limit",
+            f"anthropic-ratelimit-{limit.replace('_', '-')}-remaining",
+        ),
+    )
+    for limit in ("requests", "tokens", "input_tokens", "output_tokens")
+)
+
+
+def saw_answer(status: int, headers: Mapping[str, str]) -> None:
+    """One HTTP answer to the observed call in this context, if any; never raises."""
+    attempts = _ATTEMPTS.get()
+    if attempts is not None:
+        try:
+            attempts.saw(status, headers)
+        except Exception as exc:  # never into the SDK
+            attempts.observer.metrics.count_internal_error(exc)
+
+
+def saw_response(response: Any) -> None:
+    """httpx response hook."""
+    saw_answer(response.status_code, response.headers)
+
+
+async def saw_response_async(response: Any) -> None:
+    """httpx response hook of an async client."""
+    saw_answer(response.status_code, response.headers)
+
+
+#: The hooks ``instrument`` adds to an SDK's httpx client, and ``uninstrument`` removes.
+RESPONSE_HOOKS = (saw_response, saw_response_async)
+
+
+@contextmanager
+def attempted(call: LLMCall, observer: LLMObserver) -> Iterator[None]:
+    """Count the SDK's attempts for ``call`` while it runs; record the call as failed if the
+    SDK raises, and let the error through."""
+    attempts = Attempts(call, observer)
+    token = _ATTEMPTS.set(attempts)
+    try:
+        yield
+    except BaseException as error:
+        call.__exit__(type(error), error, error.__traceback__)
+        raise
+    finally:
+        _ATTEMPTS.reset(token)
+        attempts.done()

@@ -1,0 +1,39 @@
+"""The google-genai SDK: ``models.generate_content`` and ``generate_content_stream`` of a
+``genai.Client``, and the same under ``client.aio``. Chats (``client.chats``) call them too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .adapter import Method, SDKAdapter, given, nested
+
+
+class GeminiAdapter(SDKAdapter):
+    provider = "google"
+    modules = ("google.genai",)
+    clients = "google.genai.Client"
+
+    def handles(self, client: Any) -> bool:
+        return super().handles(client) and hasattr(client, "aio")
+
+    def methods(self, client: Any) -> tuple[Method, ...]:
+        return tuple(
+            Method(path, name, use_async)
+            for path, use_async in ((("models",), False), (("aio", "models"), True))
+            for name in ("generate_content", "generate_content_stream")
+        )
+
+    def model_of(self, kwargs: dict[str, Any]) -> str:
+        return super().model_of(kwargs).removeprefix("models/")
+
+    def max_tokens_of(self, kwargs: dict[str, Any]) -> int | None:
+        most = nested(kwargs.get("config"), "max_output_tokens")
+        return most if given(most) else None
+
+    def stream_in(self, method: Method, answer: Any) -> Any | None:
+        return answer if method.name == "generate_content_stream" else None
+
+    def http_clients(self, client: Any) -> tuple[Any, ...]:
+        api = getattr(client, "_api_client", None)
+        found = (getattr(api, "_httpx_client", None), getattr(api, "_async_httpx_client", None))
+        return tuple(http for http in found if http is not None)

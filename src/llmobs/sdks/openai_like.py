@@ -1,0 +1,56 @@
+"""The OpenAI and Anthropic SDKs: ``chat.completions`` and ``responses`` of an OpenAI client
+(a vLLM or Ollama server behind one too), ``messages`` of an Anthropic client, sync or async.
+
+OpenAI's stream helpers (``chat.completions.stream``, ``responses.stream``) call ``create`` and
+are observed through it; Anthropic's ``messages.stream`` makes its own request and is observed
+as a stream helper."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .adapter import Method, SDKAdapter, is_async_client
+
+
+def _stream_types(sdk: str) -> tuple[type, ...]:
+    module = sys.modules.get(sdk)
+    return tuple(getattr(module, name) for name in ("Stream", "AsyncStream") if module)
+
+
+class _HttpxSDK(SDKAdapter):
+    """An SDK generated alike (OpenAI's and Anthropic's): streams of its own class, one httpx
+    client under ``_client``."""
+
+    def stream_in(self, method: Method, answer: Any) -> Any | None:
+        return answer if isinstance(answer, _stream_types(self.modules[0])) else None
+
+    def http_clients(self, client: Any) -> tuple[Any, ...]:
+        http = getattr(client, "_client", None)
+        return (http,) if http is not None else ()
+
+
+class OpenAIAdapter(_HttpxSDK):
+    provider = "openai"
+    modules = ("openai",)
+    clients = "openai.OpenAI and AsyncOpenAI"
+
+    def methods(self, client: Any) -> tuple[Method, ...]:
+        use_async = is_async_client(client)
+        return (
+            Method(("chat", "completions"), "create", use_async, asks_for_usage=True),
+            Method(("responses",), "create", use_async),
+        )
+
+
+class AnthropicAdapter(_HttpxSDK):
+    provider = "anthropic"
+    modules = ("anthropic",)
+    clients = "anthropic.Anthropic and AsyncAnthropic"
+
+    def methods(self, client: Any) -> tuple[Method, ...]:
+        use_async = is_async_client(client)
+        return (
+            Method(("messages",), "create", use_async),
+            Method(("messages",), "stream", use_async, kind="manager"),
+        )
