@@ -396,6 +396,17 @@ def tokens() -> Series:
     return Series(TOKENS, matchers=(("token_type", "=~", "|".join(TOTAL_TOKEN_TYPES)),))
 
 
+def tokens_of(token_type: TokenType) -> Series:
+    """Tokens of one type (reasoning tokens are part of completion tokens, as cache tokens are
+    of prompt tokens)."""
+    return Series(TOKENS, matchers=(("token_type", "=", token_type.value),))
+
+
+def per_second(seconds_each: Expr) -> Expr:
+    """How many a second, from the seconds each takes (empty where that is 0)."""
+    return seconds_each.then(f"1 / ({seconds_each} > 0)")
+
+
 def label_values(label: str) -> Expr:
     """Grafana's query for the values of a dashboard variable: from the request-rate rule kept
     by that label alone, a few series rather than every series of the fleet."""

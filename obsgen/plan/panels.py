@@ -33,6 +33,7 @@ from llmobs.schema import (
     UNPRICED_REQUESTS,
     USAGE_MISSING,
     MetricSpec,
+    TokenType,
 )
 from obsgen.catalogue import promql as q
 from obsgen.catalogue.alerts import BUDGET_ALERTS
@@ -84,6 +85,17 @@ def _cache_hit_share(reader: Reader) -> Expr:
 
 def _latency(p: float, spec: MetricSpec = REQUEST_DURATION) -> Callable[[Reader], Expr]:
     return lambda r: q.quantile(p, r.rate(Series(spec, "_bucket"), ("le",)))
+
+
+def _output_speed(p: float) -> Callable[[Reader], Expr]:
+    """Output tokens per second of the stream at quantile ``p`` of time per output token."""
+    return lambda r: q.per_second(_latency(p, TIME_PER_OUTPUT_TOKEN)(r))
+
+
+def _reasoning_share(reader: Reader) -> Expr:
+    by_model = ("model",)
+    reasoning = reader.rate(q.tokens_of(TokenType.REASONING), by_model)
+    return q.ratio(reasoning, reader.rate(q.tokens_of(TokenType.COMPLETION), by_model))
 
 
 def _team_cost(separator: str) -> Callable[[Reader], Expr]:
@@ -397,14 +409,15 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
         ),
         _draft(
-            "Time per Output Token",
+            "Output Speed",
             "timeseries",
-            SECONDS,
-            "p50 and p95 of the time per output token after the first, of streams read to "
-            "their end: its inverse is the output speed in tokens per second.",
-            tuple(
-                Target(_latency(p, TIME_PER_OUTPUT_TOKEN), f"p{round(p * 100)}")
-                for p in (0.5, 0.95)
+            TOKENS_PER_SEC,
+            "Output tokens per second of streamed calls after their first token, of streams "
+            "read to their end: the median stream, and the slowest 5% (from the p50 and p95 of "
+            "llm_time_per_output_token_seconds).",
+            (
+                Target(_output_speed(0.5), "median"),
+                Target(_output_speed(0.95), "slowest 5%"),
             ),
             Grid(12, 55, 12, 8),
             minimum=0,
@@ -420,7 +433,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
                 Target(lambda r: r.rate(Series(RETRIES), ("provider",)), "retries: {{provider}}"),
                 Target(lambda r: r.rate(Series(FAILED_ATTEMPTS), ("code",)), "HTTP {{code}}"),
             ),
-            Grid(0, 63, 12, 8),
+            Grid(0, 63, 8, 8),
             minimum=0,
         ),
         _draft(
@@ -435,8 +448,20 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
                     "{{provider}} {{model}} {{limit}}",
                 ),
             ),
-            Grid(12, 63, 12, 8),
+            Grid(8, 63, 8, 8),
             (Step(RED, None), Step(GREEN, slo.rate_limit_headroom_percent / 100)),
+            minimum=0,
+            maximum=1,
+        ),
+        _draft(
+            "Reasoning Share",
+            "timeseries",
+            PERCENT,
+            "Share of output tokens spent on reasoning, by model (OpenAI reasoning, Anthropic "
+            "thinking, Gemini thoughts): billed as output, never shown. Only models that "
+            "reason have a line.",
+            (Target(_reasoning_share, "{{model}}"),),
+            Grid(16, 63, 8, 8),
             minimum=0,
             maximum=1,
         ),

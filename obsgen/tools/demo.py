@@ -190,6 +190,7 @@ class Demo:
                 prompt_tokens=call.prompt_tokens,
                 completion_tokens=call.completion_tokens,
                 cache_read_tokens=call.cache_read_tokens,
+                reasoning_tokens=call.reasoning_tokens,
             )
             if call.cached:
                 llm_call.cost = 0.0

@@ -29,6 +29,7 @@ def _openai(call: Call) -> list[dict[str, Any]]:
         "prompt_tokens": call.prompt_tokens,
         "completion_tokens": call.completion_tokens,
         "prompt_tokens_details": {"cached_tokens": call.cache_read_tokens},
+        "completion_tokens_details": {"reasoning_tokens": call.reasoning_tokens},
     }
     return [*chunks, {"choices": [], "usage": usage}]
 

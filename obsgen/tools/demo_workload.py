@@ -20,6 +20,8 @@ class Route:
     provider: str
     weight: float
     seconds_per_token: float
+    #: Share of its output tokens a reasoning model spends on reasoning, on average.
+    reasoning_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ HAIKU = Route("claude-3-haiku-20240307", "anthropic", 1, 0.006)
 GEMINI_PRO = Route("gemini-1.5-pro-002", "google", 1, 0.014)
 GEMINI_FLASH = Route("gemini-1.5-flash", "google", 1, 0.005)
 SELF_HOSTED = Route("acme-llama-3-70b", "vllm", 1, 0.02)  # no public price: unpriced
+O3_MINI = Route("o3-mini", "openai", 1, 0.01, reasoning_share=0.7)
 
 AGENTS = (
     Agent("meetmind.coordinator", (GPT_4O, SONNET), 5, 0.35, prompt_cache_share=0.6),
@@ -52,7 +55,7 @@ AGENTS = (
     Agent("agent.svea.pm", (GPT_4, GEMINI_PRO), 2, None),
     Agent("svea.writer", (HAIKU, SONNET), 3, 0.2, prompt_cache_share=0.4),
     Agent("support.triage", (GEMINI_FLASH, GPT_4O_MINI), 4, 0.6),
-    Agent("research.analyst", (SELF_HOSTED, GEMINI_PRO), 1, None),
+    Agent("research.analyst", (SELF_HOSTED, GEMINI_PRO, O3_MINI), 1, None),
 )
 #: Agents with a fresh id per session: more than the label cap, so they show the overflow.
 SESSION_AGENT_SHARE = 0.03
@@ -86,6 +89,8 @@ class Call:
     streamed: bool = False
     cancelled: bool = False
     retried: bool = False
+    #: Of the completion tokens, those spent on reasoning.
+    reasoning_tokens: int = 0
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -130,6 +135,8 @@ class Workload:
             )
         prompt = max(1, int(_lognormal(rng, 1200 * self.spend_factor, 0.7)))
         completion = max(1, int(_lognormal(rng, 250, 0.6)))
+        reasoning = int(completion * route.reasoning_share * 2 * rng.random())
+        completion += reasoning  # reasoning comes on top of the answer, inside completion
         cache_read = (
             int(prompt * agent.prompt_cache_share * rng.random())
             if route.provider in ("openai", "anthropic")
@@ -158,4 +165,5 @@ class Workload:
             streamed,
             cancelled,
             retried,
+            reasoning,
         )

@@ -24,7 +24,7 @@ from .enforcement import (
 )
 from .errors import InvalidRecordError, Reason
 from .exposition import make_asgi_app, make_wsgi_app, mark_process_dead, start_metrics_server
-from .instrument import agent, instrument, uninstrument
+from .instrument import agent, instrument, instrument_sdk, uninstrument, uninstrument_sdk
 from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
 from .observer import LLMCall, LLMObserver
 from .price_overrides import PriceFileError
@@ -71,9 +71,11 @@ __all__ = [
     "get_cost_tracker",
     "get_llm_metrics",
     "instrument",
+    "instrument_sdk",
     "make_asgi_app",
     "make_wsgi_app",
     "mark_process_dead",
     "start_metrics_server",
     "uninstrument",
+    "uninstrument_sdk",
 ]

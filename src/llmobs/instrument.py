@@ -23,6 +23,9 @@ client exactly.
 
 from __future__ import annotations
 
+import functools
+import importlib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .observer import LLMObserver
@@ -32,7 +35,14 @@ from .sdks.gemini import GeminiAdapter
 from .sdks.methods import UNKNOWN_AGENT, ObservedMethod, agent
 from .sdks.openai_like import AnthropicAdapter, OpenAIAdapter
 
-__all__ = ["UNKNOWN_AGENT", "agent", "instrument", "uninstrument"]
+__all__ = [
+    "UNKNOWN_AGENT",
+    "agent",
+    "instrument",
+    "instrument_sdk",
+    "uninstrument",
+    "uninstrument_sdk",
+]
 
 C = TypeVar("C")
 ADAPTERS: tuple[SDKAdapter, ...] = (
@@ -42,6 +52,7 @@ ADAPTERS: tuple[SDKAdapter, ...] = (
     BedrockAdapter(),
 )
 _ORIGINAL = "_llmobs_original_"
+_NEW_CLIENTS = "_llmobs_original___init__"
 
 
 def _adapter_of(client: Any) -> SDKAdapter:
@@ -90,3 +101,66 @@ def uninstrument(client: C) -> C:
             delattr(holder, method.name)
             delattr(holder, _ORIGINAL + method.name)
     return client
+
+
+def instrument_sdk(
+    sdk: str,
+    *,
+    agent_id: str | None = None,
+    provider: str | None = None,
+    observer: LLMObserver | None = None,
+) -> None:
+    """Instrument every client of ``sdk`` (``openai``, ``anthropic`` or ``google-genai``) made
+    from now on, as ``instrument`` would: for the clients a framework makes out of your reach.
+    Call it at start-up, before they are made; clients made before are not touched.
+    ``uninstrument_sdk(sdk)`` stops it for clients made after."""
+    adapter = _adapter_named(sdk)
+    watcher = observer or LLMObserver()
+    options = {"agent_id": agent_id, "provider": provider, "observer": watcher}
+    for cls in _client_classes(adapter):
+        if _NEW_CLIENTS not in vars(cls):
+            original = vars(cls)["__init__"]
+            setattr(cls, "__init__", _instrumenting(original, watcher, options))  # noqa: B010
+            setattr(cls, _NEW_CLIENTS, original)
+
+
+def uninstrument_sdk(sdk: str) -> None:
+    """Undo ``instrument_sdk``: clients made from now on are the SDK's own (those made before
+    stay instrumented until ``uninstrument(client)``)."""
+    for cls in _client_classes(_adapter_named(sdk)):
+        if _NEW_CLIENTS in vars(cls):
+            setattr(cls, "__init__", vars(cls)[_NEW_CLIENTS])  # noqa: B010
+            delattr(cls, _NEW_CLIENTS)
+
+
+def _adapter_named(sdk: str) -> SDKAdapter:
+    for adapter in ADAPTERS:
+        if adapter.sdk == sdk and adapter.client_classes:
+            return adapter
+    named = ", ".join(repr(a.sdk) for a in ADAPTERS if a.client_classes)
+    raise ValueError(
+        f"llmobs.instrument_sdk knows {named}, not {sdk!r}; instrument boto3's bedrock-runtime "
+        "clients one by one with llmobs.instrument(client)"
+    )
+
+
+def _client_classes(adapter: SDKAdapter) -> list[type]:
+    return [
+        getattr(importlib.import_module(module), name) for module, name in adapter.client_classes
+    ]
+
+
+def _instrumenting(
+    original: Callable[..., None], observer: LLMObserver, options: dict[str, Any]
+) -> Callable[..., None]:
+    """A client class's ``__init__`` that instruments the client it made."""
+
+    @functools.wraps(original)
+    def init(client: Any, *args: Any, **kwargs: Any) -> None:
+        original(client, *args, **kwargs)
+        try:
+            instrument(client, **options)
+        except Exception as exc:  # the client is the caller's either way
+            observer.metrics.count_internal_error(exc)
+
+    return init

@@ -253,12 +253,23 @@ def _first_metric(expr: str) -> str:
     raise AssertionError(f"no schema metric in {expr}")
 
 
+def _narrowing(expr: str) -> str:
+    """The query's first equality matcher on each label that is not a variable (such as
+    ``token_type="reasoning"``), as a selector's matchers: the series it reads."""
+    found: dict[str, str] = {}
+    for label, value in re.findall(r'(\w+)="([^"$]*)"', expr):
+        if label not in ("agent_id", "model", "provider") and not label.startswith("__"):
+            found.setdefault(label, value)
+    return ",".join(f'{label}="{value}"' for label, value in found.items())
+
+
 def _concrete_values(stack: Stack, expr: str) -> dict[str, str]:
-    """Label values of the longest-lived series of the first metric the query reads (a series
-    born a second ago has one sample, too few for a rate)."""
+    """Label values of the longest-lived series of the first metric the query reads, among
+    those it narrows to (a series born a second ago has one sample, too few for a rate)."""
     metric = _first_metric(expr)
+    selector = f"{metric}{{{_narrowing(expr)}}}"
     series = stack.query(
-        f"topk(1, sum by (agent_id, model, provider) (count_over_time({metric}[60s])))"
+        f"topk(1, sum by (agent_id, model, provider) (count_over_time({selector}[60s])))"
     )
     assert series, f"no series of {metric} to pick concrete variable values from"
     labels = series[0]["metric"]

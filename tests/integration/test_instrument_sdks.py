@@ -396,3 +396,46 @@ def test_a_self_hosted_model_behind_an_openai_api_is_priced_from_the_overrides(s
         rates.cost(prompt_tokens=120, completion_tokens=30)
     )
     assert sample(registry, "llm_unpriced_requests_total", model=model, provider="vllm") == 0
+
+
+def test_instrument_sdk_instruments_every_client_made_after(server, observed):
+    registry, observer, _ = observed
+    own_init = vars(openai.OpenAI)["__init__"]
+    before = openai.OpenAI(api_key="sk-local", base_url=server.url, max_retries=0)
+    llmobs.instrument_sdk("openai", agent_id="svea.writer", observer=observer)
+    try:
+        after = openai.OpenAI(api_key="sk-local", base_url=server.url, max_retries=0)
+        azure = openai.AzureOpenAI(
+            api_key="sk-local", azure_endpoint=server.url, api_version="2024-10-21"
+        )
+        after.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        before.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    finally:
+        llmobs.uninstrument_sdk("openai")
+    assert read(registry, "llm_requests_total", status="success") == 1  # made after, only
+    assert "create" in vars(azure.chat.completions)  # a subclass's clients too
+    assert vars(openai.OpenAI)["__init__"] is own_init
+    later = openai.OpenAI(api_key="sk-local", base_url=server.url)
+    assert "create" not in vars(later.chat.completions)
+
+
+def test_instrument_sdk_names_the_sdks_it_knows():
+    with pytest.raises(ValueError, match="'openai', 'anthropic', 'google-genai'"):
+        llmobs.instrument_sdk("boto3")
+
+
+def test_a_failure_inside_llmobs_never_reaches_the_caller(server, observed, monkeypatch):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    broken = RuntimeError("a bug in llmobs")
+
+    def fail(*args, **kwargs):
+        raise broken
+
+    monkeypatch.setattr(observer, "call", fail)
+    answer = client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert answer.choices[0].message.content == "".join(WORDS)  # made, unobserved
+    anthropic = anthropic_client(server, observer)
+    with anthropic.messages.stream(model="claude-sonnet-4-6", max_tokens=8, messages=MESSAGES) as s:
+        assert "".join(s.text_stream) == "".join(WORDS)
+    assert sample(registry, "llm_invalid_records_total", reason="internal_error") == 2

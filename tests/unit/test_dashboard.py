@@ -55,10 +55,26 @@ def test_rows_on_completeness_budgets_and_streaming_follow(board):
         ("Calls Refused by Budgets", "timeseries"),
         ("Streaming", "row"),
         ("Time to First Token", "timeseries"),
-        ("Time per Output Token", "timeseries"),
+        ("Output Speed", "timeseries"),
         ("Retries and 429s", "timeseries"),
         ("Rate-Limit Headroom", "timeseries"),
+        ("Reasoning Share", "timeseries"),
     ]
+
+
+def test_reasoning_share_is_reasoning_of_completion_tokens_by_model(board):
+    (target,) = by_title(board)["Reasoning Share"]["targets"]
+    numerator, denominator = target["expr"].split("\n/\n")
+    assert 'token_type="reasoning"' in numerator and "by (model)" in numerator
+    assert 'token_type="completion"' in denominator and "> 0" in denominator
+
+
+def test_output_speed_inverts_the_time_per_output_token(board):
+    targets = by_title(board)["Output Speed"]["targets"]
+    assert [t["legendFormat"] for t in targets] == ["median", "slowest 5%"]
+    for target, quantile in zip(targets, ("0.5", "0.95"), strict=True):
+        assert target["expr"].startswith(f"1 / (histogram_quantile({quantile}, ")
+        assert "llm_time_per_output_token_seconds_bucket" in target["expr"]
 
 
 def test_budget_used_reads_each_budget_once_and_colours_at_the_alert_shares(board):

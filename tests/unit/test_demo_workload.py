@@ -33,6 +33,9 @@ def test_mix_of_agents_providers_cache_and_errors():
     assert 0.002 < sum(errors.values()) / len(calls) < 0.01
     assert any(c.cache_read_tokens for c in calls)
     assert any(c.buggy for c in calls)
+    reasoned = [c for c in calls if c.reasoning_tokens]
+    assert reasoned and all(c.model == "o3-mini" for c in reasoned)
+    assert all(c.reasoning_tokens <= c.completion_tokens for c in reasoned)
 
 
 def test_latencies_look_like_llm_calls():

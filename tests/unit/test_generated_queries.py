@@ -192,12 +192,14 @@ def test_quantiles_sum_by_le():
 
 
 def test_no_expression_adds_every_token_type():
-    """Cache tokens are inside prompt tokens: a sum over every token_type counts them twice."""
+    """Cache and reasoning tokens are inside prompt and completion tokens: a sum over every
+    token_type counts them twice. A query reads the total's types, or one type alone."""
     wanted = f'token_type=~"{"|".join(TOTAL_TOKEN_TYPES)}"'
     for where, expr in expressions(load(CONFIGS[0])):
         for name, body in SELECTOR.findall(expr):
             if "llm_tokens_used" in name and not where.startswith(name):
-                assert wanted in body, f"{where}: reads {name} without {wanted}"
+                one_type = re.search(r'token_type="\w+"', body)
+                assert wanted in body or one_type, f"{where}: reads {name} without {wanted}"
     assert wanted in panel_queries(load(CONFIGS[0]))["Token Usage by Model"][0]
 
 

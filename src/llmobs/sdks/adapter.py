@@ -43,6 +43,8 @@ def is_async_client(client: Any) -> bool:
 class SDKAdapter:
     """How one SDK's clients are instrumented; subclasses fill in what differs."""
 
+    #: The name ``llmobs.instrument_sdk`` knows it by.
+    sdk = ""
     #: The provider label of its calls, unless ``instrument(provider=...)`` names another.
     provider = "unknown"
     #: The modules its client classes come from.
@@ -51,6 +53,9 @@ class SDKAdapter:
     max_tokens_keys: tuple[str, ...] = ("max_tokens", "max_completion_tokens", "max_output_tokens")
     #: What its clients are called, for the error a client of another kind gets.
     clients = ""
+    #: Its client classes, as (module, class): every new one is instrumented by
+    #: ``llmobs.instrument_sdk``.
+    client_classes: tuple[tuple[str, str], ...] = ()
 
     def handles(self, client: Any) -> bool:
         module = type(client).__module__

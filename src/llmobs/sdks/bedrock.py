@@ -19,6 +19,7 @@ def _saw_botocore_answer(response_dict: dict[str, Any] | None = None, **_: Any) 
 
 
 class BedrockAdapter(SDKAdapter):
+    sdk = "boto3"
     provider = "bedrock"
     modules = ("botocore",)
     clients = "boto3.client('bedrock-runtime')"

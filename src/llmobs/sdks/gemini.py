@@ -9,9 +9,11 @@ from .adapter import Method, SDKAdapter, given, nested
 
 
 class GeminiAdapter(SDKAdapter):
+    sdk = "google-genai"
     provider = "google"
     modules = ("google.genai",)
     clients = "google.genai.Client"
+    client_classes = (("google.genai", "Client"),)
 
     def handles(self, client: Any) -> bool:
         return super().handles(client) and hasattr(client, "aio")

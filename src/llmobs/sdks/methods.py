@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..enforcement import BudgetExceededError
 from ..observer import LLMCall, LLMObserver
 from .adapter import Method, SDKAdapter
 from .attempts import attempted
@@ -61,6 +62,17 @@ class ObservedMethod:
         call.__enter__()
         return call, strip_usage
 
+    def begin(self, kwargs: dict[str, Any]) -> tuple[LLMCall, bool] | None:
+        """``start``, or None (counted) if llmobs fails: the call is then made unobserved.
+        Only a budget's refusal reaches the caller."""
+        try:
+            return self.start(kwargs)
+        except BudgetExceededError:
+            raise
+        except Exception as exc:
+            self.observer.metrics.count_internal_error(exc)
+            return None
+
     def answered(self, call: LLMCall, strip_usage: bool, answer: Any) -> Any:
         """What the caller gets for the SDK's ``answer``: a stream recorded as it is read, or
         the response itself, recorded now."""
@@ -81,7 +93,10 @@ class ObservedMethod:
     def _synchronous(self) -> Callable[..., Any]:
         @functools.wraps(self.original)
         def observed(*args: Any, **kwargs: Any) -> Any:
-            call, strip_usage = self.start(kwargs)
+            begun = self.begin(kwargs)
+            if begun is None:
+                return self.original(*args, **kwargs)
+            call, strip_usage = begun
             with attempted(call, self.observer):
                 answer = self.original(*args, **kwargs)
             return self.answered(call, strip_usage, answer)
@@ -91,7 +106,10 @@ class ObservedMethod:
     def _asynchronous(self) -> Callable[..., Any]:
         @functools.wraps(self.original)
         async def observed(*args: Any, **kwargs: Any) -> Any:
-            call, strip_usage = self.start(kwargs)
+            begun = self.begin(kwargs)
+            if begun is None:
+                return await self.original(*args, **kwargs)
+            call, strip_usage = begun
             with attempted(call, self.observer):
                 answer = await self.original(*args, **kwargs)
             return self.answered(call, strip_usage, answer)
@@ -130,7 +148,10 @@ class ObservedManager:
         return helper
 
     def __enter__(self) -> Any:
-        call, _ = self._method.start(self._kwargs)
+        begun = self._method.begin(self._kwargs)
+        if begun is None:
+            return self._manager.__enter__()
+        call = begun[0]
         with attempted(call, self._method.observer):
             helper = self._manager.__enter__()
         return self._observe(call, helper)
@@ -143,7 +164,10 @@ class ObservedManager:
                 self._observed._finish()
 
     async def __aenter__(self) -> Any:
-        call, _ = self._method.start(self._kwargs)
+        begun = self._method.begin(self._kwargs)
+        if begun is None:
+            return await self._manager.__aenter__()
+        call = begun[0]
         with attempted(call, self._method.observer):
             helper = await self._manager.__aenter__()
         return self._observe(call, helper)

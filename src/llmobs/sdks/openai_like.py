@@ -31,9 +31,11 @@ class _HttpxSDK(SDKAdapter):
 
 
 class OpenAIAdapter(_HttpxSDK):
+    sdk = "openai"
     provider = "openai"
     modules = ("openai",)
     clients = "openai.OpenAI and AsyncOpenAI"
+    client_classes = (("openai", "OpenAI"), ("openai", "AsyncOpenAI"))
 
     def methods(self, client: Any) -> tuple[Method, ...]:
         use_async = is_async_client(client)
@@ -44,9 +46,11 @@ class OpenAIAdapter(_HttpxSDK):
 
 
 class AnthropicAdapter(_HttpxSDK):
+    sdk = "anthropic"
     provider = "anthropic"
     modules = ("anthropic",)
     clients = "anthropic.Anthropic and AsyncAnthropic"
+    client_classes = (("anthropic", "Anthropic"), ("anthropic", "AsyncAnthropic"))
 
     def methods(self, client: Any) -> tuple[Method, ...]:
         use_async = is_async_client(client)
