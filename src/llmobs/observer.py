@@ -319,11 +319,18 @@ class LLMObserver:
         usage = None if call.rejected else call.usage
         self._record_stream(call)
         if error is not None:
+            # Tokens billed before the failure still cost money: the request is counted with
+            # them, in the metrics as in the tracker; its time goes to the failed requests'.
             taken = self.metrics.record_error(
-                call.agent_id, call.model, call.provider, error, duration_seconds=duration
+                call.agent_id,
+                call.model,
+                call.provider,
+                error,
+                duration_seconds=duration,
+                count_request=usage is None,
             )
-            if taken and usage is not None:  # tokens billed before the failure still cost money
-                self._track_cost(call, usage, values.optional_cost(call.cost))
+            if taken and usage is not None:
+                self._record_usage(call, usage, "error", None)
             elif taken and call._stream is not None:  # billed, but how much is unknown
                 self._count_usage_missing(call, "stream_error")
             return
@@ -333,6 +340,13 @@ class LLMObserver:
             self._warn_no_usage(call.agent_id, reason)
             self._count_usage_missing(call, reason)
             usage = TokenUsage()
+        self._record_usage(call, usage, call.status, duration)
+
+    def _record_usage(
+        self, call: LLMCall, usage: TokenUsage, status: str, duration: float | None
+    ) -> None:
+        """Count the request with its tokens and cost (priced here unless given), and give
+        the cost tracker what the metrics took."""
         cost = values.optional_cost(call.cost)
         unpriced = False
         if cost is None and call.usage is not None:
@@ -349,7 +363,7 @@ class LLMObserver:
             call.agent_id,
             call.model,
             call.provider,
-            call.status,
+            status,
             duration,
             usage.prompt_tokens,
             usage.completion_tokens,

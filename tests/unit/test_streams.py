@@ -228,6 +228,29 @@ def test_a_stream_cut_short_keeps_the_tokens_it_reported(observed):
     assert missing == 0
 
 
+def test_a_stream_that_breaks_after_its_usage_costs_the_same_in_metrics_and_tracker(observed):
+    registry, observer, calculator = observed
+    model = "claude-sonnet-4-5"
+
+    def breaking():
+        yield from ANTHROPIC_EVENTS[:3]  # message_start: the input tokens are billed
+        raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ConnectionResetError):
+        consume(observer, model, "anthropic", breaking())
+    billed = calculator.cost_of(
+        model, 1000, 1, provider="anthropic", cache_read_tokens=800, cache_write_tokens=100
+    )
+    assert read(registry, "llm_cost_total", model, "anthropic") == pytest.approx(billed)
+    assert observer.tracker.get_daily_summary().total_cost == pytest.approx(billed)
+    assert read(registry, "llm_tokens_used_total", model, "anthropic", token_type="prompt") == 1000
+    assert read(registry, "llm_requests_total", model, "anthropic", status="error") == 1
+    assert read(registry, "llm_errors_total", model, "anthropic",
+                error_type="ConnectionResetError") == 1  # fmt: skip
+    assert read(registry, "llm_failed_request_duration_seconds_count", model, "anthropic") == 1
+    assert read(registry, "llm_request_duration_seconds_count", model, "anthropic") == 0
+
+
 def test_a_stream_that_breaks_is_an_error_with_unknown_usage(observed):
     registry, observer, _ = observed
 
