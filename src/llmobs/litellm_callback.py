@@ -22,7 +22,7 @@ from typing import Any
 from litellm.integrations.custom_logger import CustomLogger
 
 from .observer import LLMObserver
-from .sdks.attempts import Attempts
+from .sdks.attempts import read_headroom
 from .sdks.methods import AGENT, UNKNOWN_AGENT
 
 #: The prefix LiteLLM gives the provider's response headers it passes on.
@@ -90,10 +90,7 @@ class LLMObsCallback(CustomLogger):
                 first_output_seconds=first_output,
                 error=error,
             )
-            headers = _provider_headers(response)
-            if headers:
-                call = self.observer.call(agent_id, model, provider)
-                Attempts(call, self.observer).saw(200, headers)
+            read_headroom(self.observer.metrics, provider, model, _provider_headers(response))
         except Exception as exc:
             self.observer.metrics.count_internal_error(exc)
 

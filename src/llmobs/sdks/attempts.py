@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from ..metrics import LLMMetrics
 from ..observer import LLMCall, LLMObserver
 
 
@@ -25,21 +26,7 @@ class Attempts:
         self.count += 1
         if status == 429 or status >= 500:
             metrics.count_failed_attempt(call.agent_id, call.model, call.provider, status)
-        limits = {
-            name.lower(): value
-            for name, value in headers.items()
-            if name.lower().startswith(_RATE_LIMIT_PREFIXES)
-        }
-        if not limits:
-            return
-        for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
-            total, left = limits.get(total_key), limits.get(left_key)
-            if total is not None and left is not None:
-                try:
-                    whole, remaining = int(float(total)), int(float(left))
-                except ValueError:
-                    continue
-                metrics.set_rate_limit(call.provider, call.model, limit, remaining, whole)
+        read_headroom(metrics, call.provider, call.model, headers)
 
     def done(self) -> None:
         """The call is over: attempts past the first were the SDK's retries."""
@@ -68,6 +55,27 @@ _RATE_LIMIT_HEADERS = tuple(
     )
     for limit in ("requests", "tokens", "input_tokens", "output_tokens")
 )
+
+
+def read_headroom(
+    metrics: LLMMetrics, provider: str, model: str, headers: Mapping[str, str]
+) -> None:
+    """Set the rate-limit headroom gauges from a provider's response headers, where present."""
+    limits = {
+        name.lower(): value
+        for name, value in headers.items()
+        if name.lower().startswith(_RATE_LIMIT_PREFIXES)
+    }
+    if not limits:
+        return
+    for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
+        total, left = limits.get(total_key), limits.get(left_key)
+        if total is not None and left is not None:
+            try:
+                whole, remaining = int(float(total)), int(float(left))
+            except ValueError:
+                continue
+            metrics.set_rate_limit(provider, model, limit, remaining, whole)
 
 
 def saw_answer(status: int, headers: Mapping[str, str]) -> None:

@@ -7,13 +7,16 @@ as a stream helper."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
 from .adapter import Method, SDKAdapter, is_async_client
 
 
+@functools.cache
 def _stream_types(sdk: str) -> tuple[type, ...]:
+    """The SDK's stream classes, looked up once (its client made a call: it is imported)."""
     module = sys.modules.get(sdk)
     return tuple(getattr(module, name) for name in ("Stream", "AsyncStream") if module)
 
