@@ -2,19 +2,24 @@
 
 Writes 24 h of 15 s history (``fleet_history``) with ``promtool tsdb create-blocks-from
 openmetrics``, starts the real Prometheus on it with the generated rules, backfills the recording
-rules with ``promtool tsdb create-blocks-from rules``, then times one full refresh of the
-generated dashboard: every panel's range query over 24 h at Grafana's step (60 s) and the
-instant queries, the annotations and the variable queries. The same refresh with each panel's
-raw-series query (the plan's ``baseline``) is timed in the same run, in interleaved rounds, and
-the best round of each is kept. Both with every variable at All, and with one agent chosen.
+rules with ``promtool tsdb create-blocks-from rules``, waits until Prometheus has merged the
+overlapping blocks, then times one full refresh of the generated dashboard: every panel's range
+query over 24 h at Grafana's step (60 s) and the instant queries, the annotations and the variable
+queries. The same refresh with each panel's raw-series query (the plan's ``baseline``) is timed in
+the same run, in interleaved rounds, and the best round of each is kept. Both with every variable
+at All, and with one agent chosen.
 
     python bench/bench_prometheus.py [--agents 50] [--models 10] [--providers 3] [--keep DIR]
+
+With ``--keep DIR`` the history and the backfilled rules stay in ``DIR``, and a later run with
+the same fleet reuses them (at 15k label sets they take over an hour to write).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -29,10 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from fleet_history import Fleet, write_block
+from fleet_history import BLOCK_SECONDS, Fleet, write_block
 from helpers import free_port
 
-from llmobs.schema import REQUESTS
+from llmobs.schema import REQUEST_DURATION, REQUESTS
 from obsgen import plan as planning
 from obsgen.config import parse
 from obsgen.render import rule_files
@@ -44,6 +49,13 @@ TARGET_SECONDS = 1.0
 ROUNDS = 3
 #: Rules over long windows are backfilled for the last minutes only: panels read them now.
 LONG_WINDOWS = re.compile(r":\w*increase(24h|7d|30d)$")
+#: Rules that keep every label set and every bucket: ``agent_id_le_model_provider:...``.
+PER_BUCKET = re.compile(r"^agent_id_le_")
+#: Points of one backfill query at most: promtool holds a query's whole answer in memory (at
+#: 15k label sets, two hours of a per-bucket rule took over 16 GB).
+POINTS_PER_BACKFILL_QUERY = 4_000_000
+#: The longest Prometheus may wait to merge the overlapping blocks before the timing starts.
+SETTLE_SECONDS = 3600
 CONFIG = """
 apiVersion: obsgen/v1
 prometheus:
@@ -86,6 +98,8 @@ class Prometheus:
                 # The raw-series baseline reads far more than the default 50M samples at once.
                 "--query.max-samples=2000000000",
                 "--query.timeout=10m",
+                # Blocks stay two hours long: only overlapping blocks are merged, in one pass.
+                "--storage.tsdb.max-block-duration=2h",
             ],
             stdout=subprocess.DEVNULL,
             stderr=(folder / "prometheus.log").open("w"),
@@ -111,8 +125,13 @@ class Prometheus:
         return elapsed
 
     def stop(self) -> None:
+        """Stop; Prometheus finishes a compaction first, which at scale takes minutes."""
         self.process.terminate()
-        self.process.wait(timeout=120)
+        try:
+            self.process.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def _substitute(expr: str, agent: str | None) -> str:
@@ -164,12 +183,108 @@ def _best(rounds: list[dict[str, float]]) -> dict[str, float]:
     return {name: min(r[name] for r in rounds) for name in rounds[0]}
 
 
+def _kept(folder: Path, name: str, expected: dict[str, object]) -> dict[str, object] | None:
+    """What an earlier run recorded in ``folder/name``, if it was for ``expected``."""
+    path = folder / name
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text())
+    return recorded if all(recorded.get(k) == v for k, v in expected.items()) else None
+
+
+def _import_history(fleet: Fleet, data: Path) -> int:
+    """Write and import the fleet's history into ``data``, two files at a time; the samples."""
+    with ProcessPoolExecutor(2) as pool:
+        parts = [(fleet, w, s, data) for w in fleet.blocks() for s in fleet.agent_slices()]
+        return sum(pool.map(_import_block, parts))
+
+
+def _write_rule_files(plan, folder: Path) -> dict[str, Path]:
+    """The plan's recording rules in three files, by how they are backfilled, and its alerts."""
+    rules = plan.recording.rules
+    kinds = {
+        "long": [r for r in rules if LONG_WINDOWS.search(r.record)],
+        "per-bucket": [r for r in rules if PER_BUCKET.search(r.record)],
+    }
+    kinds["window"] = [r for r in rules if not any(r in chosen for chosen in kinds.values())]
+    files = {}
+    for name, chosen in kinds.items():
+        group = planning.RecordingGroup(f"bench-{name}", "1m", tuple(chosen))
+        files[name] = folder / f"{name}-rules.yml"
+        files[name].write_text(rule_files.render(plan.header, (group,)))
+    files["alerts"] = folder / "alert-rules.yml"
+    files["alerts"].write_text(rule_files.render(plan.header, plan.alerts))
+    return files
+
+
+def _time_slices(fleet: Fleet) -> list[tuple[int, int]]:
+    """Windows for the per-bucket rules, each a whole fraction of a block, so that one backfill
+    query answers at most ``POINTS_PER_BACKFILL_QUERY`` points (one per series and minute)."""
+    series = fleet.label_sets * (len(REQUEST_DURATION.buckets or ()) + 1)
+    minutes = max(1, POINTS_PER_BACKFILL_QUERY // series)
+    seconds = BLOCK_SECONDS // math.ceil(BLOCK_SECONDS / (minutes * 60))
+    first = fleet.start - fleet.start % seconds
+    return [(t, min(t + seconds, fleet.end)) for t in range(first, fleet.end, seconds)]
+
+
+def _backfill(prometheus: Prometheus, fleet: Fleet, files: dict[str, Path], out: Path) -> int:
+    """Backfill the recording rules into ``out``; how many promtool runs it took."""
+    runs = [
+        (files["window"], fleet.start, fleet.end),
+        (files["long"], fleet.end - 600, fleet.end),
+        *((files["per-bucket"], max(a, fleet.start), b - 1) for a, b in _time_slices(fleet)),
+    ]
+    for path, start, end in runs:
+        _run(
+            "promtool",
+            "tsdb",
+            "create-blocks-from",
+            "rules",
+            "-q",
+            f"--url={prometheus.url}",
+            f"--start={start}",
+            f"--end={end}",
+            f"--output-dir={out}",
+            str(path),
+        )
+    return len(runs)
+
+
+def _overlapping_blocks(data: Path) -> int:
+    """Blocks in ``data`` whose time range overlaps an earlier block's."""
+    ranges = []
+    for meta in data.glob("*/meta.json"):
+        if "." in meta.parent.name:  # being written or deleted
+            continue
+        try:
+            block = json.loads(meta.read_text())
+        except (OSError, ValueError):  # deleted or renamed meanwhile
+            continue
+        ranges.append((block["minTime"], block["maxTime"]))
+    overlapping, reach = 0, None
+    for low, high in sorted(ranges):
+        if reach is not None and low < reach:
+            overlapping += 1
+        reach = high if reach is None else max(reach, high)
+    return overlapping
+
+
+def _settle(data: Path) -> str:
+    """Wait until Prometheus has merged the overlapping blocks (it checks once a minute)."""
+    started = time.monotonic()
+    while time.monotonic() - started < SETTLE_SECONDS:
+        if (count := _overlapping_blocks(data)) == 0:
+            return f"blocks merged in {time.monotonic() - started:.0f} s"
+        time.sleep(10)
+    return f"{count} blocks still overlapping after {SETTLE_SECONDS} s (timed anyway)"
+
+
 def main() -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--models", type=int, default=10)
     parser.add_argument("--providers", type=int, default=3)
-    parser.add_argument("--keep", type=Path, help="Keep the data in this folder.")
+    parser.add_argument("--keep", type=Path, help="Keep the data in this folder, or reuse it.")
     parser.add_argument(
         "--baseline-rounds",
         type=int,
@@ -181,59 +296,63 @@ def main() -> bool:
     for binary in ("prometheus", "promtool"):
         if shutil.which(binary) is None:
             raise SystemExit(f"{binary} is not on PATH (make system-deps)")
-    end = int(time.time()) // 60 * 60 - 600
-    fleet = Fleet(options.agents, options.models, options.providers, end)
     folder = options.keep or Path(tempfile.mkdtemp(prefix="obsgen-bench-"))
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    plan = planning.build(parse(__import__("yaml").safe_load(CONFIG), {}, "bench.yaml"))
-    print(f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s")
-
-    started = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
-        parts = [(fleet, w, s, data) for w in fleet.blocks() for s in fleet.agent_slices()]
-        samples = sum(pool.map(_import_block, parts))
-    took = time.perf_counter() - started
-    print(f"history: {samples:,} samples written and imported in {took:.0f} s")
-
-    window_rules = [r for r in plan.recording.rules if not LONG_WINDOWS.search(r.record)]
-    long_rules = [r for r in plan.recording.rules if LONG_WINDOWS.search(r.record)]
-    files = []
-    for name, rules in (("window", window_rules), ("long", long_rules)):
-        group = planning.RecordingGroup(f"bench-{name}", "1m", tuple(rules))
-        path = folder / f"{name}-rules.yml"
-        path.write_text(rule_files.render(plan.header, (group,)))
-        files.append(path)
-    alert_path = folder / "alert-rules.yml"
-    alert_path.write_text(rule_files.render(plan.header, plan.alerts))
-
-    started = time.perf_counter()
-    prometheus = Prometheus(data, [*files, alert_path], folder)
-    backfilled = folder / "rules-data"
-    for path, start in ((files[0], fleet.start), (files[1], end - 600)):
-        _run(
-            "promtool",
-            "tsdb",
-            "create-blocks-from",
-            "rules",
-            "-q",
-            f"--url={prometheus.url}",
-            f"--start={start}",
-            f"--end={end}",
-            f"--output-dir={backfilled}",
-            str(path),
+    shape = {"agents": options.agents, "models": options.models, "providers": options.providers}
+    history = _kept(folder, "history.json", shape)
+    if history is None:
+        if any(data.iterdir()):
+            raise SystemExit(f"{data} holds data of another fleet: choose an empty folder")
+        end = int(time.time()) // 60 * 60 - 600
+        fleet = Fleet(options.agents, options.models, options.providers, end)
+        print(
+            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
         )
-    prometheus.stop()
-    for block in backfilled.iterdir():
-        shutil.move(str(block), data / block.name)
-    print(f"rules: {len(plan.recording.rules)} backfilled in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        samples = _import_history(fleet, data)
+        history = {**shape, "end": end, "samples": samples}
+        (folder / "history.json").write_text(json.dumps(history))
+        print(
+            f"history: {samples:,} samples written and imported in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+    else:
+        fleet = Fleet(options.agents, options.models, options.providers, int(history["end"]))
+        print(
+            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
+        )
+        print(f"history: {history['samples']:,} samples, kept in {data}")
+    end = fleet.end
+    plan = planning.build(parse(__import__("yaml").safe_load(CONFIG), {}, "bench.yaml"))
+    files = _write_rule_files(plan, folder)
+    rule_files_loaded = list(files.values())
 
-    prometheus = Prometheus(data, [*files, alert_path], folder)
+    recorded = {"end": end, "rules": sorted(r.record for r in plan.recording.rules)}
+    if _kept(folder, "rules.json", recorded) is None:
+        started = time.perf_counter()
+        prometheus = Prometheus(data, rule_files_loaded, folder)
+        backfilled = folder / "rules-data"
+        try:
+            runs = _backfill(prometheus, fleet, files, backfilled)
+        finally:
+            prometheus.stop()
+        for block in backfilled.iterdir():
+            shutil.move(str(block), data / block.name)
+        shutil.rmtree(backfilled, ignore_errors=True)
+        (folder / "rules.json").write_text(json.dumps(recorded))
+        print(
+            f"rules: {len(plan.recording.rules)} backfilled in {runs} promtool runs, "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+
+    prometheus = Prometheus(data, rule_files_loaded, folder)
     ok = True
     try:
+        print(f"prometheus: {_settle(data)}")
         agent = "team0.agent0"
         for label, chosen in (("every variable at All", None), (f"agent_id={agent}", agent)):
-            rounds = {True: [], False: []}
+            rounds: dict[bool, list[dict[str, float]]] = {True: [], False: []}
             for index in range(ROUNDS):
                 for baseline in (False, True):
                     if not baseline or index < options.baseline_rounds:

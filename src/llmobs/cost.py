@@ -483,7 +483,7 @@ class CostTracker(CostReports):
         amount = worst_case_nusd(max_cost, priced)
         enforced = [b for b in self.budgets_for(agent) if enforce_all or b.enforce or self.enforce]
         if enforced:  # what this process recorded is spent: write its queue first (briefly)
-            self._writer.flush(RESERVE_FLUSH_SECONDS)
+            self._writer.catch_up(RESERVE_FLUSH_SECONDS)
         try:
             return self._enforcer.reserve(enforced, local_day(self._clock(), self.timezone), amount)
         except BudgetExceededError as refused:
@@ -687,16 +687,18 @@ class CostTracker(CostReports):
             logger.exception("llmobs budget alert callback %r failed", callback)
             self.calculator.metrics.count_internal_error(exc)
 
-    def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> None:
+    def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> bool:
         """Store what is queued (waiting at most ``timeout`` seconds; what is still queued then
         is dropped and counted), then close the database and stop exporting the budget
-        gauges."""
+        gauges. Returns whether nothing was lost. A store that is failing gets one more attempt,
+        not the whole ``timeout``."""
         if self._exported is not None:
             registry, collector = self._exported
             self._exported = None
             registry.unregister(collector)
-        self._writer.close(timeout)
+        stored = self._writer.close(timeout)
         self.store.close()
+        return stored
 
 
 _trackers: dict[str, CostTracker] = {}

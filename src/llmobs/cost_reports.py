@@ -17,7 +17,8 @@ from .store import DIMENSIONS, NANO, TOTAL, CostStore, StoredEntry, utc_timestam
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
 from .writer import CostWriter
 
-#: How long a read waits for this process's queued records to be written.
+#: How long a read waits for this process's queued records to be written (not while the
+#: store fails).
 READ_FLUSH_SECONDS = 30.0
 
 
@@ -74,7 +75,7 @@ class CostReports:
     def totals(self, first: date, last: date) -> Totals:
         """Spend and breakdowns over any days from ``first`` to ``last`` inclusive (summed from
         each day's rollups; a day, week or month is faster with ``period_totals``)."""
-        self._writer.flush(READ_FLUSH_SECONDS)
+        self._writer.catch_up(READ_FLUSH_SECONDS)
         rows = self.store.rollups(Period.DAY.value, first, last, (TOTAL, *DIMENSIONS))
         return Totals.of(rows, (row for row in rows if row.dim == TOTAL))
 
@@ -83,7 +84,7 @@ class CostReports:
         from its precomputed rollups: a few rows however many entries it holds."""
         which = parse_period(period)
         first, last = which.bounds(self._today(day))
-        self._writer.flush(READ_FLUSH_SECONDS)
+        self._writer.catch_up(READ_FLUSH_SECONDS)
         rows = self.store.rollups(which.value, first, first, (TOTAL, *DIMENSIONS))
         days = (
             (row for row in rows if row.dim == TOTAL)
@@ -111,7 +112,7 @@ class CostReports:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         first = which.bounds(self._today(day))[0]
-        self._writer.flush(READ_FLUSH_SECONDS)
+        self._writer.catch_up(READ_FLUSH_SECONDS)
         rows = self.store.ranked(which.value, first, by, limit, offset)
         return [{by: r.key, "requests": r.requests, "cost_usd": usd(r.cost_nusd)} for r in rows]
 
@@ -171,7 +172,7 @@ class CostReports:
             )
             if value is not None
         }
-        self._writer.flush(READ_FLUSH_SECONDS)
+        self._writer.catch_up(READ_FLUSH_SECONDS)
         stored = self.store.entries(
             None if start is None else utc_timestamp(start),
             None if end is None else utc_timestamp(end),

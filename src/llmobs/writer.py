@@ -27,6 +27,8 @@ DEFAULT_CAPACITY = 10_000
 DEFAULT_BATCH_SIZE = 4_096
 RETRY_PAUSES = (0.05, 0.2, 1.0, 5.0)
 EXIT_FLUSH_SECONDS = 10.0
+#: How long ``close`` waits when the store was already failing: one more attempt, not a flush.
+FAILING_CLOSE_SECONDS = 1.0
 
 Written = Callable[[Sequence[StoredEntry], PeriodTotals], None]
 Failed = Callable[[Exception], None]
@@ -73,6 +75,9 @@ class CostWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closed = False
+        self._closing = False  # close() is waiting: retry at once, and give up on a failure
+        self._failing = False  # the last attempt failed
+        self._gave_up = False  # an attempt failed while closing
         _open_writers.add(self)
 
     # -- the caller's side -------------------------------------------------------------------
@@ -107,10 +112,33 @@ class CostWriter:
             target = self._submitted
             return self._cond.wait_for(lambda: self._done >= target, timeout)
 
+    def catch_up(self, timeout: float) -> bool:
+        """Like ``flush``, for a reader that wants its own entries stored first, but with no
+        wait for a store that fails: the read would fail too, or goes on without them."""
+        with self._cond:
+            target = self._submitted
+            self._cond.wait_for(lambda: self._done >= target or self._failing, timeout)
+            return self._done >= target
+
     def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> bool:
         """Store what is queued (waiting at most ``timeout``), then stop; entries still queued
-        then are dropped (reason ``shutdown``) and logged. Returns whether nothing was lost."""
-        flushed = self.flush(timeout)
+        then are dropped (reason ``shutdown``) and logged. Returns whether nothing was lost.
+
+        A store that fails is not waited for: the writer tries once more at once, and close gives
+        up when that attempt fails, or after ``FAILING_CLOSE_SECONDS`` if the store was already
+        failing (an attempt may hang on an unreachable database far longer)."""
+        with self._cond:
+            self._closing = True
+            if self._failing:
+                timeout = min(
+                    FAILING_CLOSE_SECONDS, FAILING_CLOSE_SECONDS if timeout is None else timeout
+                )
+            target = self._submitted
+            self._cond.notify_all()  # ends a retry pause
+            flushed = (
+                self._cond.wait_for(lambda: self._done >= target or self._gave_up, timeout)
+                and self._done >= target
+            )
         with self._cond:
             self._closed = True
             lost = len(self._queue)
@@ -168,7 +196,10 @@ class CostWriter:
                 pause = RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)]
                 failures += 1
                 with self._cond:
-                    self._cond.wait_for(lambda: self._closed, pause)
+                    self._failing = True
+                    self._gave_up = self._closing
+                    self._cond.notify_all()
+                    self._cond.wait_for(self._retry_now, pause)
                 continue
             failures = 0
             self._unqueue(batch)
@@ -177,8 +208,13 @@ class CostWriter:
             except Exception:
                 logger.exception("llmobs failed after storing cost entries")
             with self._cond:  # done only now, so that a flush also waits for the hook
+                self._failing = False
                 self._done += len(batch)
                 self._cond.notify_all()
+
+    def _retry_now(self) -> bool:
+        """Whether a retry pause ends early: closed, or closing and not yet given up."""
+        return self._closed or (self._closing and not self._gave_up)
 
     def _unqueue(self, batch: list[StoredEntry]) -> None:
         """Take a stored batch off the queue and out of the pending spend."""

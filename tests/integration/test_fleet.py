@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from llmobs import BudgetExceededError, BudgetUnavailableError, CostTracker
 from llmobs.store import NANO
+from tests.unit.samples import sample
 
 pytestmark = pytest.mark.integration
 WORKER = Path(__file__).with_name("fleet_worker.py")
@@ -123,6 +125,23 @@ def test_a_replica_starting_while_the_database_is_down_records_into_memory(postg
     assert other.get_daily_summary().total_requests == 25
     other.close()
     tracker.close()
+
+
+def test_a_tracker_closes_promptly_while_the_database_is_down(postgres, calculator, registry):
+    url = postgres.new_database()
+    tracker = CostTracker(url, calculator=calculator)
+    postgres.stop()
+    try:
+        for _ in range(5):
+            tracker.record_cost("fleet.late", "gpt-4o", "openai", 10, 1, cost=0.01)
+        assert not tracker.flush(timeout=0.5)  # the writer has tried and failed
+        closing = threading.Thread(target=tracker.close, kwargs={"timeout": None}, daemon=True)
+        closing.start()
+        closing.join(timeout=60)  # unbounded before: every retry waited on the pool
+        assert not closing.is_alive(), "close() kept waiting for a database that is down"
+    finally:
+        postgres.start()
+    assert sample(registry, "llm_cost_records_dropped_total", reason="shutdown") == 5
 
 
 @pytest.mark.parametrize("when_store_fails", ["allow", "deny"])

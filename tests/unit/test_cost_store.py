@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import sqlite3
 import subprocess
+import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -116,6 +117,34 @@ def test_background_entries_wait_out_a_full_disk(db, calculator, registry):
     summary = tracker.get_daily_summary(NOW.date())
     assert (summary.total_requests, summary.total_cost) == (300, 150.0)
     tracker.close()
+
+
+def test_closing_retries_a_failing_store_at_once_instead_of_after_its_pause(
+    db, calculator, registry
+):
+    tracker = CostTracker(db, calculator=calculator)
+    fill_the_disk(tracker)
+    for _ in range(300):
+        record(tracker, 0.5)
+    assert not tracker.flush(timeout=1.5)  # failed three times: the writer now pauses 5 s
+    free_the_disk(tracker)
+    assert tracker.close(timeout=2.0)  # a failing store gets one more attempt, now
+    assert dropped(registry, "shutdown") == 0
+    assert sum(1 for _ in CostTracker(db, calculator=calculator).entries()) == 300
+
+
+def test_reads_do_not_wait_for_a_failing_store(db, calculator):
+    tracker = CostTracker(db, calculator=calculator, clock=lambda: NOW)
+    fill_the_disk(tracker)
+    for _ in range(300):
+        record(tracker, 0.5)
+    assert not tracker.flush(timeout=0.5)
+    reading = threading.Thread(target=tracker.get_daily_summary, args=(NOW.date(),), daemon=True)
+    reading.start()
+    reading.join(timeout=10)  # waited 30 s for the queue before
+    assert not reading.is_alive(), "a read waited for a store that fails"
+    free_the_disk(tracker)
+    assert tracker.close()
 
 
 def test_a_read_only_file_is_a_clear_error_when_opened(db):
