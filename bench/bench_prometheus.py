@@ -200,13 +200,20 @@ def _import_history(fleet: Fleet, data: Path) -> int:
 
 
 def _write_rule_files(plan, folder: Path) -> dict[str, Path]:
-    """The plan's recording rules in three files, by how they are backfilled, and its alerts."""
+    """The plan's recording rules in four files, by how they are backfilled, and its alerts.
+
+    Rules that read other rules (``derived``) are backfilled after those, from their blocks:
+    promtool evaluates every rule against the Prometheus, which holds no rule's history yet."""
     rules = plan.recording.rules
-    kinds = {
-        "long": [r for r in rules if LONG_WINDOWS.search(r.record)],
-        "per-bucket": [r for r in rules if PER_BUCKET.search(r.record)],
-    }
-    kinds["window"] = [r for r in rules if not any(r in chosen for chosen in kinds.values())]
+    reads = re.compile(r"(?<![\w:])(" + "|".join(re.escape(r.record) for r in rules) + r")\b")
+    kinds = {"derived": [r for r in rules if reads.search(r.expr)]}
+    derived = {r.record for r in kinds["derived"]}
+    if any(set(reads.findall(r.expr)) & derived for r in kinds["derived"]):
+        raise SystemExit("a rule reads a rule that reads a rule: backfill it in a third stage")
+    rest = [r for r in rules if r not in kinds["derived"]]
+    kinds["long"] = [r for r in rest if LONG_WINDOWS.search(r.record)]
+    kinds["per-bucket"] = [r for r in rest if PER_BUCKET.search(r.record)]
+    kinds["window"] = [r for r in rest if r not in kinds["long"] + kinds["per-bucket"]]
     files = {}
     for name, chosen in kinds.items():
         group = planning.RecordingGroup(f"bench-{name}", "1m", tuple(chosen))
@@ -227,13 +234,37 @@ def _time_slices(fleet: Fleet) -> list[tuple[int, int]]:
     return [(t, min(t + seconds, fleet.end)) for t in range(first, fleet.end, seconds)]
 
 
-def _backfill(prometheus: Prometheus, fleet: Fleet, files: dict[str, Path], out: Path) -> int:
-    """Backfill the recording rules into ``out``; how many promtool runs it took."""
-    runs = [
-        (files["window"], fleet.start, fleet.end),
-        (files["long"], fleet.end - 600, fleet.end),
-        *((files["per-bucket"], max(a, fleet.start), b - 1) for a, b in _time_slices(fleet)),
+def _backfill_stages(fleet: Fleet, files: dict[str, Path]) -> list[list[tuple[Path, int, int]]]:
+    """promtool runs (rule file, start, end) in stages: a stage reads the blocks of the last."""
+    return [
+        [
+            (files["window"], fleet.start, fleet.end),
+            (files["long"], fleet.end - 600, fleet.end),
+            *((files["per-bucket"], max(a, fleet.start), b - 1) for a, b in _time_slices(fleet)),
+        ],
+        [(files["derived"], fleet.start, fleet.end)],
     ]
+
+
+def _backfill(folder: Path, data: Path, stages: list[list[tuple[Path, int, int]]]) -> int:
+    """Backfill the recording rules into ``data``, stage by stage, each on a Prometheus started
+    over the blocks so far; how many promtool runs it took."""
+    out = folder / "rules-data"
+    for runs in stages:
+        prometheus = Prometheus(data, [], folder)
+        try:
+            _run_promtool_rules(prometheus, runs, out)
+        finally:
+            prometheus.stop()
+        for block in out.iterdir():
+            shutil.move(str(block), data / block.name)
+        shutil.rmtree(out, ignore_errors=True)
+    return sum(len(runs) for runs in stages)
+
+
+def _run_promtool_rules(
+    prometheus: Prometheus, runs: list[tuple[Path, int, int]], out: Path
+) -> None:
     for path, start, end in runs:
         _run(
             "promtool",
@@ -247,7 +278,6 @@ def _backfill(prometheus: Prometheus, fleet: Fleet, files: dict[str, Path], out:
             f"--output-dir={out}",
             str(path),
         )
-    return len(runs)
 
 
 def _overlapping_blocks(data: Path) -> int:
@@ -331,15 +361,7 @@ def main() -> bool:
     recorded = {"end": end, "rules": sorted(r.record for r in plan.recording.rules)}
     if _kept(folder, "rules.json", recorded) is None:
         started = time.perf_counter()
-        prometheus = Prometheus(data, rule_files_loaded, folder)
-        backfilled = folder / "rules-data"
-        try:
-            runs = _backfill(prometheus, fleet, files, backfilled)
-        finally:
-            prometheus.stop()
-        for block in backfilled.iterdir():
-            shutil.move(str(block), data / block.name)
-        shutil.rmtree(backfilled, ignore_errors=True)
+        runs = _backfill(folder, data, _backfill_stages(fleet, files))
         (folder / "rules.json").write_text(json.dumps(recorded))
         print(
             f"rules: {len(plan.recording.rules)} backfilled in {runs} promtool runs, "
