@@ -109,16 +109,13 @@ class CostWriter:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry submitted so far is stored; False if ``timeout`` passed."""
         with self._cond:
-            target = self._submitted
-            return self._cond.wait_for(lambda: self._done >= target, timeout)
+            return self._wait_stored(timeout, lambda: False)
 
     def catch_up(self, timeout: float) -> bool:
         """Like ``flush``, for a reader that wants its own entries stored first, but with no
         wait for a store that fails: the read would fail too, or goes on without them."""
         with self._cond:
-            target = self._submitted
-            self._cond.wait_for(lambda: self._done >= target or self._failing, timeout)
-            return self._done >= target
+            return self._wait_stored(timeout, lambda: self._failing)
 
     def close(self, timeout: float | None = EXIT_FLUSH_SECONDS) -> bool:
         """Store what is queued (waiting at most ``timeout``), then stop; entries still queued
@@ -130,15 +127,10 @@ class CostWriter:
         with self._cond:
             self._closing = True
             if self._failing:
-                timeout = min(
-                    FAILING_CLOSE_SECONDS, FAILING_CLOSE_SECONDS if timeout is None else timeout
-                )
-            target = self._submitted
+                cap = FAILING_CLOSE_SECONDS
+                timeout = cap if timeout is None else min(timeout, cap)
             self._cond.notify_all()  # ends a retry pause
-            flushed = (
-                self._cond.wait_for(lambda: self._done >= target or self._gave_up, timeout)
-                and self._done >= target
-            )
+            flushed = self._wait_stored(timeout, lambda: self._gave_up)
         with self._cond:
             self._closed = True
             lost = len(self._queue)
@@ -156,6 +148,13 @@ class CostWriter:
             self._dropped_hook("shutdown", lost)
         return flushed and not lost
 
+    def _wait_stored(self, timeout: float | None, unless: Callable[[], bool]) -> bool:
+        """Under the lock: wait until every entry submitted so far is stored, or ``unless()``
+        holds, or ``timeout`` passes; whether they are stored."""
+        target = self._submitted
+        self._cond.wait_for(lambda: self._done >= target or unless(), timeout)
+        return self._done >= target
+
     # -- the writer thread --------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -170,6 +169,7 @@ class CostWriter:
             self._pending_by_day.clear()
             self._done = self._submitted
             self._thread = None
+            self._failing = self._gave_up = False  # the parent's attempts, not this process's
 
     def _next_batch(self) -> list[StoredEntry] | None:
         with self._cond:

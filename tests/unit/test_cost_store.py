@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import sqlite3
 import subprocess
 import threading
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from llmobs import CostStoreError, CostTracker
 from llmobs.store import SQLiteStore, StoredEntry
+from llmobs.writer import CostWriter
 from tests.helpers import free_port
 
 from .samples import sample
@@ -145,6 +147,40 @@ def test_reads_do_not_wait_for_a_failing_store(db, calculator):
     assert not reading.is_alive(), "a read waited for a store that fails"
     free_the_disk(tracker)
     assert tracker.close()
+
+
+class FailingUntilForked:
+    """A store that fails in the process that made it and works in a forked child."""
+
+    location = "failing-until-forked"
+    batch_multiple = 1
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+
+    def add_batch(self, entries):
+        if os.getpid() == self.pid:
+            raise CostStoreError(f"{self.location}: unreachable")
+        return {}
+
+
+def test_a_forked_child_waits_for_its_own_writes_not_its_parents_failures():
+    writer = CostWriter(
+        FailingUntilForked(),  # type: ignore[arg-type]
+        written=lambda batch, totals: None,
+        failed=lambda exc: None,
+        dropped=lambda reason, count: None,
+    )
+    entry = StoredEntry(NOW.timestamp(), NOW.date(), "a", "m", "p", "", 1, 1, 0, 0, 1, True)
+    writer.submit(entry)
+    assert not writer.flush(timeout=0.3)  # failing in the parent
+    child = os.fork()
+    if child == 0:
+        writer.submit(entry)
+        os._exit(0 if writer.catch_up(10.0) else 1)
+    _, status = os.waitpid(child, 0)
+    writer.close(timeout=0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child skipped its read's wait"
 
 
 def test_a_read_only_file_is_a_clear_error_when_opened(db):
