@@ -51,13 +51,14 @@ unit: install
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
 
 lint: install
-	$(PYTHON) -m ruff check src obsgen tests bench examples
-	$(PYTHON) -m ruff format --check src obsgen tests bench examples
+	$(PYTHON) -m ruff check src obsgen tests bench examples scripts
+	$(PYTHON) -m ruff format --check src obsgen tests bench examples scripts
 	$(PYTHON) -m mypy
+	$(PYTHON) scripts/check_layers.py
 
 format:
-	$(PYTHON) -m ruff check --fix src obsgen tests bench examples
-	$(PYTHON) -m ruff format src obsgen tests bench examples
+	$(PYTHON) -m ruff check --fix src obsgen tests bench examples scripts
+	$(PYTHON) -m ruff format src obsgen tests bench examples scripts
 
 bench: install
 	$(PYTHON) bench/run.py

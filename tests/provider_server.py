@@ -6,7 +6,9 @@ for it; Responses usage in ``response.completed``; Anthropic usage split between
 ``message_start`` and ``message_delta``; Gemini usage so far in every chunk), and Bedrock's
 binary event stream. The model name picks a scenario: ``…-break`` ends a stream halfway (an
 event cut short; for Bedrock an exception event); ``…-429once`` is refused with 429 once, then
-answered. Every answer carries rate-limit headers: RATE_LIMITS."""
+answered. Chat completions asked at ``measured_url`` report a prompt of a token per four
+characters of the messages' text and as many output tokens as ``max_tokens`` allows (else
+MEASURED_OUTPUT_TOKENS). Every answer carries rate-limit headers: RATE_LIMITS."""
 
 from __future__ import annotations
 
@@ -64,6 +66,21 @@ RATE_LIMITS = {
     "anthropic-ratelimit-input-tokens-limit": "400000",
     "anthropic-ratelimit-input-tokens-remaining": "40000",
 }
+
+
+MEASURED_OUTPUT_TOKENS = 500
+MEASURED_PREFIX = "/measured/"
+
+
+def measured_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """The usage of a chat request as if each four characters of its text were a token, and
+    its output ran to its limit."""
+    text = "".join(str(message.get("content", "")) for message in body.get("messages", ()))
+    prompt = -(-len(text) // 4)
+    completion = body.get("max_completion_tokens") or body.get("max_tokens")
+    completion = completion or MEASURED_OUTPUT_TOKENS
+    total = prompt + completion
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -265,7 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif body.get("stream"):
             self._stream(model, body)
         else:
-            self._json(model)
+            measured = self.path.startswith(MEASURED_PREFIX)
+            self._json(model, measured_usage(body) if measured else USAGE)
 
     def send_response(self, code: int, message: str | None = None) -> None:
         super().send_response(code, message)
@@ -343,7 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _json(self, model: str) -> None:
+    def _json(self, model: str, usage: dict[str, Any]) -> None:
         answer = {
             "id": "chatcmpl-local",
             "object": "chat.completion",
@@ -356,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "message": {"role": "assistant", "content": "".join(WORDS)},
                 }
             ],
-            "usage": USAGE,
+            "usage": usage,
         }
         self._send_json(answer)
 
@@ -409,6 +427,11 @@ class ProviderServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    @property
+    def measured_url(self) -> str:
+        """The OpenAI base URL whose chat answers bill what the request holds."""
+        return f"http://127.0.0.1:{self.server_address[1]}{MEASURED_PREFIX}v1"
 
     def __enter__(self) -> ProviderServer:
         threading.Thread(target=self.serve_forever, daemon=True).start()

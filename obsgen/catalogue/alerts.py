@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmobs.configfile import Limit
 from llmobs.enforcement import GLOBAL_NAME, Scope
 from llmobs.periods import Period
 from llmobs.schema import (
@@ -39,16 +40,14 @@ from llmobs.schema import (
     USAGE_MISSING,
     MetricSpec,
 )
+from obsgen.config.model import ROUTE_KINDS
 
 from . import promql as q
 from .promql import Expr, Series
 
 if TYPE_CHECKING:
     from obsgen.config import Config
-    from obsgen.config.model import Limit
 
-SECONDS_PER_DAY = 86400
-SECONDS_PER_HOUR = 3600
 VALUE = '{{ $value | printf "%.2f" }}'
 PERCENT = "{{ $value | humanizePercentage }}"
 DURATION = "{{ $value | humanizeDuration }}"
@@ -143,10 +142,9 @@ def _budget_used(warning: bool) -> Callable[[Config], list[Instance]]:
 def _forecast(config: Config) -> list[Instance]:
     spent, limit = q.budget_gauge(BUDGET_SPENT), q.budget_gauge(BUDGET_LIMIT)
     projected = q.budget_forecast((period.value, window) for period, window in FORECAST_WINDOWS)
-    text = f"{projected}\n> {limit}\nand\n{spent} <= {limit}"
     return [
         Instance(
-            expr=q.combine(text, projected, spent, limit),
+            expr=q.forecast_over_limit(projected, spent, limit),
             summary="LLM spend is on course to exhaust a budget before its period ends",
             description=(
                 f"At its recent burn rate, spend reaches {VALUE} USD by the end of this "
@@ -173,7 +171,7 @@ def _not_exported(config: Config) -> list[Instance]:
     job = config.prometheus.scrape.job_name
     return [
         Instance(
-            expr=absent.then(f"(\n{absent}\n)\nand on ()\n{q.scrape_up(job)}"),
+            expr=q.while_scraped(absent, job),
             summary="A budget of the config is not exported: its alerts cannot fire",
             description=(
                 f"No replica exports {BUDGET_NAMED} per {{{{ $labels.period }}}}, which "
@@ -213,15 +211,9 @@ def _spend_anomaly(config: Config) -> list[Instance]:
     if daily is None or factor is None:
         return []
     floor = daily / 100  # an hour at 1% of the daily budget: below that, no anomaly is worth it
-    burn = q.recorded("rate", Series(COST), "1h")
-    hourly = f"{burn} * {SECONDS_PER_HOUR}"
-    text = (
-        f"{hourly}\n> {q.number(factor)} * ({burn} offset 1w) * {SECONDS_PER_HOUR}\n"
-        f"and\n{hourly} > {q.number(floor)}"
-    )
     return [
         Instance(
-            expr=burn.then(text),
+            expr=q.hourly_rate_jump(Series(COST), factor, floor),
             summary="LLM spend rate is far above the same hour last week",
             description=(
                 f"Spend over the last hour runs at {VALUE} USD/h, more than {factor:g} times "
@@ -364,7 +356,7 @@ def _down(config: Config) -> list[Instance]:
     job = config.prometheus.scrape.job_name
     return [
         Instance(
-            expr=Expr(f"up{{job={q.string_literal(job)}}} == 0"),
+            expr=q.scrape_down(job),
             summary="Prometheus cannot scrape the LLM service's metrics",
             description="Target {{ $labels.instance }} of job {{ $labels.job }} is down: "
             "no LLM requests, costs or errors are being recorded from it.",
@@ -392,7 +384,9 @@ def _counted(
     return instances
 
 
-BUDGET, SLO, TELEMETRY = "llm-budget", "llm-slo", "llm-telemetry"
+#: The rule group of each kind of alert that notifications are routed by.
+KIND_GROUPS = {kind: f"llm-{kind}" for kind in ROUTE_KINDS}
+BUDGET, SLO, TELEMETRY = KIND_GROUPS.values()
 
 
 CATALOGUE: tuple[AlertEntry, ...] = (
@@ -549,12 +543,10 @@ RENAMED: dict[str, tuple[str, str]] = {
     },
     "LLMDailyBudgetForecast": ("LLMBudgetForecast", "which forecasts every budget's period"),
 }
-#: The names of every alert, for config validation (``alerts.for``).
+#: The names of every alert, for checking the config's ``alerts.for``.
 ALERT_NAMES: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE)
 #: Rule groups in file order.
 GROUPS: tuple[str, ...] = (BUDGET, SLO, TELEMETRY)
-#: The rule group of each kind of alert that notifications are routed by.
-KIND_GROUPS = {"budget": BUDGET, "slo": SLO, "telemetry": TELEMETRY}
 #: Alerts that make others redundant while they fire for the same subject: a budget exceeded
 #: needs no warning or forecast about it.
 INHIBITIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (

@@ -501,6 +501,44 @@ def scrape_up(job: str) -> str:
     return f"up{{job={string_literal(job)}}} == 1"
 
 
+def scrape_down(job: str) -> Expr:
+    """The scrape targets of ``job`` that do not answer."""
+    return Expr(f"up{{job={string_literal(job)}}} == 0")
+
+
+def while_scraped(expr: Expr, job: str) -> Expr:
+    """``expr`` only while some target of ``job`` answers (else another alert says so)."""
+    return expr.then(f"(\n{expr}\n)\nand on ()\n{scrape_up(job)}")
+
+
+def forecast_over_limit(forecast: Expr, spent: Expr, limit: Expr) -> Expr:
+    """Budgets whose ``forecast`` passes their ``limit`` while not yet ``spent`` past it."""
+    return combine(f"{forecast}\n> {limit}\nand\n{spent} <= {limit}", forecast, spent, limit)
+
+
+def hourly_rate_jump(series: Series, factor: float, floor: float) -> Expr:
+    """The last hour's rate of ``series`` per hour, where it is over ``factor`` times the same
+    hour's a week before and over ``floor`` (below which no jump is worth an alert)."""
+    burn = recorded("rate", series, "1h")
+    hourly = f"{burn} * 3600"
+    return burn.then(
+        f"{hourly}\n> {number(factor)} * ({burn} offset 1w) * 3600\nand\n{hourly} > {number(floor)}"
+    )
+
+
+def new_versions(spec: MetricSpec) -> str:
+    """The ``version`` values of ``spec`` (a build-info gauge) that appeared in the last five
+    minutes: a deployment."""
+    build = selector(spec.name)
+    return f"max by (version) ({build}) unless max by (version) ({build} offset 5m)"
+
+
+def firing(alertnames: Iterable[str]) -> str:
+    """The firing alerts named ``alertnames`` (Prometheus' ``ALERTS`` series)."""
+    names = string_literal("|".join(alertnames))
+    return f'ALERTS{{alertname=~{names}, alertstate="firing"}}'
+
+
 def compare(expr: Expr, op: str, threshold: float) -> Expr:
     """``expr op threshold`` on a new line, the threshold written exactly."""
     return expr.then(f"{expr}\n{op} {number(threshold)}")

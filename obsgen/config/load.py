@@ -7,30 +7,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from llmobs.periods import parse_timezone
+from llmobs.configfile import Document, read_document, read_runtime, read_top
 from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
-from llmobs.teams import DEFAULT_SEPARATOR, check_separator
-from obsgen.catalogue.alerts import ALERT_NAMES, RENAMED
 
 from . import validation as check
 from .model import (
-    API_VERSION,
     DEFAULT_CONFIG,
-    PERIOD_KEYS,
     SLO,
     TLS,
     BasicAuth,
-    Budgets,
     Config,
     Dashboard,
     PrometheusSettings,
     RemoteWrite,
-    ScopedBudget,
     Scrape,
 )
 from .notifications import notifications
-from .validation import ConfigError, ConfigIssue, Reader
-from .yaml_lines import YAMLSyntaxError, load_with_lines
+from .validation import ConfigError, Reader
 
 
 def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
@@ -142,106 +135,6 @@ def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
     )
 
 
-def _scoped_budget(r: Reader, name: Any, data: Any, path: tuple) -> ScopedBudget | None:
-    """A team's or agent's budgets: a USD amount (daily), or a mapping of periods."""
-    label = r.checked(path, name, check.label_value)
-    if label is None:
-        return None
-    if not isinstance(data, dict):
-        try:
-            return ScopedBudget(label, daily=check.budget(data))
-        except ValueError as exc:
-            r.fail(path, f"{exc}; or a mapping of daily, weekly, monthly and enforce")
-            return None
-    section = r.mapping(data, path, {key for key, _ in PERIOD_KEYS} | {"enforce"})
-    amounts = {key: r.value(section, path, key, check.budget, None) for key, _ in PERIOD_KEYS}
-    if not any(key in section for key, _ in PERIOD_KEYS):
-        r.fail(path, "names no budget: give daily, weekly or monthly in USD")
-    return ScopedBudget(
-        label, **amounts, enforce=r.value(section, path, "enforce", check.boolean, False)
-    )
-
-
-def _named_budgets(r: Reader, data: Any, path: tuple) -> tuple[ScopedBudget, ...]:
-    if data is None:
-        return ()
-    if not isinstance(data, dict):
-        r.fail(path, f"must be a mapping of names to budgets, got {check.describe(data)}")
-        return ()
-    budgets = [_scoped_budget(r, name, value, (*path, str(name))) for name, value in data.items()]
-    return tuple(sorted((b for b in budgets if b is not None), key=lambda b: b.name))
-
-
-def _timezone(value: Any) -> str:
-    name = check.text(value)
-    try:
-        parse_timezone(name)
-    except ValueError:
-        raise ValueError(
-            f"unknown time zone {check.describe(value)}: use an IANA name such as UTC or "
-            "Europe/Stockholm"
-        ) from None
-    return name
-
-
-def _anomaly_factor(value: Any) -> float:
-    factor = check.number(value)
-    if not 1 < factor <= 1000:
-        raise ValueError(
-            "must be a factor above 1 and at most 1000 (spend this many times last week's), "
-            f"got {check.describe(value)}"
-        )
-    return factor
-
-
-def _budgets(r: Reader, data: Any, path: tuple) -> Budgets:
-    keys = {
-        "daily",
-        "weekly",
-        "monthly",
-        "warning_percent",
-        "critical_percent",
-        "anomaly_factor",
-        "teams",
-        "agents",
-        "timezone",
-        "enforce",
-    }
-    section = r.mapping(data, path, keys)
-    default = Budgets()
-    explicit_daily = "daily" in section
-    budgets = Budgets(
-        daily=r.value(
-            section, path, "daily", check.budget, None if explicit_daily else default.daily
-        ),
-        weekly=r.value(section, path, "weekly", check.budget, None),
-        monthly=r.value(section, path, "monthly", check.budget, None),
-        warning_percent=r.value(
-            section, path, "warning_percent", check.budget_percent, default.warning_percent
-        ),
-        critical_percent=r.value(
-            section, path, "critical_percent", check.budget_percent, default.critical_percent
-        ),
-        anomaly_factor=r.value(
-            section,
-            path,
-            "anomaly_factor",
-            _anomaly_factor,
-            None if "anomaly_factor" in section else default.anomaly_factor,
-        ),
-        teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
-        agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
-        timezone=r.value(section, path, "timezone", _timezone, default.timezone),
-        enforce=r.value(section, path, "enforce", check.boolean, default.enforce),
-    )
-    if budgets.warning_percent >= budgets.critical_percent:
-        r.fail(
-            (*path, "warning_percent"),
-            f"must be below critical_percent ({budgets.critical_percent:g})",
-        )
-    return budgets
-
-
 def _objective_within(buckets: tuple[float, ...], what: str) -> Callable[[Any], float]:
     """A latency objective strictly inside the histogram's buckets, where it can be told apart."""
 
@@ -322,6 +215,8 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
 
 
 def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]:
+    """``alerts.for``: durations by alert name (the plan checks the names against the alerts
+    it generates)."""
     section = r.mapping(data, path, {"for"})
     durations = section.get("for")
     if durations is None:
@@ -332,63 +227,29 @@ def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]
         return ()
     overrides = []
     for alert, value in durations.items():
-        if alert in RENAMED:
-            replacement, meaning = RENAMED[alert]
-            r.fail((*where, str(alert)), f"renamed {replacement}, {meaning}")
-            continue
-        if alert not in ALERT_NAMES:
-            r.fail((*where, str(alert)), "not an alert obsgen generates (see docs/runbooks.md)")
-            continue
-        try:
-            overrides.append((alert, check.hold_duration(value)))
-        except ValueError as exc:
-            r.fail((*where, alert), str(exc))
+        duration = r.checked((*where, str(alert)), value, check.hold_duration)
+        if duration is not None:
+            overrides.append((str(alert), duration))
     return tuple(sorted(overrides))
 
 
 def parse(data: Any, lines: dict, source: str) -> Config:
     """Validate a loaded document into a Config; raise ConfigError listing every issue."""
     r = Reader(source, lines)
-    keys = {
-        "apiVersion",
-        "prometheus",
-        "budgets",
-        "slo",
-        "teams",
-        "dashboard",
-        "runbook_url",
-        "alerts",
-        "notifications",
-    }
-    top = r.mapping(data, (), keys) if data is not None else {}
-    if data is None:
-        r.fail(("apiVersion",), f"is required (the file is empty); use {API_VERSION}")
-    elif "apiVersion" not in top:
-        r.fail(("apiVersion",), f"is required; use {API_VERSION}")
-    elif top["apiVersion"] != API_VERSION:
-        r.fail(
-            ("apiVersion",),
-            f"unknown version {check.describe(top['apiVersion'])}; this obsgen reads {API_VERSION}",
-        )
-    teams = r.mapping(top.get("teams"), ("teams",), {"separator"})
+    top = read_top(r, data)
+    runtime = read_runtime(r, top)
     config = Config(
         prometheus=_prometheus(r, top.get("prometheus"), ("prometheus",)),
-        budgets=_budgets(r, top.get("budgets"), ("budgets",)),
+        budgets=runtime.budgets,
         slo=_slo(r, top.get("slo"), ("slo",)),
-        team_separator=r.value(teams, ("teams",), "separator", check_separator, DEFAULT_SEPARATOR),
+        team_separator=runtime.team_separator,
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
         runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
         source=source,
+        lines=lines,
     )
-    for team in (budget.name for budget in config.budgets.teams):
-        if config.team_separator in team:
-            r.fail(
-                ("budgets", "teams", team),
-                f"a team name cannot hold the team separator {config.team_separator!r}: the "
-                "team of an agent is the part of its id before the first separator",
-            )
     if r.issues:
         raise ConfigError(r.issues)
     return config
@@ -396,27 +257,5 @@ def parse(data: Any, lines: dict, source: str) -> Config:
 
 def load(path: str | Path = DEFAULT_CONFIG) -> Config:
     """Read and validate the config file at ``path``."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    source, 1, "(file)", "no such file; `obsgen init` writes a starter config"
-                )
-            ]
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigIssue(source, 1, "(file)", f"cannot read: {exc.strerror}")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [ConfigIssue(source, 1, "(file)", f"not UTF-8 text (byte {exc.start}: {exc.reason})")]
-        ) from None
-    try:
-        data, lines = load_with_lines(text)
-    except YAMLSyntaxError as exc:
-        raise ConfigError([ConfigIssue(source, exc.line, "(syntax)", str(exc))]) from None
-    return parse(data, lines, source)
+    document: Document = read_document(path)
+    return parse(document.data, document.lines, document.source)

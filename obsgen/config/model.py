@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmobs.enforcement import GLOBAL_NAME, Scope
-from llmobs.periods import Period
+from llmobs.configfile import API_VERSION, DEFAULT_CONFIG, Budgets, Limit, RuntimeConfig
 
-API_VERSION = "obsgen/v1"
-DEFAULT_CONFIG = "obsgen.yaml"
+__all__ = ["API_VERSION", "DEFAULT_CONFIG", "Budgets", "Config", "Limit"]
 
 
 @dataclass(frozen=True)
@@ -62,73 +60,6 @@ class PrometheusSettings:
     scrape: Scrape = field(default_factory=Scrape)
     alertmanagers: tuple[str, ...] = ("localhost:9093",)
     remote_write: tuple[RemoteWrite, ...] = ()
-
-
-#: The config's keys of the budget periods, in the order they are listed.
-PERIOD_KEYS = (("daily", Period.DAY), ("weekly", Period.WEEK), ("monthly", Period.MONTH))
-
-
-@dataclass(frozen=True)
-class Limit:
-    """One budget as the runtime enforces and exports it (``llm_budget_limit_usd``)."""
-
-    scope: Scope
-    name: str
-    period: Period
-    usd: float
-    enforce: bool = False
-
-
-@dataclass(frozen=True)
-class ScopedBudget:
-    """A team's or an agent's budgets in USD per calendar day, week and month."""
-
-    name: str
-    daily: float | None = None
-    weekly: float | None = None
-    monthly: float | None = None
-    enforce: bool = False
-
-    def amounts(self) -> list[tuple[Period, float]]:
-        """The periods it limits, with their USD amounts."""
-        return [
-            (period, amount)
-            for key, period in PERIOD_KEYS
-            if (amount := getattr(self, key)) is not None
-        ]
-
-
-@dataclass(frozen=True)
-class Budgets:
-    """Spend budgets in USD per calendar period in ``timezone``, and the percentages at which
-    they alert. The runtime reads the same section (``CostTracker.from_config``)."""
-
-    daily: float | None = 100.0
-    weekly: float | None = None
-    monthly: float | None = None
-    warning_percent: float = 80.0
-    critical_percent: float = 100.0
-    #: LLMSpendAnomaly fires when the last hour's spend rate is this many times the same hour's
-    #: a week before (None: no anomaly alert).
-    anomaly_factor: float | None = 3.0
-    teams: tuple[ScopedBudget, ...] = ()
-    agents: tuple[ScopedBudget, ...] = ()
-    #: IANA time zone where days, weeks and months begin.
-    timezone: str = "UTC"
-    #: Refuse calls that would exceed any budget (otherwise only those marked ``enforce``).
-    enforce: bool = False
-
-    def limits(self) -> tuple[Limit, ...]:
-        """Every budget configured: global, then teams', then agents'."""
-        overall = ScopedBudget(GLOBAL_NAME, self.daily, self.weekly, self.monthly, self.enforce)
-        scoped = [(Scope.GLOBAL, overall)]
-        scoped += [(Scope.TEAM, team) for team in self.teams]
-        scoped += [(Scope.AGENT, agent) for agent in self.agents]
-        return tuple(
-            Limit(scope, budget.name, period, amount, self.enforce or budget.enforce)
-            for scope, budget in scoped
-            for period, amount in budget.amounts()
-        )
 
 
 @dataclass(frozen=True)
@@ -201,10 +132,14 @@ class Receiver:
     pagerduty: PagerDuty | None = None
 
 
+#: The kinds of alert that notifications are routed by (``notifications.routes``).
+ROUTE_KINDS = ("budget", "slo", "telemetry")
+
+
 @dataclass(frozen=True)
 class Notifications:
     """Where Alertmanager sends alerts: receivers, and which of them get each kind of alert
-    (budget, slo, telemetry: ``KIND_GROUPS`` of the catalogue). Alerts of a kind with no
+    (``ROUTE_KINDS``). Alerts of a kind with no
     receiver are only shown in Alertmanager's UI."""
 
     receivers: tuple[Receiver, ...] = ()
@@ -224,6 +159,15 @@ class Config:
     alert_for: tuple[tuple[str, str], ...] = ()
     notifications: Notifications = field(default_factory=Notifications)
     source: str = DEFAULT_CONFIG
+    #: The line of every key in the file, for issues found after reading it.
+    lines: dict[tuple[str | int, ...], int] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    @property
+    def runtime(self) -> RuntimeConfig:
+        """What a service's runtime reads of this config (its trackers' budgets)."""
+        return RuntimeConfig(self.budgets, self.team_separator)
 
     @property
     def source_name(self) -> str:

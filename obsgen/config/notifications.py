@@ -7,10 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from obsgen.catalogue.alerts import KIND_GROUPS
-
 from . import validation as check
-from .model import Email, Notifications, PagerDuty, Receiver, Slack, Webhook
+from .model import ROUTE_KINDS, Email, Notifications, PagerDuty, Receiver, Slack, Webhook
 from .validation import Reader
 
 _ADDRESS = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+$")
@@ -118,9 +116,9 @@ def _receiver(r: Reader, name: Any, data: Any, path: tuple) -> Receiver | None:
 def _routes(
     r: Reader, data: Any, path: tuple, names: set[str]
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    section = r.mapping(data, path, set(KIND_GROUPS))
+    section = r.mapping(data, path, set(ROUTE_KINDS))
     routes = []
-    for kind in KIND_GROUPS:
+    for kind in ROUTE_KINDS:
         if kind not in section:
             continue
         where = (*path, kind)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config import Config
 
+from .alert_scenarios import test_files
 from .alerts import alert_groups
+from .checks import config_issues
 from .model import (
     AlertGroup,
     AlertmanagerPlan,
     AlertSpec,
+    AlertTestFile,
     Annotation,
     Dashboard,
     Panel,
@@ -27,6 +30,7 @@ __all__ = [
     "COMPLETENESS_ROW",
     "AlertGroup",
     "AlertSpec",
+    "AlertTestFile",
     "AlertmanagerPlan",
     "Annotation",
     "Dashboard",
@@ -37,6 +41,7 @@ __all__ = [
     "RuleGroup",
     "Step",
     "build",
+    "config_issues",
 ]
 RECORDING_GROUP = "llm-recording"
 #: How every generated file begins.
@@ -62,7 +67,10 @@ def header(name: str) -> str:
 
 
 def build(config: Config) -> Plan:
-    """The plan for ``config``."""
+    """The plan for ``config``; ConfigError if it names what obsgen does not generate."""
+    issues = config_issues(config)
+    if issues is not None:
+        raise issues
     alerts, alert_rules = alert_groups(config)
     board, panel_rules = dashboard(config)
     recording = RecordingGroup(
@@ -70,6 +78,7 @@ def build(config: Config) -> Plan:
         config.prometheus.evaluation_interval,
         _in_evaluation_order(alert_rules | panel_rules),
     )
+    minute_tests, week_tests = test_files(tuple(s for g in alerts for s in g.rules))
     return Plan(
         source=config.source_name,
         header=header(config.source_name),
@@ -78,4 +87,6 @@ def build(config: Config) -> Plan:
         dashboard=board,
         prometheus=config.prometheus,
         alertmanager=alertmanager(config, alerts),
+        alert_tests=minute_tests,
+        week_alert_tests=week_tests,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from obsgen.catalogue.alerts import Scenario, template_text
 from obsgen.catalogue.promql import RecordingRule
@@ -31,6 +32,15 @@ class AlertSpec:
     def runbook_annotation(self) -> str:
         """The runbook URL as annotation template text (annotations are Go templates)."""
         return template_text(self.runbook)
+
+
+@dataclass(frozen=True)
+class AlertTestFile:
+    """The promtool test cases of one file, evaluated every ``interval``: each a mapping as
+    promtool reads it (name, interval, input series, alert checks)."""
+
+    interval: str
+    cases: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class Dashboard:
     panels: tuple[Panel, ...]
     variables: tuple[Variable, ...]
     annotations: tuple[Annotation, ...]
+    #: The label no series has whose matcher switches a query between its rule and raw branch.
+    switch_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,9 @@ class Plan:
     dashboard: Dashboard
     prometheus: PrometheusSettings
     alertmanager: AlertmanagerPlan
+    #: The alerts' promtool cases: evaluated every minute, and over a week of history.
+    alert_tests: AlertTestFile
+    week_alert_tests: AlertTestFile
 
     def alert_specs(self) -> tuple[AlertSpec, ...]:
         return tuple(rule for group in self.alerts for rule in group.rules)

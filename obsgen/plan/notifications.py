@@ -3,8 +3,11 @@ kind of alert (budget, slo, telemetry) goes to the receivers the config names fo
 
 from __future__ import annotations
 
-from obsgen.catalogue.alerts import INHIBITIONS, KIND_GROUPS
+import dataclasses
+
+from obsgen.catalogue.alerts import INHIBITIONS, KIND_GROUPS, template_text
 from obsgen.config import Config
+from obsgen.config.model import Receiver
 from obsgen.config.notifications import UNROUTED
 
 from .model import AlertGroup, AlertmanagerPlan, Inhibition, Route
@@ -30,4 +33,19 @@ def alertmanager(config: Config, groups: tuple[AlertGroup, ...]) -> Alertmanager
         for source, targets, equal in INHIBITIONS
         if source in generated and any(t in generated for t in targets)
     )
-    return AlertmanagerPlan(UNROUTED, GROUP_BY, routes, config.notifications.receivers, inhibitions)
+    receivers = tuple(inert(receiver) for receiver in config.notifications.receivers)
+    return AlertmanagerPlan(UNROUTED, GROUP_BY, routes, receivers, inhibitions)
+
+
+def inert(receiver: Receiver) -> Receiver:
+    """``receiver`` with the fields Alertmanager runs as Go templates (a Slack channel, an
+    email's to and from) turned into templates that print them as written: a ``{{`` in a
+    channel name is text, never a template that fails when an alert is sent."""
+    slack, email = receiver.slack, receiver.email
+    if slack is not None and slack.channel is not None:
+        slack = dataclasses.replace(slack, channel=template_text(slack.channel))
+    if email is not None:
+        email = dataclasses.replace(
+            email, to=template_text(email.to), sender=template_text(email.sender)
+        )
+    return dataclasses.replace(receiver, slack=slack, email=email)

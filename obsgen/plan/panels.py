@@ -470,12 +470,10 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
 
 def dashboard_annotations() -> tuple[Annotation, ...]:
     """Deployments (a new ``llm_build_info`` version) and budget alerts (``ALERTS``)."""
-    build = q.selector(BUILD_INFO.name)
-    budget_alerts = q.string_literal("|".join(BUDGET_ALERTS))
     return (
         Annotation(
             "Deployments",
-            f"max by (version) ({build}) unless max by (version) ({build} offset 5m)",
+            q.new_versions(BUILD_INFO),
             "Deployed {{version}}",
             "A new version of the LLM service started.",
             "version",
@@ -483,7 +481,7 @@ def dashboard_annotations() -> tuple[Annotation, ...]:
         ),
         Annotation(
             "Budget alerts",
-            f'ALERTS{{alertname=~{budget_alerts}, alertstate="firing"}}',
+            q.firing(BUDGET_ALERTS),
             "{{alertname}}",
             "{{alertname}} is firing",
             "severity,scope,name,period",
@@ -519,5 +517,6 @@ def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
         panels=tuple(panels),
         variables=tuple(variables),
         annotations=dashboard_annotations(),
+        switch_label=q.ALL_SELECTED,
     )
     return board, frozenset(rules)

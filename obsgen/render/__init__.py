@@ -35,10 +35,13 @@ def render_all(plan: Plan) -> dict[str, str]:
         paths.RECORDING_RULES: rule_files.render(plan.header, (plan.recording,)),
         paths.ALERT_RULES: rule_files.render(plan.header, plan.alerts),
         paths.ALERT_TESTS: alert_tests.render(
-            plan, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.ALERT_TESTS
+            plan, plan.alert_tests, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.ALERT_TESTS
         ),
         paths.WEEK_ALERT_TESTS: alert_tests.render(
-            plan, [paths.RECORDING_RULES, paths.ALERT_RULES], paths.WEEK_ALERT_TESTS, week=True
+            plan,
+            plan.week_alert_tests,
+            [paths.RECORDING_RULES, paths.ALERT_RULES],
+            paths.WEEK_ALERT_TESTS,
         ),
         paths.ALERT_INDEX: alert_index.render(plan, paths.RUNBOOKS, paths.ALERT_INDEX),
         paths.ALERTMANAGER: alertmanager_config.render(plan),

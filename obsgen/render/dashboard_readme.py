@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from obsgen.catalogue.promql import ALL_SELECTED
 from obsgen.plan import Dashboard
 
 
@@ -58,7 +57,7 @@ def render(board: Dashboard, dashboard_file: str, recording_rules_file: str) -> 
         "count only in part. With every variable at *All* a panel reads a rule summed down to "
         "the panel's own grouping; with any variable set it reads the rule that keeps "
         "`agent_id`, `model` and `provider` and filters it. The matcher on "
-        f"`{ALL_SELECTED}` (a label no series has) picks between the two.",
+        f"`{board.switch_label}` (a label no series has) picks between the two.",
         "",
     ]
     panels = [panel for panel in board.panels if panel.kind != "row"]

@@ -163,7 +163,7 @@ class Demo:
                 call.agent_id, call.model, call.provider, prompt_tokens=-1 - call.prompt_tokens
             )
         capped = _capped_session(call.agent_id)
-        limits = {"prompt_tokens": call.prompt_tokens, "max_tokens": SESSION_MAX_TOKENS}
+        prompt, most = (call.prompt_tokens, SESSION_MAX_TOKENS) if capped else (0, None)
         session = (
             self.tracker.run(call.agent_id, max_usd=SESSION_CAP_USD)
             if capped
@@ -176,7 +176,8 @@ class Demo:
                 call.model,
                 call.provider,
                 cached=call.cached,
-                **(limits if capped else {}),
+                prompt_tokens=prompt,
+                max_tokens=most,
             ) as llm_call,
         ):
             llm_call.duration_seconds = call.duration_seconds

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from llmobs.configfile import printable
 from obsgen import config as configuration
+from obsgen import plan
 
 config_option = click.option(
     "-c",
@@ -32,17 +34,22 @@ class UsageError(click.ClickException):
     exit_code = 2
 
     def show(self, file: object = None) -> None:
-        click.echo(f"obsgen: error: {self.message}", err=True)
+        click.echo(f"obsgen: error: {printable(self.message)}", err=True)
 
 
 def load_config(path: str) -> configuration.Config:
-    """The config, or every issue on its own line and exit code 2."""
+    """The config, checked against what obsgen generates too, or every issue on its own
+    line and exit code 2."""
     try:
-        return configuration.load(path)
+        config = configuration.load(path)
+        issues = plan.config_issues(config)
+        if issues is not None:
+            raise issues
     except configuration.ConfigError as exc:
         for issue in exc.issues[:-1]:
             click.echo(f"obsgen: error: {issue}", err=True)
         raise UsageError(str(exc.issues[-1])) from None
+    return config
 
 
 def version() -> str:

@@ -26,11 +26,14 @@ from pathlib import Path
 
 from obsgen import paths
 
-from . import postgres_local
+from . import postgres_local, state_files
+from .state_files import ProcessRecord, UnsafeStateError
 
 COMPOSE_FILE = "stack/docker-compose.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
 ENV_FILE = "stack/.env"
+#: Every component the local stack may run, in the order it starts them.
+COMPONENT_NAMES = ("postgres", "demo", "alertmanager", "prometheus", "grafana")
 #: How to move each component to another port.
 MOVE_PORT = {
     "prometheus": "move it with --prometheus-port",
@@ -139,17 +142,29 @@ def ensure_env_file(root: Path) -> str:
     is empty or shorter than ``MIN_PASSWORD_LENGTH`` is refused.
     """
     env_file = root / ENV_FILE
+    if env_file.is_symlink() and not env_file.exists():
+        raise StackError(
+            f"{env_file}: a symbolic link to {os.readlink(env_file)!r}, which does not exist: "
+            "remove it (a new one is made with a random password) or point it at your file"
+        )
     if not env_file.exists():
         password = secrets.token_urlsafe(18)
-        env_file.parent.mkdir(parents=True, exist_ok=True)
         try:
+            env_file.parent.mkdir(parents=True, exist_ok=True)
             handle = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another `stack up` made it meanwhile: read that one
-            return ensure_env_file(root)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(f"GRAFANA_ADMIN_PASSWORD={password}\n")
-        return password
-    for line in env_file.read_text(encoding="utf-8").splitlines():
+            pass
+        except OSError as exc:
+            raise StackError(f"{env_file}: cannot be created: {exc.strerror}") from None
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(f"GRAFANA_ADMIN_PASSWORD={password}\n")
+            return password
+    try:
+        text = env_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackError(f"{env_file}: cannot be read: {exc}") from None
+    for line in text.splitlines():
         if line.startswith("GRAFANA_ADMIN_PASSWORD="):
             password = line.split("=", 1)[1].strip()
             if len(password) < MIN_PASSWORD_LENGTH:
@@ -327,21 +342,34 @@ class LocalStack:
     def log_file(self, name: str) -> Path:
         return self.state / "logs" / f"{name}.log"
 
-    def pid(self, name: str) -> int | None:
-        """The pid of a running component, None if it is not running."""
+    def _secure_state(self) -> None:
+        """The state folder and its logs folder are this user's alone, or StackError."""
         try:
-            pid = int(self._pid_file(name).read_text())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return None
-        return pid
+            state_files.secure_folder(self.state)
+            state_files.secure_folder(self.state / "logs")
+        except UnsafeStateError as exc:
+            raise StackError(str(exc)) from None
+
+    def _recorded(self, name: str) -> ProcessRecord | None:
+        """What the pid file of ``name`` records, None if there is none (or nothing sane)."""
+        try:
+            text = state_files.read(self._pid_file(name))
+        except UnsafeStateError as exc:
+            raise StackError(str(exc)) from None
+        return None if text is None else ProcessRecord.parse(text)
+
+    def pid(self, name: str) -> int | None:
+        """The pid of a running component that this stack started, None if it is not
+        running (a pid now used by another process is not the component's)."""
+        record = self._recorded(name)
+        return record.pid if record is not None and record.running() else None
 
     def up(self, echo=print, changed: frozenset[str] = frozenset()) -> list[Component]:
         """Start every component not yet running and wait until each is ready. A running one
         whose files are in ``changed`` (paths relative to the root) reloads them (SIGHUP)."""
         components = self.components()
-        (self.state / "logs").mkdir(parents=True, exist_ok=True)
-        started: list[Component] = []
+        self._secure_state()
+        started: list[subprocess.Popen[bytes]] = []
         for component in components:
             pid = self.pid(component.name)
             if pid is not None and changed & RESTARTED_FILES.get(component.name, frozenset()):
@@ -357,19 +385,20 @@ class LocalStack:
                     echo(f"{component.name} is already running")
                 continue
             port = component.port
-            if not port_is_free(port):
-                self.down(only=[c.name for c in started])
-                raise StackError(
-                    f"port {port} for {component.name} is in use: another stack "
-                    "(`obsgen stack status`) or another program holds it; "
-                    f"{MOVE_PORT[component.name]}"
-                )
-            self._start(component)
-            started.append(component)
             try:
-                self._wait_ready(component)
+                if not port_is_free(port):
+                    raise StackError(
+                        f"port {port} for {component.name} is in use: another stack "
+                        "(`obsgen stack status`) or another program holds it; "
+                        f"{MOVE_PORT[component.name]}"
+                    )
+                process = self._start(component)
+                started.append(process)
+                self._wait_ready(component, process)
+                self._record(component.name, process)
             except StackError:
-                self.down(only=[c.name for c in started])
+                for each in started:  # this call's own children: stopped by their handles
+                    _terminate(each.pid)
                 raise
             echo(f"{component.name} ready at {component.url}")
         return components
@@ -388,28 +417,46 @@ class LocalStack:
         log = self.log_file(component.name)
         raise StackError(f"{component.name} did not reload its files: {detail} (see {log})")
 
-    def _start(self, component: Component) -> None:
+    def _start(self, component: Component) -> subprocess.Popen[bytes]:
         if component.prepare is not None:
             component.prepare()
-        log = self.log_file(component.name).open("ab")
-        process = subprocess.Popen(
-            component.command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=component.cwd or self.state,
-            env={**os.environ, **component.env},
-            start_new_session=True,
-            user=component.user,
-            group=component.user,
-        )
-        log.close()
-        self._pid_file(component.name).write_text(str(process.pid))
+        try:
+            log = state_files.append(self.log_file(component.name))
+        except UnsafeStateError as exc:
+            raise StackError(str(exc)) from None
+        try:
+            process = subprocess.Popen(
+                component.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=component.cwd or self.state,
+                env={**os.environ, **component.env},
+                start_new_session=True,
+                user=component.user,
+                group=component.user,
+            )
+        finally:
+            os.close(log)
+        return process
 
-    def _wait_ready(self, component: Component) -> None:
+    def _record(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        """Write the pid file of a started component that answers: its pid and what tells the
+        process from a later one given the same pid."""
+        record = ProcessRecord.of(process.pid)
+        if record is None or process.poll() is not None:
+            raise StackError(f"{name} stopped right after it started (see {self.log_file(name)})")
+        try:
+            handle = state_files.create(self._pid_file(name))
+        except UnsafeStateError as exc:
+            raise StackError(str(exc)) from None
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(record.text())
+
+    def _wait_ready(self, component: Component, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            if self.pid(component.name) is None:
+            if process.poll() is not None:
                 break
             if component.ready():
                 return
@@ -421,10 +468,14 @@ class LocalStack:
         )
 
     def down(self, only: list[str] | None = None, echo=lambda _: None) -> list[str]:
-        """Stop the running components (all, or ``only`` these); return their names."""
+        """Stop the running components (all, or ``only`` these) that this stack started;
+        return their names. A pid file whose process is gone, or is another process now, is
+        removed and nothing is signalled."""
+        if not self.state.exists():
+            return []
+        self._secure_state()
         stopped = []
-        for pid_file in sorted(self.state.glob("*.pid")):
-            name = pid_file.stem
+        for name in COMPONENT_NAMES:
             if only is not None and name not in only:
                 continue
             pid = self.pid(name)
@@ -432,11 +483,13 @@ class LocalStack:
                 _terminate(pid)
                 stopped.append(name)
                 echo(f"stopped {name}")
-            pid_file.unlink(missing_ok=True)
+            self._pid_file(name).unlink(missing_ok=True)
         return stopped
 
     def status(self) -> list[tuple[str, bool, bool, str]]:
         """(name, running, ready, url) of every component."""
+        if self.state.exists():
+            self._secure_state()
         rows = []
         for component in self.components():
             running = self.pid(component.name) is not None

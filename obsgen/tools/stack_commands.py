@@ -92,7 +92,7 @@ def demo(**options: Any) -> None:
         config = configuration.Config()
         click.echo(f"note: no {config_path}, so the demo uses the starter config's budgets")
     try:
-        demo_service.run(**options, budgets=options_of(config))
+        demo_service.run(**options, budgets=options_of(config.runtime))
     except OSError as exc:
         where = f"{options['host']}:{options['port']}"
         raise UsageError(f"cannot serve the demo on {where}: {exc.strerror}") from None

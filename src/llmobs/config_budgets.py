@@ -1,6 +1,7 @@
 """Budgets configured once: the tracker takes them from the same ``obsgen.yaml`` that the
-generated alerts and dashboard are built from, read by the config's own parser (which needs
-only PyYAML), so both use the same numbers and the same team derivation."""
+generated alerts and dashboard are built from, read by the runtime's own reader of that file
+(``llmobs.configfile``, which the generator's config builds on), so both use the same numbers
+and the same team derivation."""
 
 from __future__ import annotations
 
@@ -10,31 +11,25 @@ from typing import TYPE_CHECKING, Any
 from .enforcement import Budget, Scope
 
 if TYPE_CHECKING:
-    from obsgen.config import Config
+    from .configfile import RuntimeConfig
 
-#: The config file a service's trackers read their budgets from, when set.
-CONFIG_ENV = "LLMOBS_CONFIG"
-DEFAULT_CONFIG = "obsgen.yaml"
-
-
-def config_path(path: str | os.PathLike[str] | None = None) -> str:
-    """``path``, else ``$LLMOBS_CONFIG``, else ``obsgen.yaml``."""
-    return os.fspath(path) if path is not None else os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+__all__ = ["options_of", "tracker_options"]
 
 
 def tracker_options(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The ``CostTracker`` options the config at ``path`` sets: the global daily, weekly and
-    monthly budgets, the teams' and agents' budgets, which are enforced, the time zone of
-    their periods and the team separator. A config that
-    does not validate raises ``obsgen.config.ConfigError`` (a ValueError) naming file and line
-    of every problem."""
-    from obsgen.config import load  # the config's parser; imported only by those who ask
+    """The ``CostTracker`` options the config at ``path`` (else ``$LLMOBS_CONFIG``, else
+    ``obsgen.yaml``) sets: the global daily, weekly and monthly budgets, the teams' and agents'
+    budgets, which are enforced, what an enforced call reserves, the time zone of their periods
+    and the team separator. A config that does not validate raises
+    ``llmobs.configfile.ConfigError`` (a ValueError) naming file and line of every problem."""
+    from .configfile import load_runtime  # PyYAML is loaded only by those who read a config
 
-    return options_of(load(config_path(path)))
+    return options_of(load_runtime(path))
 
 
-def options_of(config: Config) -> dict[str, Any]:
-    """The ``CostTracker`` options of a loaded config (see ``tracker_options``)."""
+def options_of(config: RuntimeConfig) -> dict[str, Any]:
+    """The ``CostTracker`` options of a loaded config (see ``tracker_options``); the generator's
+    config holds the same ``budgets`` and ``team_separator``."""
     budgets = config.budgets
     scoped = [
         Budget(
@@ -55,4 +50,6 @@ def options_of(config: Config) -> dict[str, Any]:
         "team_separator": config.team_separator,
         "timezone": budgets.timezone,
         "enforce": budgets.enforce,
+        "reserve_output_tokens": budgets.reservation.output_tokens,
+        "reserve_media_tokens": budgets.reservation.media_tokens,
     }

@@ -60,10 +60,15 @@ class CostReports:
     """The reading side of ``CostTracker`` (which provides these attributes)."""
 
     store: CostStore
-    timezone: tzinfo
     _writer: CostWriter
     _clock: Callable[[], datetime]
-    _budgets: dict[Period, float | None]
+
+    @property
+    def timezone(self) -> tzinfo:
+        raise NotImplementedError
+
+    def budget(self, period: str | Period = Period.DAY) -> float | None:
+        raise NotImplementedError
 
     def _today(self, day: date | None) -> date:
         if day is None:
@@ -126,7 +131,7 @@ class CostReports:
         which = parse_period(period)
         first, last = which.bounds(self._today(day))
         totals = self.period_totals(which, first)
-        budget = self._budgets[which]
+        budget = self.budget(which)
         return PeriodCostSummary(
             {
                 "period": which.value,

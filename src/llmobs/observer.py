@@ -6,7 +6,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,6 +16,8 @@ from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
 from .metrics import LLMMetrics, get_llm_metrics
 from .pricing import LLMCostCalculator
+from .prompt_size import prompt_token_bound
+from .store import CostStoreError
 from .streams import StreamReader
 from .usage import TokenUsage, extract_usage
 from .values import optional_token_count
@@ -243,16 +245,24 @@ class LLMObserver:
         max_cost: float | None = None,
         max_tokens: int | None = None,
         prompt_tokens: int = 0,
+        request: Mapping[str, Any] | None = None,
     ) -> LLMCall:
         """A context manager (``with`` or ``async with``) observing one call.
 
         Where a budget is enforced, the call's worst-case cost is reserved on entering:
-        ``max_cost`` in USD, else the model's price for ``prompt_tokens`` in and
-        ``max_tokens`` out (see ``CostTracker.reserve``).
+        ``max_cost`` in USD, else the model's price for its prompt and its output limit
+        ``max_tokens`` (the tracker's ``reserve_output_tokens`` when None). The prompt is
+        ``prompt_tokens``, else a bound counted from ``request`` (the call's keyword
+        arguments, see ``llmobs.prompt_size``) if given (see ``CostTracker.reserve``).
         """
-        if max_cost is None and max_tokens is None and not prompt_tokens:
+        if max_cost is None and max_tokens is None and not prompt_tokens and request is None:
             return LLMCall(self, agent_id, model, provider, cached)
-        limits = {"max_cost": max_cost, "max_tokens": max_tokens, "prompt_tokens": prompt_tokens}
+        limits = {
+            "max_cost": max_cost,
+            "max_tokens": max_tokens,
+            "prompt_tokens": prompt_tokens,
+            "request": request,
+        }
         return LLMCall(self, agent_id, model, provider, cached, limits)
 
     def record_finished(
@@ -287,9 +297,20 @@ class LLMObserver:
         tracker = self.tracker
         if tracker is None or not tracker.enforcing(self.enforce):
             return None
+        limits = call._limits
         try:
+            prompt = limits.get("prompt_tokens") or 0
+            request = limits.get("request")
+            if not prompt and request is not None:
+                prompt = prompt_token_bound(request, tracker.reserve_media_tokens)
             return tracker.reserve(
-                call.agent_id, call.model, call.provider, enforce_all=self.enforce, **call._limits
+                call.agent_id,
+                call.model,
+                call.provider,
+                enforce_all=self.enforce,
+                max_cost=limits.get("max_cost"),
+                prompt_tokens=prompt,
+                max_tokens=limits.get("max_tokens"),
             )
         except BudgetExceededError:
             raise
@@ -397,7 +418,9 @@ class LLMObserver:
         self.metrics.record_stream(call.agent_id, call.model, call.provider, first, pace)
 
     def _track_cost(self, call: LLMCall, usage: TokenUsage, cost: float | None) -> None:
-        if self.tracker is not None:
+        if self.tracker is None:
+            return
+        try:
             self.tracker.record_cost(
                 call.agent_id,
                 call.model,
@@ -409,6 +432,8 @@ class LLMObserver:
                 cost=cost,
                 reservation=call._reservation,
             )
+        except CostStoreError as exc:  # a durable entry not stored: counted as dropped
+            logger.error("llmobs: %s", exc)
 
     def _warn_no_usage(self, agent_id: str, reason: str) -> None:
         if agent_id not in self._warned_no_usage and len(self._warned_no_usage) < 1000:

@@ -5,8 +5,10 @@ Usage: fleet_worker.py URL MODE ...
                       call against the enforced budgets and settle it at 0.008 USD; prints
                       "fired" per budget alert it fires, then "admitted N denied M".
   hold USD SECONDS    reserves USD for SECONDS, prints "held", then waits to be killed.
-  record              records 0.001 USD calls in the background until stdin closes, then
-                      flushes; prints "recorded N", "flushed True|False" and "store_errors N".
+  record [durable]    records 0.001 USD calls (in the background, or durably: each stored
+                      before it returns) until stdin closes, then flushes; prints "recorded N"
+                      (calls that returned), "raised N" (durable calls that raised),
+                      "flushed True|False", "store_errors N" and "dropped N".
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 
 from prometheus_client import REGISTRY
 
-from llmobs import BudgetExceededError, CostTracker
+from llmobs import BudgetExceededError, CostStoreError, CostTracker
 
 
 def enforce(url: str, calls: int) -> None:
@@ -59,10 +61,10 @@ def hold(url: str, amount: float, seconds: float) -> None:
     time.sleep(3600)
 
 
-def record(url: str) -> None:
-    tracker = CostTracker(url, queue_size=1_000_000)
+def record(url: str, durable: bool) -> None:
+    tracker = CostTracker(url, queue_size=1_000_000, durable=durable)
     stop = threading.Event()
-    recorded = 0
+    recorded = raised = 0
 
     def wait_for_stdin_to_close() -> None:
         sys.stdin.read()
@@ -71,13 +73,22 @@ def record(url: str) -> None:
     threading.Thread(target=wait_for_stdin_to_close, daemon=True).start()
     print("ready", flush=True)
     while not stop.is_set():
-        if tracker.record_cost("fleet.recorder", "gpt-4o", "openai", 10, 1, cost=0.001) > 0:
-            recorded += 1
+        try:
+            if tracker.record_cost("fleet.recorder", "gpt-4o", "openai", 10, 1, cost=0.001) > 0:
+                recorded += 1
+        except CostStoreError:
+            raised += 1
         time.sleep(0.002)
     print(f"recorded {recorded}", flush=True)
+    print(f"raised {raised}", flush=True)
     print(f"flushed {tracker.flush(timeout=120)}", flush=True)
     errors = REGISTRY.get_sample_value("llm_cost_store_errors_total")  # the default metrics
     print(f"store_errors {int(errors or 0)}", flush=True)
+    dropped = sum(
+        REGISTRY.get_sample_value("llm_cost_records_dropped_total", {"reason": reason}) or 0
+        for reason in ("store_error", "queue_full", "shutdown", "closed")
+    )
+    print(f"dropped {int(dropped)}", flush=True)
 
 
 if __name__ == "__main__":
@@ -87,4 +98,4 @@ if __name__ == "__main__":
     elif mode == "hold":
         hold(location, float(rest[0]), float(rest[1]))
     else:
-        record(location)
+        record(location, durable=rest == ["durable"])

@@ -6,12 +6,17 @@ gives."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 import llmobs
+from llmobs import CostTracker, LLMCostCalculator
 from tests.provider_server import (
     ANTHROPIC_OUTPUT_TOKENS,
+    MEASURED_OUTPUT_TOKENS,
     RESPONSES_USAGE,
     USAGE,
     WORDS,
@@ -439,3 +444,126 @@ def test_a_failure_inside_llmobs_never_reaches_the_caller(server, observed, monk
     with anthropic.messages.stream(model="claude-sonnet-4-6", max_tokens=8, messages=MESSAGES) as s:
         assert "".join(s.text_stream) == "".join(WORDS)
     assert sample(registry, "llm_invalid_records_total", reason="internal_error") == 2
+
+
+def _read_with_next(stream) -> list:
+    chunks = []
+    while True:
+        try:
+            chunks.append(next(stream))
+        except StopIteration:
+            return chunks
+
+
+def _read_next_then_for(stream) -> list:
+    return [next(stream), *stream]
+
+
+def _read_from_four_threads(stream) -> list:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def drain() -> list:
+        taken = []
+        for chunk in stream:
+            taken.append(chunk)
+        return taken
+
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(lambda _: drain(), range(4)))
+    return [chunk for part in parts for chunk in part]
+
+
+@pytest.mark.parametrize(
+    "read_all",
+    [_read_with_next, _read_next_then_for, _read_from_four_threads],
+    ids=["next", "next-then-for", "four-threads"],
+)
+def test_every_way_of_reading_a_stream_records_it_once_with_usage(server, observed, read_all):
+    registry, observer, _ = observed
+    client = client_for(server, observer)
+    stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    chunks = read_all(stream)
+    assert all(chunk.choices for chunk in chunks)  # the usage chunk llmobs asked for: hidden
+    assert sorted(filter(None, (c.choices[0].delta.content for c in chunks))) == sorted(WORDS)
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == USAGE["prompt_tokens"]
+    assert read(registry, "llm_active_requests") == 0
+    del stream
+    import gc
+
+    gc.collect()  # nothing more is recorded when the stream is collected
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_usage_missing_total", reason="stream_closed") == 0
+
+
+async def _anext_until_done(stream) -> list:
+    chunks = []
+    while True:
+        try:
+            chunks.append(await stream.__anext__())
+        except StopAsyncIteration:
+            return chunks
+
+
+async def _four_tasks(stream) -> list:
+    async def drain() -> list:
+        return [chunk async for chunk in stream]
+
+    parts = await asyncio.gather(*(drain() for _ in range(4)))
+    return [chunk for part in parts for chunk in part]
+
+
+@pytest.mark.parametrize("read_all", [_anext_until_done, _four_tasks], ids=["anext", "four-tasks"])
+def test_every_way_of_reading_an_async_stream_records_it_once_with_usage(
+    server, observed, read_all
+):
+    registry, observer, _ = observed
+    client = client_for(server, observer, openai.AsyncOpenAI)
+
+    async def main() -> list:
+        stream = await client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True
+        )
+        return await read_all(stream)
+
+    chunks = asyncio.run(main())
+    assert all(chunk.choices for chunk in chunks)
+    assert sorted(filter(None, (c.choices[0].delta.content for c in chunks))) == sorted(WORDS)
+    assert read(registry, "llm_requests_total", status="success") == 1
+    assert read(registry, "llm_tokens_used_total", token_type="prompt") == USAGE["prompt_tokens"]
+    assert read(registry, "llm_active_requests") == 0
+
+
+INSTRUMENTED_WORKER = Path(__file__).with_name("instrumented_worker.py")
+
+
+@pytest.mark.parametrize("max_tokens", ["300", "none"], ids=["output-limit", "no-output-limit"])
+def test_concurrent_instrumented_calls_of_several_processes_never_overspend(
+    server, tmp_path, max_tokens
+):
+    """Four processes of four threads make calls of ~10k prompt tokens through instrumented
+    clients against one enforced budget: what they reserve (the prompt counted from the
+    request, and the output limit or the default) bounds what they spend."""
+    db = str(tmp_path / "costs.sqlite3")
+    budget = 0.5
+    CostTracker(db, daily_budget=budget).close()
+    command = [sys.executable, str(INSTRUMENTED_WORKER), db, server.measured_url]
+    command += ["4", "6", "40000", max_tokens]  # 4 threads of 6 calls of 40k characters
+    replicas = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [replica.communicate(timeout=300) for replica in replicas]
+    assert all(replica.returncode == 0 for replica in replicas), outputs
+    admitted = sum(int(out.split()[1]) for out, _ in outputs)
+    refused = sum(int(out.split()[3]) for out, _ in outputs)
+    assert admitted + refused == 4 * 4 * 6
+    tracker = CostTracker(db)
+    spent = tracker.get_daily_summary().total_cost
+    tracker.close()
+    one_call = LLMCostCalculator.default().cost_of(
+        "gpt-4o", 10_000, 300 if max_tokens != "none" else MEASURED_OUTPUT_TOKENS
+    )
+    assert spent <= budget  # never past the budget, whatever the concurrency
+    assert admitted * one_call == pytest.approx(spent)
+    assert spent >= budget / 2  # and the budget was used, not refused from the start

@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -85,22 +87,17 @@ def _alert(alertname: str, severity: str, **labels: str) -> dict:
     }
 
 
-@pytest.mark.skipif(ALERTMANAGER is None, reason="Alertmanager is not installed")
-def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
-    hook = f"http://127.0.0.1:{inbox.server_address[1]}"
+@contextmanager
+def alertmanager_of(tmp_path: Path, notifications: dict, hook: str) -> Iterator[int]:
+    """A real Alertmanager on the config ``obsgen build`` generates for ``notifications``, its
+    Slack URL file pointing at ``hook``; yields its port."""
     port = free_port()
     (tmp_path / "obsgen.yaml").write_text(
         yaml.safe_dump(
             {
                 "apiVersion": "obsgen/v1",
                 "prometheus": {"alertmanagers": [f"127.0.0.1:{port}"]},
-                "notifications": {
-                    "receivers": {
-                        "finance": {"slack": {"api_url_file": "secrets/slack.url"}},
-                        "oncall": {"webhook": {"url": f"{hook}/oncall"}},
-                    },
-                    "routes": {"budget": ["finance"], "slo": ["oncall"]},
-                },
+                "notifications": notifications,
             }
         )
     )
@@ -124,26 +121,53 @@ def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
     )
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/-/ready", process)
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+
+
+def send(port: int, alerts: list[dict]) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v2/alerts",
+        data=json.dumps(alerts).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def wait_for(arrived, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not arrived():
+        time.sleep(0.5)
+
+
+@pytest.mark.skipif(ALERTMANAGER is None, reason="Alertmanager is not installed")
+def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
+    hook = f"http://127.0.0.1:{inbox.server_address[1]}"
+    notifications = {
+        "receivers": {
+            "finance": {"slack": {"api_url_file": "secrets/slack.url"}},
+            "oncall": {"webhook": {"url": f"{hook}/oncall"}},
+        },
+        "routes": {"budget": ["finance"], "slo": ["oncall"]},
+    }
+    with alertmanager_of(tmp_path, notifications, hook) as port:
         budget = {"scope": "team", "name": "research", "period": "day"}
-        alerts = [
-            _alert("LLMBudgetExceeded", "critical", **budget),
-            _alert("LLMBudgetWarning", "warning", **budget),  # held back while exceeded
-            _alert("LLMBudgetWarning", "warning", scope="global", name="all", period="day"),
-            _alert("LLMErrorRateHigh", "warning", provider="openai"),
-            _alert("LLMMetricsDown", "critical", instance="x:8000", job="llm-service"),
-        ]
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v2/alerts",
-            data=json.dumps(alerts).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
+        send(
+            port,
+            [
+                _alert("LLMBudgetExceeded", "critical", **budget),
+                _alert("LLMBudgetWarning", "warning", **budget),  # held back while exceeded
+                _alert("LLMBudgetWarning", "warning", scope="global", name="all", period="day"),
+                _alert("LLMErrorRateHigh", "warning", provider="openai"),
+                _alert("LLMMetricsDown", "critical", instance="x:8000", job="llm-service"),
+            ],
         )
-        urllib.request.urlopen(request, timeout=10).close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (
-            len(inbox.alertnames(SECRET_URL_PATH)) < 2 or not inbox.alertnames("/oncall")
-        ):
-            time.sleep(0.5)
+        wait_for(
+            lambda: len(inbox.alertnames(SECRET_URL_PATH)) >= 2 and inbox.alertnames("/oncall")
+        )
         time.sleep(2)  # anything else would have arrived with them (one group_wait)
         log = (tmp_path / "alertmanager.log").read_text()
         assert inbox.alertnames(SECRET_URL_PATH) == {"LLMBudgetExceeded", "LLMBudgetWarning"}, log
@@ -152,6 +176,22 @@ def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
         assert len(warnings) == 1 and "global" in json.dumps(warnings)  # the team's was inhibited
         assert "research" not in json.dumps(warnings)
         assert inbox.alertnames("/oncall") == {"LLMErrorRateHigh"}  # telemetry: no route
-    finally:
-        process.kill()
-        process.wait()
+
+
+@pytest.mark.skipif(ALERTMANAGER is None, reason="Alertmanager is not installed")
+def test_channels_with_template_braces_are_sent_to_as_written(tmp_path, inbox):
+    hook = f"http://127.0.0.1:{inbox.server_address[1]}"
+    channels = {"unclosed": "#llm-{{ oops", "labels": "#{{ .CommonLabels }}", "closing": "#a }}"}
+    notifications = {
+        "receivers": {
+            name: {"slack": {"api_url_file": "secrets/slack.url", "channel": channel}}
+            for name, channel in channels.items()
+        },
+        "routes": {"budget": sorted(channels)},
+    }
+    with alertmanager_of(tmp_path, notifications, hook) as port:
+        send(port, [_alert("LLMBudgetExceeded", "critical", scope="global", name="all")])
+        wait_for(lambda: len(inbox.received) >= len(channels))
+        log = (tmp_path / "alertmanager.log").read_text()
+    received = sorted(body["channel"] for where, body in inbox.received if where == SECRET_URL_PATH)
+    assert received == sorted(channels.values()), log

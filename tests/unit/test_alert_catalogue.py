@@ -9,7 +9,7 @@ from pathlib import Path
 from obsgen import paths, plan
 from obsgen.catalogue.alerts import ALERT_NAMES, CATALOGUE
 from obsgen.config import load
-from obsgen.render import alert_tests
+from obsgen.plan import alert_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def test_every_scenario_kind_has_a_promtool_test():
         for path in (ROOT / "obsgen.yaml", ROOT / "tests" / "fixtures" / "full.yaml")
         for alert in plan.build(load(path)).alert_specs()
     }
-    assert kinds <= set(alert_tests.SCENARIOS)
+    assert kinds <= set(alert_scenarios.SCENARIOS)
 
 
 def test_the_alert_index_lists_every_generated_alert():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from llmobs.configfile import ScopedBudget
+from obsgen import plan
 from obsgen.config import API_VERSION, ConfigError, load
-from obsgen.config.model import ScopedBudget
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "obsgen.yaml").read_text()
@@ -35,7 +38,7 @@ def errors_of(text: str, tmp_path: Path) -> list[str]:
     path = tmp_path / "obsgen.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
-        load(path)
+        plan.build(load(path))
     return [f"{issue.path}: {issue.message}" for issue in caught.value.issues]
 
 
@@ -139,8 +142,9 @@ CASES = [
     (
         "budgets.dialy",
         5,
-        "budgets.dialy: unknown key (known keys: agents, anomaly_factor, critical_percent, "
-        "daily, enforce, monthly, teams, timezone, warning_percent, weekly)",
+        "budgets.dialy: unknown key (did you mean daily?) (known keys: agents, anomaly_factor, "
+        "critical_percent, daily, enforce, monthly, reservation, teams, timezone, "
+        "warning_percent, weekly)",
     ),
     (
         "slo.success_rate_percent",
@@ -211,7 +215,8 @@ CASES = [
     (
         "prometheus.scrape.basic_auth",
         {"username": "u", "password": "hunter2"},
-        "prometheus.scrape.basic_auth.password: unknown key (known keys: password_file, username)",
+        "prometheus.scrape.basic_auth.password: unknown key (did you mean password_file?) "
+        "(known keys: password_file, username)",
     ),
     (
         "prometheus.alertmanagers",
@@ -244,7 +249,8 @@ CASES = [
     (
         "alerts",
         {"for": {"LLMErrorRateHihg": "1m"}},
-        "alerts.for.LLMErrorRateHihg: not an alert obsgen generates (see docs/runbooks.md)",
+        "alerts.for.LLMErrorRateHihg: not an alert obsgen generates (did you mean "
+        "LLMErrorRateHigh?) (see docs/alerts.md)",
     ),
     (
         "alerts",
@@ -485,3 +491,22 @@ def test_the_first_token_objective_must_fall_inside_its_histogram(tmp_path):
         "slo.p95_time_to_first_token_seconds: must be between 0.01 and 30 seconds, where the "
         "time to first token histogram can tell it apart, got 90"
     ]
+
+
+def test_control_characters_of_a_name_are_shown_escaped(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_text('apiVersion: obsgen/v1\nbudgets:\n  teams:\n    "a\\rb\\x01c": 5\n')
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert "\r" not in message and "\x01" not in message
+    assert "budgets.teams.a\\rb\\x01c: must be printable text" in message
+    result = subprocess.run(
+        [sys.executable, "-m", "obsgen", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr[:-1].isprintable()
+    assert result.stderr.count("\n") == 1 and "a\\rb\\x01c" in result.stderr

@@ -97,8 +97,23 @@ def test_get_cost_tracker_reads_llmobs_config(config, tmp_path, monkeypatch):
     tracker.close()
 
 
+def test_what_an_enforced_call_reserves_comes_from_the_config(tmp_path):
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(
+        CONFIG.replace(
+            "  monthly: 900.0",
+            "  monthly: 900.0\n  reservation: {output_tokens: 1000, media_tokens: 250}",
+        )
+    )
+    tracker = CostTracker.from_config(path, ":memory:", enforce=True)
+    assert tracker.reserve_media_tokens == 250
+    reservation = tracker.reserve("research/writer", "gpt-4o", "openai", prompt_tokens=2000)
+    price = tracker.calculator.cost_of("gpt-4o", 2000, 1000, provider="openai")
+    assert reservation is not None and reservation.amount == pytest.approx(price)
+
+
 def test_a_service_reads_its_config_without_the_generator_installed(config):
-    code = BLOCK_GENERATOR + textwrap.dedent(
+    code = BLOCK_GENERATOR.replace('"grafanalib"}', '"grafanalib", "obsgen"}') + textwrap.dedent(
         f"""
         from llmobs import CostTracker
         print(CostTracker.from_config({str(config)!r}, ":memory:").budget("month"))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from obsgen.catalogue.alerts import template_text
 from obsgen.catalogue.promql import string_literal
-from obsgen.render.alert_tests import _render
+from obsgen.plan.alert_scenarios import _render
 from obsgen.render.templating import yaml_string
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)

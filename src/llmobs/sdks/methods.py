@@ -58,6 +58,7 @@ class ObservedMethod:
             adapter.model_of(kwargs),
             self.provider,
             max_tokens=adapter.max_tokens_of(kwargs),
+            request=kwargs,
         )
         call.__enter__()
         return call, strip_usage

@@ -1,9 +1,14 @@
 """A streamed response as the caller reads it: the SDK's own stream, its chunks passed through
 unchanged, and the call recorded exactly once when the stream ends, is closed, breaks, or is
-dropped unread."""
+dropped unread.
+
+Every way of reading it (``for``, ``next()``, ``async for``, ``__anext__``, an SDK helper that
+reads it, several threads or tasks) takes chunks from one reader, as the SDK's own stream
+does, so that each chunk is seen once and the usage chunk is read whoever reads it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import threading
@@ -54,10 +59,15 @@ class _Observed:
         return not (self._strip_usage and _usage_only(chunk))
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+        # Only the SDK stream's own attributes are forwarded: one of this wrapper's that is not
+        # set yet (or a half-made wrapper's) must not be read from the SDK's stream instead.
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            raise AttributeError(name)
+        return getattr(stream, name)
 
     def __del__(self) -> None:  # a stream dropped unread is still recorded, once
-        if not getattr(self, "_finished", True):
+        if self.__dict__.get("_finished") is False:
             with contextlib.suppress(Exception):  # never from a finalizer at shutdown
                 self._finish()
 
@@ -66,14 +76,23 @@ class ObservedStream(_Observed):
     """An SDK's stream (or generator of chunks) as the caller sees it, recorded when it
     ends, is closed or breaks."""
 
-    def __iter__(self) -> Iterator[Any]:
+    def __init__(self, stream: Any, call: LLMCall, strip_usage: bool) -> None:
+        super().__init__(stream, call, strip_usage)
+        self._chunks: Iterator[Any] | None = None
+        self._next_lock = threading.Lock()  # one reader at a time, whatever the thread
+
+    def _read(self) -> Iterator[Any]:
         with self._reading():
             yield from filter(self._shown, self._call.stream(self._stream))
 
+    def __iter__(self) -> ObservedStream:
+        return self
+
     def __next__(self) -> Any:
-        if not hasattr(self, "_iterator"):
-            self._iterator = iter(self)
-        return next(self._iterator)
+        with self._next_lock:
+            if self._chunks is None:
+                self._chunks = self._read()
+            return next(self._chunks)
 
     def __enter__(self) -> ObservedStream:
         return self
@@ -94,16 +113,27 @@ class ObservedAsyncStream(_Observed):
     """An SDK's async stream (or async generator of chunks) as the caller sees it, recorded
     when it ends, is closed or breaks."""
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    def __init__(self, stream: Any, call: LLMCall, strip_usage: bool) -> None:
+        super().__init__(stream, call, strip_usage)
+        self._chunks: AsyncIterator[Any] | None = None
+        self._next_lock: asyncio.Lock | None = None  # made on first read, in the reader's loop
+
+    async def _read(self) -> AsyncIterator[Any]:
         with self._reading():
             async for chunk in self._call.astream(self._stream):
                 if self._shown(chunk):
                     yield chunk
 
+    def __aiter__(self) -> ObservedAsyncStream:
+        return self
+
     async def __anext__(self) -> Any:
-        if not hasattr(self, "_iterator"):
-            self._iterator = self.__aiter__()
-        return await self._iterator.__anext__()
+        if self._next_lock is None:
+            self._next_lock = asyncio.Lock()
+        async with self._next_lock:
+            if self._chunks is None:
+                self._chunks = self._read()
+            return await self._chunks.__anext__()
 
     async def __aenter__(self) -> ObservedAsyncStream:
         return self

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-Path = tuple[str | int, ...]
+from .reading import Path
 
 
 class YAMLSyntaxError(ValueError):

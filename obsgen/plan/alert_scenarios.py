@@ -1,0 +1,619 @@
+"""The promtool scenarios of every alert, derived from the same config as the rules: each
+alert carries its test cases in the plan, which the alert-test renderer only serialises.
+
+For each alert: input series that stay on the safe side of its threshold (no alert), and series
+past it, checked one evaluation before its ``for:`` has elapsed (no alert yet) and when it has
+(the alert, with its full labels and rendered annotations). The expected values are computed
+here from the series; promtool evaluates the real rule expressions against them.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from llmobs.schema import (
+    BUDGET_LIMIT,
+    BUDGET_PERIOD_END,
+    BUDGET_SPENT,
+    CACHE_HITS,
+    CACHE_MISSES,
+    ERRORS,
+    REQUESTS,
+    MetricSpec,
+)
+from obsgen.catalogue.alerts import FORECAST_WINDOWS, TEST_SERIES, Scenario
+from obsgen.catalogue.promql import string_literal
+from obsgen.config.validation import duration_seconds
+
+from .model import AlertSpec, AlertTestFile
+
+SERIES_LABELS = TEST_SERIES
+
+
+# Values fed to the tests keep clear of rounding boundaries, so that the annotations promtool
+# renders ("%.2f", 4 significant digits) match the expected text whatever float noise the rates
+# add: spends a tenth of a cent past a cent, shares with one significant digit.
+
+
+def _cents_above(threshold: float) -> float:
+    """An amount past ``threshold`` whose third decimal is 1."""
+    return max(round(threshold * 1.01, 2), round(threshold, 2) + 0.01) + 0.001
+
+
+def _one_digit(value: float, up: bool = False) -> float:
+    """``value`` rounded to one significant digit (down, or up), avoiding a final 5."""
+    exponent = math.floor(math.log10(value))
+    digit = (math.ceil if up else math.floor)(value / 10**exponent)
+    if digit == 5:
+        digit += 1 if up else -1
+    if digit == 0:
+        digit, exponent = 9, exponent - 1
+    return round(digit * 10.0**exponent, 12 - exponent)
+
+
+def _metric(scenario: Scenario) -> MetricSpec:
+    """The metric a scenario feeds; every scenario kind that reads one names it."""
+    if scenario.metric is None:
+        raise ValueError(f"a {scenario.kind!r} scenario needs a metric")
+    return scenario.metric
+
+
+def _series(name: str, labels: dict[str, str]) -> str:
+    body = ",".join(f"{key}={string_literal(value)}" for key, value in sorted(labels.items()))
+    return f"{name}{{{body}}}"
+
+
+def _minutes(duration: str) -> int:
+    """Whole evaluation minutes until a ``for:`` of ``duration`` has elapsed."""
+    return math.ceil(duration_seconds(duration) / 60)
+
+
+def _humanize_percentage(value: float) -> str:
+    return f"{_go_g(value * 100)}%"
+
+
+def _humanize_duration(seconds: float) -> str:
+    """Prometheus' ``humanizeDuration``: days to seconds from 1 s up, SI prefixes below."""
+    if seconds == 0 or not math.isfinite(seconds):
+        return f"{_go_g(seconds)}s" if seconds == 0 else _go_g(seconds)
+    sign, value = ("-", -seconds) if seconds < 0 else ("", seconds)
+    if value >= 1:
+        whole = int(value)
+        days, hours = whole // 86400, whole // 3600 % 24
+        minutes, rest = whole // 60 % 60, whole % 60
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {rest}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {rest}s"
+        if minutes:
+            return f"{sign}{minutes}m {rest}s"
+        return f"{sign}{_go_g(value)}s"
+    prefix = ""
+    for candidate in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if value >= 1:
+            break
+        prefix, value = candidate, value * 1000
+    return f"{sign}{_go_g(value)}{prefix}s"
+
+
+def _go_g(value: float) -> str:
+    """Go's ``%.4g``, as Prometheus' humanize functions format numbers."""
+    return f"{value:.4g}"
+
+
+_ACTION = re.compile(
+    r"\{\{ with \$labels\.(?P<with>\w+) \}\}(?P<body>.*?)\{\{ end \}\}"
+    r"|\{\{ \$labels\.(?P<label>\w+) \}\}"
+    r"|\{\{ \$value \| (?P<format>[^}]*?) \}\}"
+    r'|\{\{ (?P<literal>"(?:[^"\\]|\\.)*") \}\}'
+)
+
+
+def _render(template: str, value: float, labels: dict[str, str]) -> str:
+    """Render the few Go template forms the alert annotations use, in one pass, so that what
+    a label value holds is never read as a template."""
+    formats = {
+        'printf "%.2f"': f"{value:.2f}",
+        "humanizePercentage": _humanize_percentage(value),
+        "humanizeDuration": _humanize_duration(value),
+    }
+
+    def action(match: re.Match[str]) -> str:
+        if match.group("with") is not None:
+            label_value = labels.get(match.group("with"))
+            return match.group("body").replace("{{ . }}", label_value) if label_value else ""
+        if match.group("label") is not None:
+            return labels[match.group("label")]
+        if match.group("format") is not None:
+            return formats[match.group("format")]
+        return str(ast.literal_eval(match.group("literal")))  # Go's escapes as we write them
+
+    return _ACTION.sub(action, template)
+
+
+def _expected(rule: AlertSpec, value: float, labels: dict[str, str]) -> dict[str, Any]:
+    static = {key: _render(text, value, labels) for key, text in rule.all_labels().items()}
+    all_labels = {**labels, **static}
+    return {
+        "exp_labels": dict(sorted(all_labels.items())),
+        "exp_annotations": {
+            "summary": _render(rule.summary, value, all_labels),
+            "description": _render(rule.description, value, all_labels),
+            "runbook_url": rule.runbook,
+        },
+    }
+
+
+def _case(
+    name: str, series: list[tuple[str, str]], checks: list[dict[str, Any]], interval: str = "1m"
+) -> dict:
+    return {
+        "name": name,
+        "interval": interval,
+        "input_series": [{"series": s, "values": v} for s, v in series],
+        "alert_rule_test": checks,
+    }
+
+
+def _not_yet(rule: AlertSpec, fire_at: int, step: int = 1) -> list[dict[str, Any]]:
+    """No alert one evaluation (``step`` minutes) before ``fire_at`` (nothing to check when it
+    fires from the start)."""
+    if fire_at < step:
+        return []
+    return [{"eval_time": f"{fire_at - step}m", "alertname": rule.name, "exp_alerts": []}]
+
+
+def _fires(
+    rule: AlertSpec, active_from: int, value: float, labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """No alert one minute before ``for:`` elapses, the alert when it has."""
+    fire_at = active_from + _minutes(rule.duration)
+    return [
+        *_not_yet(rule, fire_at),
+        {
+            "eval_time": f"{fire_at}m",
+            "alertname": rule.name,
+            "exp_alerts": [_expected(rule, value, labels)],
+        },
+    ]
+
+
+def _silent(rule: AlertSpec, at: int) -> list[dict[str, Any]]:
+    return [{"eval_time": f"{at}m", "alertname": rule.name, "exp_alerts": []}]
+
+
+def _pair(
+    rule: AlertSpec,
+    quiet: list,
+    loud: list,
+    active_from: int,
+    value: float,
+    labels: dict[str, str],
+    horizon: int,
+) -> list[dict[str, Any]]:
+    return [
+        _case(
+            f"{rule.name} stays silent on the safe side of its threshold",
+            quiet,
+            _silent(rule, horizon),
+        ),
+        _case(
+            f"{rule.name} fires past its threshold once its for: has elapsed",
+            loud,
+            _fires(rule, active_from, value, labels),
+        ),
+    ]
+
+
+# -- budget alerts ------------------------------------------------------------------------------
+# Two replicas export every budget gauge alike, as replicas sharing a cost store do: a rule that
+# summed them instead of taking one would see twice the spend, and the quiet cases would fire.
+
+REPLICAS = ("replica-1:8000", "replica-2:8000")
+TEST_LIMIT = 100.0
+BUDGET_JOB = "llm-service"
+
+
+def _budget_series(
+    labels: dict[str, str], values: dict[MetricSpec, str], job: str = BUDGET_JOB
+) -> list[tuple[str, str]]:
+    """``values`` of the budget gauges with ``labels``, exported by every replica."""
+    return [
+        (_series(spec.name, {**labels, "instance": instance, "job": job}), value)
+        for instance in REPLICAS
+        for spec, value in values.items()
+    ]
+
+
+def _budget_share_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    labels = dict(rule.scenario.alert_labels)
+    threshold = TEST_LIMIT * rule.scenario.threshold
+    step_at = 10  # spend jumps after 10 minutes
+    horizon = step_at + _minutes(rule.duration) + 10
+
+    def exported(spent: float) -> list[tuple[str, str]]:
+        values = {
+            BUDGET_LIMIT: f"{TEST_LIMIT!r}x{horizon}",
+            BUDGET_SPENT: f"0x{step_at - 1} {spent!r}x{horizon}",
+        }
+        return _budget_series(labels, values)
+
+    loud = _cents_above(threshold)
+    return _pair(
+        rule,
+        exported(threshold - 0.01),
+        exported(loud),
+        step_at,
+        loud / TEST_LIMIT,
+        labels,
+        horizon,
+    )
+
+
+def _budget_forecast_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Spend rising steadily from 0 in a budget of each period, read once every burn-rate
+    window is full: then the forecast is exactly the rate times the period's end. The limit
+    drops from far above to the budget at ``limit_at``, so the alert turns active then."""
+    windows = [duration_seconds(window) / 60 for _, window in FORECAST_WINDOWS]
+    limit_at = math.ceil(max(windows)) + 5
+    fire_at = limit_at + _minutes(rule.duration)
+    samples = fire_at + 10
+    ends_minute = limit_at + 600
+    base = dict(rule.scenario.alert_labels)
+
+    def exported(forecast: float) -> list[tuple[str, str]]:
+        per_minute = forecast / ends_minute
+        values = {
+            BUDGET_LIMIT: f"1e9x{limit_at - 1} {TEST_LIMIT!r}x{samples}",
+            BUDGET_SPENT: f"0+{per_minute!r}x{samples}",
+            BUDGET_PERIOD_END: f"{ends_minute * 60}x{samples}",
+        }
+        series = []
+        for period, _ in FORECAST_WINDOWS:
+            series += _budget_series({**base, "period": period.value}, values)
+        return series
+
+    loud = _cents_above(TEST_LIMIT)
+    expected = [
+        _expected(rule, loud, {**base, "period": period.value}) for period, _ in FORECAST_WINDOWS
+    ]
+    return [
+        _case(
+            f"{rule.name} stays silent when the burn rate fits the budgets",
+            exported(TEST_LIMIT * 0.9),
+            _silent(rule, fire_at),
+        ),
+        _case(
+            f"{rule.name} fires when the burn rate would exhaust each period's budget",
+            exported(loud),
+            [
+                *_not_yet(rule, fire_at),
+                {"eval_time": f"{fire_at}m", "alertname": rule.name, "exp_alerts": expected},
+            ],
+        ),
+    ]
+
+
+def _configured_series(
+    rule: AlertSpec, samples: int, limit_of: Callable[[int, str, float], float | None]
+) -> list[tuple[str, str]]:
+    """The configured budgets as the replicas export them: ``limit_of(index, instance, usd)``
+    of each (None: not exported), and the replicas' ``up``."""
+    job = dict(rule.scenario.series_labels)["job"]
+    series = [
+        (_series("up", {"instance": instance, "job": job}), f"1x{samples}") for instance in REPLICAS
+    ]
+    for index, (labels, usd) in enumerate(rule.scenario.budgets):
+        for instance in REPLICAS:
+            limit = limit_of(index, instance, usd)
+            if limit is not None:
+                name = _series(
+                    BUDGET_LIMIT.name, {**dict(labels), "instance": instance, "job": job}
+                )
+                series.append((name, f"{limit!r}x{samples}"))
+    return series
+
+
+def _budget_absent_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    first = dict(rule.scenario.budgets[0][0])
+    as_configured = _configured_series(rule, samples, lambda _i, _r, usd: usd)
+    service_down = [(name, values.replace("1x", "0x")) for name, values in as_configured[:2]]
+    return [
+        *_pair(
+            rule,
+            as_configured,
+            _configured_series(rule, samples, lambda i, _r, usd: None if i == 0 else usd),
+            0,
+            1,
+            first,
+            horizon,
+        ),
+        _case(
+            f"{rule.name} stays silent while the service is down (LLMMetricsDown says so)",
+            service_down,
+            _silent(rule, horizon),
+        ),
+    ]
+
+
+def _budget_mismatch_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    job = dict(rule.scenario.series_labels)["job"]
+    labels, usd = rule.scenario.budgets[0]
+    other = _cents_above(usd)
+
+    def stale(index: int, instance: str, limit: float) -> float:
+        return other if index == 0 and instance == REPLICAS[1] else limit
+
+    return _pair(
+        rule,
+        _configured_series(rule, samples, lambda _i, _r, limit: limit),
+        _configured_series(rule, samples, stale),
+        0,
+        other,
+        {**dict(labels), "instance": REPLICAS[1], "job": job},
+        horizon,
+    )
+
+
+# -- SLO alerts ---------------------------------------------------------------------------------
+
+
+def _after_hold(rule: AlertSpec, minutes: int) -> int:
+    """``minutes`` past the end of the rule's ``for:``: when a scenario can be judged."""
+    return minutes + _minutes(rule.duration)
+
+
+def _requests(failing: float, samples: int) -> list[tuple[str, str]]:
+    per_minute = 100.0
+    base = {**SERIES_LABELS}
+    failed = f"0+{per_minute * failing:g}x{samples}"
+    return [
+        (
+            _series(REQUESTS.name, {**base, "status": "success"}),
+            f"0+{per_minute * (1 - failing):g}x{samples}",
+        ),
+        (_series(REQUESTS.name, {**base, "status": "error"}), failed),
+        (_series(ERRORS.name, {**base, "error_type": "timeout"}), failed),
+    ]
+
+
+def _failing_shares(allowed: float) -> tuple[float, float]:
+    """Shares of failed requests on the safe side of ``allowed`` and past it (at most all)."""
+    quiet = _one_digit(allowed / 2) if allowed > 0 else 0.0
+    loud = _one_digit((1 + allowed) / 2 if allowed >= 0.5 else max(allowed * 2, 0.001), up=True)
+    return quiet, min(loud, 1.0)
+
+
+def _share_tests(rule: AlertSpec, allowed: float, shown: Callable[[float], float]) -> list[Any]:
+    quiet, loud = _failing_shares(allowed)
+    horizon = _after_hold(rule, 30)
+    return _pair(
+        rule,
+        _requests(quiet, horizon + 30),
+        _requests(loud, horizon + 30),
+        1,
+        shown(loud),
+        dict(rule.scenario.alert_labels),
+        horizon,
+    )
+
+
+def _success_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    return _share_tests(rule, 1 - rule.scenario.threshold, lambda failing: 1 - failing)
+
+
+def _error_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    return _share_tests(rule, rule.scenario.threshold, lambda failing: failing)
+
+
+def _latency_series(spec: MetricSpec, observed: float, samples: int) -> list[tuple[str, str]]:
+    """``spec``'s buckets as 60 observations a minute of ``observed`` seconds would fill them."""
+    series = []
+    labels = dict(SERIES_LABELS)
+    assert spec.buckets is not None
+    for bound in (*spec.buckets, math.inf):
+        le = (
+            "+Inf" if bound == math.inf else f"{bound:g}" if bound != int(bound) else f"{bound:.1f}"
+        )
+        per_minute = 60 if observed <= bound else 0
+        series.append(
+            (
+                _series(f"{spec.name}_bucket", {**labels, "le": le}),
+                f"0+{per_minute}x{samples}",
+            )
+        )
+    return series
+
+
+def _latency_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Every observation in the bucket just past the objective: the quantile is then the
+    bucket's lower bound plus the quantile's share of its width, over the objective."""
+    spec, objective, q = _metric(rule.scenario), rule.scenario.threshold, rule.scenario.reference
+    bounds = spec.buckets
+    assert bounds is not None
+    upper_index = next(i for i, b in enumerate(bounds) if b > objective)
+    upper, lower = bounds[upper_index], bounds[upper_index - 1]
+    quantile = lower + (upper - lower) * q
+    if quantile <= objective:  # the objective sits near the top of its bucket: use the next one
+        lower, upper = upper, bounds[upper_index + 1]
+        quantile = lower + (upper - lower) * q
+    horizon = _after_hold(rule, 30)
+    return _pair(
+        rule,
+        _latency_series(spec, bounds[0], horizon + 30),
+        _latency_series(spec, upper, horizon + 30),
+        1,
+        quantile,
+        dict(rule.scenario.alert_labels),
+        horizon,
+    )
+
+
+def _cache_series(hit_share: float, samples: int) -> list[tuple[str, str]]:
+    labels = {"agent_id": SERIES_LABELS["agent_id"], "model": SERIES_LABELS["model"]}
+    return [
+        (_series(CACHE_HITS.name, labels), f"0+{100 * hit_share:g}x{samples}"),
+        (_series(CACHE_MISSES.name, labels), f"0+{100 * (1 - hit_share):g}x{samples}"),
+    ]
+
+
+def _cache_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    objective = rule.scenario.threshold
+    horizon = _after_hold(rule, 45)
+    loud = _one_digit(objective * 0.9)
+    return _pair(
+        rule,
+        _cache_series(min(objective * 1.1, 1.0), horizon + 15),
+        _cache_series(loud, horizon + 15),
+        1,
+        loud,
+        dict(rule.scenario.alert_labels),
+        horizon,
+    )
+
+
+def _headroom_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Two replicas report the headroom; the alert reads the lower one, so a replica whose
+    last answer left little room is enough."""
+    labels = dict(rule.scenario.series_labels)
+    threshold = rule.scenario.threshold
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    low = _one_digit(threshold / 2)
+
+    def reported(lower: float) -> list[tuple[str, str]]:
+        spec = _metric(rule.scenario)
+        return [
+            (_series(spec.name, {**labels, "instance": "replica-1:8000"}), f"0.9x{samples}"),
+            (_series(spec.name, {**labels, "instance": "replica-2:8000"}), f"{lower!r}x{samples}"),
+        ]
+
+    return _pair(rule, reported(min(threshold * 2, 1.0)), reported(low), 0, low, labels, horizon)
+
+
+# -- telemetry alerts ---------------------------------------------------------------------------
+
+
+def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    labels = dict(rule.scenario.alert_labels)
+    name = _series("up", labels)
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+    return _pair(rule, [(name, f"1x{samples}")], [(name, f"0x{samples}")], 0, 0, labels, horizon)
+
+
+def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """A counter that stays at 0, and one that counts one a minute from minute 3 on: judged
+    once the hour's window lies within the counting, where its increase is exactly 60."""
+    labels = dict(rule.scenario.series_labels)
+    name = _series(_metric(rule.scenario).name, labels)
+    fire_at = 3 + _minutes(rule.duration)
+    check_at = max(fire_at, 70)
+    samples = check_at + 10
+    return [
+        _case(
+            f"{rule.name} stays silent while nothing is counted",
+            [(name, f"0x{samples}")],
+            _silent(rule, check_at),
+        ),
+        _case(
+            f"{rule.name} fires while records are counted once its for: has elapsed",
+            [(name, f"0x2 1+1x{samples}")],
+            [
+                *_not_yet(rule, fire_at),
+                {
+                    "eval_time": f"{check_at}m",
+                    "alertname": rule.name,
+                    "exp_alerts": [_expected(rule, 60, labels)],
+                },
+            ],
+        ),
+    ]
+
+
+def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """A week and an hour at a base spend rate, then a jump: silent when the jump stays under
+    the factor, firing when it is far over it (from the first sample after the jump). Samples
+    and evaluations every WEEK_STEP minutes keep a week of them cheap."""
+    scenario = rule.scenario
+    name = _series(_metric(scenario).name, dict(scenario.series_labels))
+    factor, floor = scenario.threshold, scenario.reference
+    step = WEEK_STEP  # minutes between samples and between evaluations
+    jump_at = 7 * 24 * 60 + 60  # an hour of base rate a week before the jump
+    base = floor / 60 * step  # USD per sample: exactly the floor per hour
+    loud_hourly = _cents_above(120 * factor * floor)
+    quiet = (1 + factor) / 2 * base  # above the floor, below the factor
+
+    loud_from = jump_at + step
+    fire_at = loud_from + math.ceil(_minutes(rule.duration) / step) * step
+    check_at = max(fire_at, loud_from + 70)  # once the hour's window holds only the new rate
+    after_jump = math.ceil((check_at - jump_at) / step) + 3
+
+    def series(per_step: float) -> list[tuple[str, str]]:
+        start = base * jump_at / step
+        rising = f"{start + per_step!r}+{per_step!r}x{after_jump}"
+        return [(name, f"0+{base!r}x{jump_at // step} {rising}")]
+
+    return [
+        _case(
+            f"{rule.name} stays silent below {factor:g} times last week's spend rate",
+            series(quiet),
+            _silent(rule, check_at),
+            interval=f"{step}m",
+        ),
+        _case(
+            f"{rule.name} fires far above last week's spend rate once its for: has elapsed",
+            series(loud_hourly / 60 * step),
+            [
+                *_not_yet(rule, fire_at, step),
+                {
+                    "eval_time": f"{check_at}m",
+                    "alertname": rule.name,
+                    "exp_alerts": [_expected(rule, loud_hourly, {})],
+                },
+            ],
+            interval=f"{step}m",
+        ),
+    ]
+
+
+SCENARIOS = {
+    "budget_share": _budget_share_tests,
+    "budget_forecast": _budget_forecast_tests,
+    "budget_absent": _budget_absent_tests,
+    "budget_mismatch": _budget_mismatch_tests,
+    "anomaly": _anomaly_tests,
+    "success_share": _success_tests,
+    "error_share": _error_tests,
+    "latency": _latency_tests,
+    "cache_share": _cache_tests,
+    "headroom": _headroom_tests,
+    "target_down": _down_tests,
+    "counted": _counted_tests,
+}
+
+
+#: Scenarios that need a week of history: they go in a file of their own, evaluated every
+#: WEEK_STEP minutes, so that a week costs 1,000 evaluations rather than 10,000 and the other
+#: scenarios keep their one-minute steps.
+WEEK_KINDS = frozenset({"anomaly"})
+WEEK_STEP = 10
+
+
+def test_files(specs: tuple[AlertSpec, ...]) -> tuple[AlertTestFile, AlertTestFile]:
+    """The promtool cases of ``specs``: those evaluated every minute, and those that need a
+    week of history (evaluated every ``WEEK_STEP`` minutes)."""
+    minute: list[dict[str, Any]] = []
+    week: list[dict[str, Any]] = []
+    for rule in specs:
+        cases = SCENARIOS[rule.scenario.kind](rule)
+        (week if rule.scenario.kind in WEEK_KINDS else minute).extend(cases)
+    return AlertTestFile("1m", tuple(minute)), AlertTestFile(f"{WEEK_STEP}m", tuple(week))

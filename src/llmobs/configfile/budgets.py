@@ -1,0 +1,223 @@
+"""The ``budgets:`` section: spend limits per calendar period of everything, of teams and of
+agents, the percentages they alert at, their time zone, which are enforced, and what an
+enforced call reserves before it is sent. The runtime's trackers and the generated alerts
+read this one model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..enforcement import GLOBAL_NAME, Scope
+from ..periods import Period, parse_timezone
+from . import reading as check
+from .reading import Path, Reader
+
+#: The config's keys of the budget periods, in the order they are listed.
+PERIOD_KEYS = (("daily", Period.DAY), ("weekly", Period.WEEK), ("monthly", Period.MONTH))
+#: What an enforced call reserves for its output when it sets no limit, and per media part.
+DEFAULT_OUTPUT_TOKENS = 4_096
+DEFAULT_MEDIA_TOKENS = 3_000
+MAX_RESERVED_TOKENS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One budget as the runtime enforces and exports it (``llm_budget_limit_usd``)."""
+
+    scope: Scope
+    name: str
+    period: Period
+    usd: float
+    enforce: bool = False
+
+
+@dataclass(frozen=True)
+class ScopedBudget:
+    """A team's or an agent's budgets in USD per calendar day, week and month."""
+
+    name: str
+    daily: float | None = None
+    weekly: float | None = None
+    monthly: float | None = None
+    enforce: bool = False
+
+    def amounts(self) -> list[tuple[Period, float]]:
+        """The periods it limits, with their USD amounts."""
+        return [
+            (period, amount)
+            for key, period in PERIOD_KEYS
+            if (amount := getattr(self, key)) is not None
+        ]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What an enforced call holds on its budgets before it is sent: the price of its prompt
+    (counted from the request) and of its output limit, with these where the call says
+    nothing."""
+
+    #: Output tokens reserved for a call that sets no output limit (``max_tokens``, ...).
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    #: Prompt tokens reserved for each image, audio clip or file in a request.
+    media_tokens: int = DEFAULT_MEDIA_TOKENS
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Spend budgets in USD per calendar period in ``timezone``, and the percentages at which
+    they alert. The runtime reads the same section (``CostTracker.from_config``)."""
+
+    daily: float | None = 100.0
+    weekly: float | None = None
+    monthly: float | None = None
+    warning_percent: float = 80.0
+    critical_percent: float = 100.0
+    #: LLMSpendAnomaly fires when the last hour's spend rate is this many times the same hour's
+    #: a week before (None: no anomaly alert).
+    anomaly_factor: float | None = 3.0
+    teams: tuple[ScopedBudget, ...] = ()
+    agents: tuple[ScopedBudget, ...] = ()
+    #: IANA time zone where days, weeks and months begin.
+    timezone: str = "UTC"
+    #: Refuse calls that would exceed any budget (otherwise only those marked ``enforce``).
+    enforce: bool = False
+    reservation: Reservation = field(default_factory=Reservation)
+
+    def limits(self) -> tuple[Limit, ...]:
+        """Every budget configured: global, then teams', then agents'."""
+        overall = ScopedBudget(GLOBAL_NAME, self.daily, self.weekly, self.monthly, self.enforce)
+        scoped = [(Scope.GLOBAL, overall)]
+        scoped += [(Scope.TEAM, team) for team in self.teams]
+        scoped += [(Scope.AGENT, agent) for agent in self.agents]
+        return tuple(
+            Limit(scope, budget.name, period, amount, self.enforce or budget.enforce)
+            for scope, budget in scoped
+            for period, amount in budget.amounts()
+        )
+
+
+def _scoped_budget(r: Reader, name: Any, data: Any, path: Path) -> ScopedBudget | None:
+    """A team's or agent's budgets: a USD amount (daily), or a mapping of periods."""
+    label = r.checked(path, name, check.label_value)
+    if label is None:
+        return None
+    if not isinstance(data, dict):
+        try:
+            return ScopedBudget(label, daily=check.budget(data))
+        except ValueError as exc:
+            r.fail(path, f"{exc}; or a mapping of daily, weekly, monthly and enforce")
+            return None
+    section = r.mapping(data, path, {key for key, _ in PERIOD_KEYS} | {"enforce"})
+    amounts = {key: r.value(section, path, key, check.budget, None) for key, _ in PERIOD_KEYS}
+    if not any(key in section for key, _ in PERIOD_KEYS):
+        r.fail(path, "names no budget: give daily, weekly or monthly in USD")
+    return ScopedBudget(
+        label, **amounts, enforce=r.value(section, path, "enforce", check.boolean, False)
+    )
+
+
+def _named_budgets(r: Reader, data: Any, path: Path) -> tuple[ScopedBudget, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        r.fail(path, f"must be a mapping of names to budgets, got {check.describe(data)}")
+        return ()
+    budgets = [_scoped_budget(r, name, value, (*path, str(name))) for name, value in data.items()]
+    return tuple(sorted((b for b in budgets if b is not None), key=lambda b: b.name))
+
+
+def _timezone(value: Any) -> str:
+    name = check.text(value)
+    try:
+        parse_timezone(name)
+    except ValueError:
+        raise ValueError(
+            f"unknown time zone {check.describe(value)}: use an IANA name such as UTC or "
+            "Europe/Stockholm"
+        ) from None
+    return name
+
+
+def _anomaly_factor(value: Any) -> float:
+    factor = check.number(value)
+    if not 1 < factor <= 1000:
+        raise ValueError(
+            "must be a factor above 1 and at most 1000 (spend this many times last week's), "
+            f"got {check.describe(value)}"
+        )
+    return factor
+
+
+_reserved_tokens = check.count_between(1, MAX_RESERVED_TOKENS, "tokens")
+
+
+def _reservation(r: Reader, data: Any, path: Path) -> Reservation:
+    section = r.mapping(data, path, {"output_tokens", "media_tokens"})
+    default = Reservation()
+    return Reservation(
+        output_tokens=r.value(
+            section, path, "output_tokens", _reserved_tokens, default.output_tokens
+        ),
+        media_tokens=r.value(section, path, "media_tokens", _reserved_tokens, default.media_tokens),
+    )
+
+
+BUDGET_KEYS = {
+    "daily",
+    "weekly",
+    "monthly",
+    "warning_percent",
+    "critical_percent",
+    "anomaly_factor",
+    "teams",
+    "agents",
+    "timezone",
+    "enforce",
+    "reservation",
+}
+
+
+def read_budgets(r: Reader, data: Any, path: Path, team_separator: str) -> Budgets:
+    """The ``budgets`` section; every issue is reported through ``r``."""
+    section = r.mapping(data, path, BUDGET_KEYS)
+    default = Budgets()
+    explicit_daily = "daily" in section
+    budgets = Budgets(
+        daily=r.value(
+            section, path, "daily", check.budget, None if explicit_daily else default.daily
+        ),
+        weekly=r.value(section, path, "weekly", check.budget, None),
+        monthly=r.value(section, path, "monthly", check.budget, None),
+        warning_percent=r.value(
+            section, path, "warning_percent", check.budget_percent, default.warning_percent
+        ),
+        critical_percent=r.value(
+            section, path, "critical_percent", check.budget_percent, default.critical_percent
+        ),
+        anomaly_factor=r.value(
+            section,
+            path,
+            "anomaly_factor",
+            _anomaly_factor,
+            None if "anomaly_factor" in section else default.anomaly_factor,
+        ),
+        teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
+        agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
+        timezone=r.value(section, path, "timezone", _timezone, default.timezone),
+        enforce=r.value(section, path, "enforce", check.boolean, default.enforce),
+        reservation=_reservation(r, section.get("reservation"), (*path, "reservation")),
+    )
+    if budgets.warning_percent >= budgets.critical_percent:
+        r.fail(
+            (*path, "warning_percent"),
+            f"must be below critical_percent ({budgets.critical_percent:g})",
+        )
+    for team in (budget.name for budget in budgets.teams):
+        if team_separator in team:
+            r.fail(
+                (*path, "teams", team),
+                f"a team name cannot hold the team separator {team_separator!r}: the "
+                "team of an agent is the part of its id before the first separator",
+            )
+    return budgets

@@ -1,0 +1,110 @@
+"""``obsgen.yaml`` as a document: read from its file with the line of every key, its version,
+its sections, and the part of it a service's runtime reads (budgets and teams). The generator
+reads the same document with the same reader and adds its own sections' checks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..teams import DEFAULT_SEPARATOR, check_separator
+from .budgets import Budgets, read_budgets
+from .location import CONFIG_ENV, DEFAULT_CONFIG, config_path
+from .reading import ConfigError, ConfigIssue, Reader, describe
+from .yaml_lines import YAMLSyntaxError, load_with_lines
+
+API_VERSION = "obsgen/v1"
+#: Every top-level key of the document: the runtime reads budgets and teams, the generator all.
+__all__ = ["API_VERSION", "CONFIG_ENV", "DEFAULT_CONFIG", "SECTIONS", "config_path"]
+SECTIONS = frozenset(
+    {
+        "apiVersion",
+        "prometheus",
+        "budgets",
+        "slo",
+        "teams",
+        "dashboard",
+        "runbook_url",
+        "alerts",
+        "notifications",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """What a service's runtime reads of the config: the budgets and the team separator."""
+
+    budgets: Budgets = field(default_factory=Budgets)
+    team_separator: str = DEFAULT_SEPARATOR
+
+
+@dataclass(frozen=True)
+class Document:
+    """A config file read: its data, the line of every key, and its name for messages."""
+
+    data: Any
+    lines: dict[Any, int]
+    source: str
+
+    def reader(self) -> Reader:
+        return Reader(self.source, self.lines)
+
+
+def _file_issue(source: str, message: str) -> ConfigError:
+    return ConfigError([ConfigIssue(source, 1, "(file)", message)])
+
+
+def read_document(path: str | os.PathLike[str]) -> Document:
+    """The config file at ``path`` parsed, or ConfigError saying why it cannot be."""
+    source = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _file_issue(source, "no such file; `obsgen init` writes a starter config") from None
+    except OSError as exc:
+        raise _file_issue(source, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise _file_issue(source, f"not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    try:
+        data, lines = load_with_lines(text)
+    except YAMLSyntaxError as exc:
+        raise ConfigError([ConfigIssue(source, exc.line, "(syntax)", str(exc))]) from None
+    return Document(data, lines, source)
+
+
+def read_top(r: Reader, data: Any) -> dict[str, Any]:
+    """The document's top-level mapping, its version checked (issues through ``r``)."""
+    top = r.mapping(data, (), set(SECTIONS)) if data is not None else {}
+    if data is None:
+        r.fail(("apiVersion",), f"is required (the file is empty); use {API_VERSION}")
+    elif "apiVersion" not in top:
+        r.fail(("apiVersion",), f"is required; use {API_VERSION}")
+    elif top["apiVersion"] != API_VERSION:
+        r.fail(
+            ("apiVersion",),
+            f"unknown version {describe(top['apiVersion'])}; this obsgen reads {API_VERSION}",
+        )
+    return top
+
+
+def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
+    """The runtime's sections of a document's top level (issues through ``r``)."""
+    teams = r.mapping(top.get("teams"), ("teams",), {"separator"})
+    separator = r.value(teams, ("teams",), "separator", check_separator, DEFAULT_SEPARATOR)
+    budgets = read_budgets(r, top.get("budgets"), ("budgets",), separator or DEFAULT_SEPARATOR)
+    return RuntimeConfig(budgets, separator)
+
+
+def load_runtime(path: str | os.PathLike[str] | None = None) -> RuntimeConfig:
+    """The runtime's part of the config at ``path`` (else ``$LLMOBS_CONFIG``, else
+    ``obsgen.yaml``); ConfigError (a ValueError) naming file and line of every problem in it.
+    The generator's sections are left to ``obsgen validate``."""
+    document = read_document(config_path(path))
+    r = document.reader()
+    runtime = read_runtime(r, read_top(r, document.data))
+    if r.issues:
+        raise ConfigError(r.issues)
+    return runtime
