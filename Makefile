@@ -8,24 +8,38 @@ OBSGEN := $(VENV)/bin/obsgen
 GRAFANA_SDK := $(VENV)/grafana-sdk
 SCHEMA_DIR := tests/grafana_schema
 
-.PHONY: all install system-deps schema-deps generate test unit lint format bench example up down \
-	stack-up stack-down demo clean bench-prometheus
+.PHONY: all docs install install-run system-deps schema-deps generate test unit lint format bench example up down \
+	stack-up stack-down demo clean bench-prometheus test-oldest-sdks
 
 all: generate lint test
 
 generate: install
 	$(OBSGEN) build
+	$(MAKE) --no-print-directory docs
+
+# docs/reference/: the metrics, config keys and command line, generated from the code.
+docs: install
+	$(PYTHON) -m obsgen.tools.reference_docs
 
 $(PYTHON):
 	python3 -m venv $(VENV) || { scripts/install-system-deps.sh --venv && python3 -m venv $(VENV); }
 
 # Reinstall only when pyproject.toml changed (the package itself is installed in editable mode).
+# `make up` needs only the runtime and the generator; the tests and lint need the dev set.
 INSTALLED := $(VENV)/.installed
+INSTALLED_RUN := $(VENV)/.installed-run
 
 install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml | $(PYTHON)
 	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@ $(INSTALLED_RUN)
+
+install-run: $(INSTALLED_RUN)
+
+$(INSTALLED_RUN): pyproject.toml | $(PYTHON)
+	@echo "obsgen: installing the runtime and the generator into $(VENV) (once)"
+	$(PIP) install --disable-pip-version-check --progress-bar on -e '.[generator,postgres]'
 	touch $@
 
 system-deps:
@@ -46,6 +60,19 @@ $(GRAFANA_SDK)/12: $(PYTHON)
 
 test: install system-deps schema-deps
 	$(PYTHON) -m pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory test-oldest-sdks
+
+# The SDK instrumentation against the oldest release of each SDK it supports (each adapter
+# names it: scripts/oldest_sdks.py), in a venv of their own; `make test` ran the newest.
+OLDEST_VENV := $(VENV)-oldest-sdks
+SDK_TESTS := tests/integration/test_instrument_sdks.py tests/integration/test_instrument_gemini_bedrock.py
+
+test-oldest-sdks: install
+	@echo "SDK tests against the oldest supported releases: $$($(PYTHON) scripts/oldest_sdks.py | tr '\n' ' ')"
+	test -x $(OLDEST_VENV)/bin/python || python3 -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e . pytest \
+		$$($(PYTHON) scripts/oldest_sdks.py)
+	$(OLDEST_VENV)/bin/python -m pytest -p no:cacheprovider -q $(SDK_TESTS)
 
 unit: install
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
@@ -68,23 +95,23 @@ bench: install
 bench-prometheus: install system-deps
 	$(PYTHON) bench/bench_prometheus.py $(ARGS)
 
-example: install
-	$(PYTHON) examples/seed_metrics.py
-	$(PYTHON) examples/seed_costs.py
+example: install-run
+	$(PYTHON) examples/record_metrics.py
+	$(PYTHON) examples/track_costs.py
 	$(OBSGEN) costs
 
 up: stack-up
 
 down: stack-down
 
-stack-up: install system-deps
+stack-up: install-run system-deps
 	$(OBSGEN) stack up
 
 stack-down:
 	$(OBSGEN) stack down
 
-demo: install
+demo: install-run
 	$(OBSGEN) demo
 
 clean:
-	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache $(VENV)
+	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis .ruff_cache $(VENV) $(OLDEST_VENV)

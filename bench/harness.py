@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def per_call_seconds(fn: Callable[[], object], calls: int) -> float:
@@ -28,9 +32,14 @@ def best_of(rounds: int, candidates: dict[str, Callable[[], float]]) -> dict[str
     return best
 
 
+#: How each unit shows a measured value: seconds as µs or ms, KiB as MiB.
+SCALES = {"µs": 1e6, "ms": 1e3, "MiB": 1 / 1024}
+
+
 def report(title: str, measured: float, baseline: float, target: float, unit: str = "µs") -> bool:
-    """Print one figure as a ratio against its baseline; return whether it meets ``target``."""
-    scale = 1e6 if unit == "µs" else 1e3
+    """Print one figure as a ratio against its baseline; return whether it meets ``target``.
+    ``measured`` and ``baseline`` are seconds, or KiB for ``unit="MiB"``."""
+    scale = SCALES[unit]
     ratio = measured / baseline
     verdict = "ok" if ratio <= target else "MISSED"
     print(
@@ -38,3 +47,11 @@ def report(title: str, measured: float, baseline: float, target: float, unit: st
         f"  ratio {ratio:5.2f} (target <= {target:.2f})  {verdict}"
     )
     return ratio <= target
+
+
+def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` run in a new interpreter (spawned, not forked): what it measures of the
+    process's memory is its own, not what earlier benchmarks left behind. ``fn`` must be a
+    module-level function."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)

@@ -15,7 +15,7 @@ ALERT_TEST_FILES = (ALERT_TESTS, WEEK_ALERT_TESTS)
 #: The files of each ``obsgen build`` target.
 TARGETS = {
     "dashboards": (DASHBOARD, DASHBOARD_README),
-    "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, WEEK_ALERT_TESTS, ALERT_INDEX),
+    "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, WEEK_ALERT_TESTS, ALERT_INDEX, RUNBOOKS),
     "prometheus": (PROMETHEUS,),
     "alertmanager": (ALERTMANAGER,),
 }

@@ -9,9 +9,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 PROMTOOL = shutil.which("promtool")
 
@@ -23,21 +27,49 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll ``url`` until it answers; fail with the process's stderr if it exits or times out."""
+def eventually(
+    check: Callable[[], T], what: str, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """``check()`` once it returns something truthy, polled every ``interval`` seconds for at
+    most ``timeout``; else the test fails saying ``what`` never happened, with the last result.
+    An AssertionError from ``check`` counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
         try:
+            last: object = check()
+        except AssertionError as error:
+            last = error
+        else:
+            if last:
+                return last  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what} within {timeout:g} s; last result: {last!r}")
+        time.sleep(interval)
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers; fail with the process's stderr if it exits or times out."""
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            return True  # reported below
+        try:
             with urllib.request.urlopen(url, timeout=5):
-                return
+                return True
         except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                stderr = process.stderr.read() if process.stderr else ""
-                if isinstance(stderr, bytes):
-                    stderr = stderr.decode(errors="replace")
-                raise RuntimeError(f"{url} never answered: {stderr}") from None
-            time.sleep(0.1)
+            return False
+
+    try:
+        eventually(answers, f"{url} answered", timeout)
+        if process.poll() is None:
+            return
+    except pytest.fail.Exception:
+        pass
+    process.kill()
+    stderr = process.stderr.read() if process.stderr else ""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode(errors="replace")
+    raise RuntimeError(f"{url} never answered: {stderr}")
 
 
 def require_promtool() -> None:

@@ -8,13 +8,12 @@ import os
 import pwd
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from obsgen.tools.postgres_local import binary
-from tests.helpers import free_port
+from tests.helpers import eventually, free_port
 
 SUPERUSER = "llmobs"
 
@@ -63,11 +62,10 @@ class PostgresServer:
             stdout=log, stderr=subprocess.STDOUT, **self._run_as(),
         )  # fmt: skip
         log.close()
-        deadline = time.monotonic() + 60
-        while not self.accepts():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        process = self.process
+        eventually(lambda: process.poll() is not None or self.accepts(), "PostgreSQL answered", 60)
+        if process.poll() is not None:
+            raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text()[-2000:]}")
 
     def accepts(self) -> bool:
         ready = binary("pg_isready")

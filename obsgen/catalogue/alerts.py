@@ -3,9 +3,9 @@
 An entry names the alert and says everything about it: its rule group, severity, default
 ``for:``, the kind of promtool scenario that proves it, and how its rules are built from a
 config (none when the config does not ask for it).
-Adding an alert means adding one entry here and a section with its name in
-``docs/runbooks.md``; the plan, the rule files, the promtool tests, the alert index and the
-config's ``alerts.for`` all read this table.
+Adding an alert means adding one entry here and a section with its name in ``runbooks.md``
+beside this module (which ``obsgen build`` writes to ``docs/runbooks.md``); the plan, the rule
+files, the promtool tests, the alert index and the config's ``alerts.for`` all read this table.
 
 Example:
     >>> [entry.name for entry in CATALOGUE if entry.group == "llm-slo"][:3]
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from llmobs.configfile import Limit
 from llmobs.enforcement import GLOBAL_NAME, Scope
+from llmobs.errors import Reason
 from llmobs.periods import Period
 from llmobs.schema import (
     BUDGET_LABELS,
@@ -72,6 +74,8 @@ class Scenario:
     reference: float = 0.0
     #: The configured budgets' labels (scope, name, period) and USD, for budget scenarios.
     budgets: tuple[ConfiguredBudget, ...] = ()
+    #: Labels of input series the alert must ignore however much they count.
+    ignored: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -368,16 +372,27 @@ def _down(config: Config) -> list[Instance]:
 
 
 def _counted(
-    spec: MetricSpec, by: tuple[str, ...], example: dict[str, str], summary: str, description: str
+    spec: MetricSpec,
+    by: tuple[str, ...],
+    example: dict[str, str],
+    summary: str,
+    description: str,
+    matchers: tuple[tuple[str, str, str], ...] = (),
 ) -> Callable[[Config], list[Instance]]:
     def instances(config: Config) -> list[Instance]:
         labels = tuple(sorted(example.items()))
         return [
             Instance(
-                expr=q.compare(q.raw_increase(Series(spec), "1h", by), ">", 0),
+                expr=q.compare(q.raw_increase(Series(spec, matchers=matchers), "1h", by), ">", 0),
                 summary=summary,
                 description=description,
-                scenario=Scenario("counted", spec, labels, labels),
+                scenario=Scenario(
+                    "counted",
+                    spec,
+                    labels,
+                    labels,
+                    ignored=tuple((label, value) for label, op, value in matchers if op == "!="),
+                ),
             )
         ]
 
@@ -501,6 +516,9 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             {"reason": "negative_tokens"},
             "The LLM service sends telemetry that llmobs rejects",
             f"{VALUE} records were rejected in the last hour for {{{{ $labels.reason }}}}.",
+            # An SDK older than a method llmobs instruments is not bad telemetry: the
+            # dashboard's rejected-records series shows it, nobody is paged for it.
+            (("reason", "!=", Reason.SDK_METHOD_MISSING.value),),
         ),
     ),
     AlertEntry(
@@ -552,5 +570,12 @@ GROUPS: tuple[str, ...] = (BUDGET, SLO, TELEMETRY)
 INHIBITIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("LLMBudgetExceeded", ("LLMBudgetWarning", "LLMBudgetForecast"), BUDGET_LABELS),
 )
+
+
+def runbooks() -> str:
+    """The runbook document: a ``### Name`` section for every alert of the catalogue."""
+    return resources.files(__package__).joinpath("runbooks.md").read_text(encoding="utf-8")
+
+
 #: Budget alerts, by name, for the dashboard's annotation.
 BUDGET_ALERTS: tuple[str, ...] = tuple(e.name for e in CATALOGUE if e.group == BUDGET)

@@ -10,6 +10,7 @@ from typing import Any
 from llmobs.configfile import Document, read_document, read_runtime, read_top
 from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 
+from . import keys
 from . import validation as check
 from .model import (
     DEFAULT_CONFIG,
@@ -21,6 +22,7 @@ from .model import (
     PrometheusSettings,
     RemoteWrite,
     Scrape,
+    default_runbook_url,
 )
 from .notifications import notifications
 from .validation import ConfigError, Reader
@@ -29,7 +31,7 @@ from .validation import ConfigError, Reader
 def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
     if data is None:
         return None
-    section = r.mapping(data, path, {"username", "password_file"})
+    section = r.mapping(data, path, keys.BASIC_AUTH)
     username = r.value(section, path, "username", check.text)
     password_file = r.value(section, path, "password_file", check.text)
     return BasicAuth(username or "", password_file or "")
@@ -38,8 +40,7 @@ def _basic_auth(r: Reader, data: Any, path: tuple) -> BasicAuth | None:
 def _tls(r: Reader, data: Any, path: tuple) -> TLS | None:
     if data is None:
         return None
-    keys = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
-    section = r.mapping(data, path, keys)
+    section = r.mapping(data, path, keys.TLS)
     tls = TLS(
         ca_file=r.value(section, path, "ca_file", check.text, None),
         cert_file=r.value(section, path, "cert_file", check.text, None),
@@ -52,6 +53,7 @@ def _tls(r: Reader, data: Any, path: tuple) -> TLS | None:
 
 
 def _list(r: Reader, data: dict, path: tuple, key: str, item_check, default: tuple) -> tuple:
+    default = r.default((*path, key), default)
     if key not in data or data[key] is None:
         return default
     items = data[key]
@@ -68,17 +70,7 @@ def _list(r: Reader, data: dict, path: tuple, key: str, item_check, default: tup
 
 
 def _scrape(r: Reader, data: Any, path: tuple) -> Scrape:
-    keys = {
-        "job_name",
-        "targets",
-        "metrics_path",
-        "scheme",
-        "interval",
-        "timeout",
-        "tls",
-        "basic_auth",
-    }
-    section = r.mapping(data, path, keys)
+    section = r.mapping(data, path, keys.SCRAPE)
     default = Scrape()
     scrape = Scrape(
         job_name=r.value(section, path, "job_name", check.identifier, default.job_name),
@@ -106,7 +98,7 @@ def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
     targets = []
     for index, item in enumerate(data):
         where = (*path, index)
-        section = r.mapping(item, where, {"url", "basic_auth", "bearer_token_file"})
+        section = r.mapping(item, where, keys.REMOTE_WRITE)
         target = RemoteWrite(
             url=r.value(section, where, "url", check.secret_free_url) or "",
             basic_auth=_basic_auth(r, section.get("basic_auth"), (*where, "basic_auth")),
@@ -119,9 +111,7 @@ def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
 
 
 def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
-    section = r.mapping(
-        data, path, {"evaluation_interval", "scrape", "alertmanagers", "remote_write"}
-    )
+    section = r.mapping(data, path, keys.PROMETHEUS)
     default = PrometheusSettings()
     return PrometheusSettings(
         evaluation_interval=r.value(
@@ -156,15 +146,7 @@ _first_token_objective = _objective_within(FIRST_TOKEN_BUCKETS, "time to first t
 
 
 def _slo(r: Reader, data: Any, path: tuple) -> SLO:
-    keys = {
-        "success_rate_percent",
-        "error_rate_percent",
-        "cache_hit_rate_percent",
-        "p99_latency_seconds",
-        "p95_time_to_first_token_seconds",
-        "rate_limit_headroom_percent",
-    }
-    section = r.mapping(data, path, keys)
+    section = r.mapping(data, path, keys.SLO)
     default = SLO()
     return SLO(
         success_rate_percent=r.value(
@@ -205,7 +187,7 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
 
 
 def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
-    section = r.mapping(data, path, {"title", "uid", "refresh"})
+    section = r.mapping(data, path, keys.DASHBOARD)
     default = Dashboard()
     return Dashboard(
         title=r.value(section, path, "title", check.text, default.title),
@@ -217,7 +199,7 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
 def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]:
     """``alerts.for``: durations by alert name (the plan checks the names against the alerts
     it generates)."""
-    section = r.mapping(data, path, {"for"})
+    section = r.mapping(data, path, keys.ALERTS)
     durations = section.get("for")
     if durations is None:
         return ()
@@ -233,9 +215,10 @@ def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]
     return tuple(sorted(overrides))
 
 
-def parse(data: Any, lines: dict, source: str) -> Config:
-    """Validate a loaded document into a Config; raise ConfigError listing every issue."""
-    r = Reader(source, lines)
+def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> Config:
+    """Validate a loaded document into a Config; raise ConfigError listing every issue.
+    ``reader`` reads it (a fresh ``Reader`` by default)."""
+    r = reader or Reader(source, lines)
     top = read_top(r, data)
     runtime = read_runtime(r, top)
     config = Config(
@@ -244,7 +227,7 @@ def parse(data: Any, lines: dict, source: str) -> Config:
         slo=_slo(r, top.get("slo"), ("slo",)),
         team_separator=runtime.team_separator,
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
-        runbook_url=r.value(top, (), "runbook_url", check.url, Config.runbook_url),
+        runbook_url=r.value(top, (), "runbook_url", check.url, default_runbook_url()),
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
         source=source,

@@ -31,7 +31,7 @@ class BasicAuth:
 
 @dataclass(frozen=True)
 class Scrape:
-    """How Prometheus scrapes the LLM service (the seed's "Configure Prometheus" step)."""
+    """How Prometheus scrapes the LLM service's ``/metrics``."""
 
     job_name: str = "llm-service"
     targets: tuple[str, ...] = ("localhost:8000",)
@@ -64,7 +64,7 @@ class PrometheusSettings:
 
 @dataclass(frozen=True)
 class SLO:
-    """Service level objectives, the seed's "Monitor Key Metrics" defaults."""
+    """Service level objectives: what the SLO alerts and panels hold the service to."""
 
     success_rate_percent: float = 99.0
     error_rate_percent: float = 1.0
@@ -132,6 +132,14 @@ class Receiver:
     pagerduty: PagerDuty | None = None
 
 
+def default_runbook_url() -> str:
+    """obsgen's runbooks as this version wrote them (``obsgen build`` writes the same document
+    to ``docs/runbooks.md``, for a ``runbook_url`` of your own)."""
+    from llmobs import __version__
+
+    return f"https://github.com/obsgen/obsgen/blob/v{__version__}/docs/runbooks.md"
+
+
 #: The kinds of alert that notifications are routed by (``notifications.routes``).
 ROUTE_KINDS = ("budget", "slo", "telemetry")
 
@@ -155,7 +163,7 @@ class Config:
     slo: SLO = field(default_factory=SLO)
     team_separator: str = "."
     dashboard: Dashboard = field(default_factory=Dashboard)
-    runbook_url: str = "https://github.com/obsgen/obsgen/blob/main/docs/runbooks.md"
+    runbook_url: str = field(default_factory=default_runbook_url)
     alert_for: tuple[tuple[str, str], ...] = ()
     notifications: Notifications = field(default_factory=Notifications)
     source: str = DEFAULT_CONFIG

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import keys
 from . import validation as check
 from .model import ROUTE_KINDS, Email, Notifications, PagerDuty, Receiver, Slack, Webhook
 from .validation import Reader
@@ -27,13 +28,13 @@ _SECRETS = {"api_url": "api_url_file", "auth_password": "auth_password_file"}
 _SECRETS |= {"routing_key": "routing_key_file", "service_key": "routing_key_file"}
 
 
-def _section(r: Reader, data: Any, path: tuple, keys: set[str]) -> dict[str, Any]:
+def _section(r: Reader, data: Any, path: tuple, known: dict[str, str]) -> dict[str, Any]:
     """An integration's mapping; a secret given inline is refused, naming the file key."""
-    section = r.mapping(data, path, keys | set(_SECRETS))
+    section = r.mapping(data, path, {**dict.fromkeys(_SECRETS, ""), **known})
     for key in sorted(set(section) & set(_SECRETS)):
         file_key = _SECRETS[key]
-        if file_key not in keys:
-            r.fail((*path, key), f"unknown key (known keys: {', '.join(sorted(keys))})")
+        if file_key not in known:
+            r.fail((*path, key), check.unknown_key(key, known))
         else:
             r.fail(
                 (*path, key),
@@ -44,7 +45,7 @@ def _section(r: Reader, data: Any, path: tuple, keys: set[str]) -> dict[str, Any
 
 
 def _slack(r: Reader, data: Any, path: tuple) -> Slack:
-    section = _section(r, data, path, {"api_url_file", "channel"})
+    section = _section(r, data, path, keys.SLACK)
     return Slack(
         api_url_file=r.value(section, path, "api_url_file", check.text) or "",
         channel=r.value(section, path, "channel", check.text, None),
@@ -52,7 +53,7 @@ def _slack(r: Reader, data: Any, path: tuple) -> Slack:
 
 
 def _webhook(r: Reader, data: Any, path: tuple) -> Webhook:
-    section = _section(r, data, path, {"url", "url_file"})
+    section = _section(r, data, path, keys.WEBHOOK)
     hook = Webhook(
         url=r.value(section, path, "url", check.secret_free_url, None),
         url_file=r.value(section, path, "url_file", check.text, None),
@@ -63,8 +64,7 @@ def _webhook(r: Reader, data: Any, path: tuple) -> Webhook:
 
 
 def _email(r: Reader, data: Any, path: tuple) -> Email:
-    keys = {"to", "from", "smarthost", "auth_username", "auth_password_file", "require_tls"}
-    section = _section(r, data, path, keys)
+    section = _section(r, data, path, keys.EMAIL)
     email = Email(
         to=r.value(section, path, "to", _address) or "",
         sender=r.value(section, path, "from", _address) or "",
@@ -78,11 +78,11 @@ def _email(r: Reader, data: Any, path: tuple) -> Email:
 
 
 def _pagerduty(r: Reader, data: Any, path: tuple) -> PagerDuty:
-    section = _section(r, data, path, {"routing_key_file"})
+    section = _section(r, data, path, keys.PAGERDUTY)
     return PagerDuty(routing_key_file=r.value(section, path, "routing_key_file", check.text) or "")
 
 
-INTEGRATIONS = ("slack", "webhook", "email", "pagerduty")
+INTEGRATIONS = tuple(keys.RECEIVER)
 T = TypeVar("T")
 
 
@@ -97,7 +97,7 @@ def _receiver(r: Reader, name: Any, data: Any, path: tuple) -> Receiver | None:
     if label == UNROUTED:
         r.fail(path, f"{UNROUTED} is the receiver of alerts no route sends: choose another name")
         return None
-    section = r.mapping(data, path, set(INTEGRATIONS))
+    section = r.mapping(data, path, keys.RECEIVER)
     if not section:
         r.fail(path, f"names no integration: give one or more of {', '.join(INTEGRATIONS)}")
 
@@ -140,7 +140,7 @@ def _routes(
 
 def notifications(r: Reader, data: Any, path: tuple) -> Notifications:
     """The ``notifications`` section; every issue is reported through ``r``."""
-    section = r.mapping(data, path, {"receivers", "routes"})
+    section = r.mapping(data, path, keys.NOTIFICATIONS)
     listed = section.get("receivers")
     receivers: list[Receiver] = []
     if listed is not None and not isinstance(listed, dict):

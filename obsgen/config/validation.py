@@ -23,6 +23,7 @@ from llmobs.configfile.reading import (
     percent,
     positive,
     text,
+    unknown_key,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "percent",
     "positive",
     "text",
+    "unknown_key",
 ]
 
 DURATION = re.compile(r"^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$")

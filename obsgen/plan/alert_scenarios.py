@@ -518,12 +518,26 @@ def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     fire_at = 3 + _minutes(rule.duration)
     check_at = max(fire_at, 70)
     samples = check_at + 10
+    ignored = [
+        _case(
+            f"{rule.name} stays silent while only records of {label}={value} are counted",
+            [
+                (
+                    _series(_metric(rule.scenario).name, {**labels, label: value}),
+                    f"0x2 1+1x{samples}",
+                )
+            ],
+            _silent(rule, check_at),
+        )
+        for label, value in rule.scenario.ignored
+    ]
     return [
         _case(
             f"{rule.name} stays silent while nothing is counted",
             [(name, f"0x{samples}")],
             _silent(rule, check_at),
         ),
+        *ignored,
         _case(
             f"{rule.name} fires while records are counted once its for: has elapsed",
             [(name, f"0x2 1+1x{samples}")],

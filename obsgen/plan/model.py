@@ -190,6 +190,8 @@ class Plan:
     #: The alerts' promtool cases: evaluated every minute, and over a week of history.
     alert_tests: AlertTestFile
     week_alert_tests: AlertTestFile
+    #: The runbook document the alerts link to (Markdown).
+    runbooks: str
 
     def alert_specs(self) -> tuple[AlertSpec, ...]:
         return tuple(rule for group in self.alerts for rule in group.rules)

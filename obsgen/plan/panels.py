@@ -1,5 +1,5 @@
-"""The dashboard's panels: the seed's 13, and rows on data completeness, budgets and streaming,
-as data.
+"""The dashboard's panels: the 13 usage panels, and rows on data completeness, budgets and
+streaming, as data.
 
 Each panel's queries are written once against a reader: the plan reads recording rules
 (:class:`RuleReader`); the same definitions against :class:`RawReader` give the raw-series
@@ -49,7 +49,7 @@ TOKENS_PER_SEC, REQUESTS_UNIT, COUNT = "suffix: tokens/s", "suffix: requests", "
 RECORDS_PER_SEC = "suffix: records/s"
 #: Panels with a line per agent show this many agents, the busiest in the time range.
 BUSIEST_AGENTS = 10
-#: The row that separates the seed's panels from the data-completeness panels.
+#: The row that separates the usage panels from the data-completeness panels.
 COMPLETENESS_ROW = "Data completeness"
 #: The row of the budgets the cost tracker exports.
 BUDGETS_ROW = "Budgets"

@@ -8,7 +8,7 @@ import json
 import yaml
 
 from obsgen import paths
-from obsgen.plan import Plan
+from obsgen.plan import MARKDOWN_HEADER, Plan
 
 from . import (
     alert_index,
@@ -44,6 +44,7 @@ def render_all(plan: Plan) -> dict[str, str]:
             paths.WEEK_ALERT_TESTS,
         ),
         paths.ALERT_INDEX: alert_index.render(plan, paths.RUNBOOKS, paths.ALERT_INDEX),
+        paths.RUNBOOKS: MARKDOWN_HEADER + "\n" + plan.runbooks,
         paths.ALERTMANAGER: alertmanager_config.render(plan),
     }
     for path, content in files.items():

@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from llmobs import CostStoreError, CostTracker
+from llmobs.configfile import Budgets, ConfigError, load_runtime
 from llmobs.store import default_path
 from obsgen import config as configuration
 from obsgen import output, paths
 
 from . import promtool, stack_commands
-from .costs_report import FORMATS, GROUPINGS, CostReport
+from .costs_report import FORMATS, GROUPINGS, TABLE_ROWS, CostReport
 from .options import UsageError, config_option, load_config, out_option
 
 TARGET_CHOICES = ["all", *paths.TARGETS]
@@ -151,10 +152,11 @@ def init(path: str, force: bool) -> None:
     "db",
     type=click.Path(dir_okay=False),
     default=None,
-    help="The cost tracker's SQLite file [default: $LLMOBS_COST_DB or "
+    help="The cost tracker's SQLite file or postgresql:// URL [default: $LLMOBS_COST_DB or "
     "~/.local/share/llmobs/costs.sqlite3].",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the same as --format json).")
 @click.option(
     "--date",
     "day",
@@ -162,20 +164,63 @@ def init(path: str, force: bool) -> None:
     metavar="YYYY-MM-DD",
     help="A day in the period to report [default: today].",
 )
-def costs(period: str, by: str, db: str | None, fmt: str, day: date | None) -> None:
-    """Print LLM spend from a cost tracker's database, with the budget and percent used."""
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help=f"List the N biggest spenders [default: {TABLE_ROWS} in a table, all in JSON and CSV].",
+)
+@click.option("--all", "every", is_flag=True, help="List every one, however many.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The obsgen.yaml whose team and agent budgets are shown beside their spend "
+    "[default: obsgen.yaml, when there is one].",
+)
+def costs(
+    period: str,
+    by: str,
+    db: str | None,
+    fmt: str,
+    as_json: bool,
+    day: date | None,
+    limit: int | None,
+    every: bool,
+    config_path: str | None,
+) -> None:
+    """Print LLM spend from a cost tracker's database: the period's total and budget first,
+    then its biggest spenders, each beside its own budget."""
+    fmt = "json" if as_json else fmt
+    if every:
+        limit = None
+    elif limit is None and fmt == "table":
+        limit = TABLE_ROWS
+    budgets = _config_budgets(config_path)
     path = db or default_path()
     try:
         tracker = CostTracker(path, read_only=True)
     except (CostStoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     try:
-        report = CostReport.build(tracker, period, by, day)
+        report = CostReport.build(tracker, period, by, day, limit=limit, budgets=budgets)
     except (CostStoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     finally:
         tracker.close()
     click.echo(report.render(fmt), nl=False)
+
+
+def _config_budgets(path: str | None) -> Budgets | None:
+    """The budgets of the config at ``path``, else of ``obsgen.yaml`` if there is one."""
+    if path is None and not Path(configuration.DEFAULT_CONFIG).exists():
+        return None
+    try:
+        return load_runtime(path or configuration.DEFAULT_CONFIG).budgets
+    except ConfigError as exc:
+        raise UsageError(str(exc.issues[0])) from None
 
 
 stack_commands.register(cli)

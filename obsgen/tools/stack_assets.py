@@ -15,13 +15,16 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-#: The shipped files, by their path under the output folder.
-SHIPPED = (
-    "stack/docker-compose.yml",
-    "stack/.env.example",
-    "stack/grafana/provisioning/dashboards/obsgen.yml",
-    "stack/grafana/provisioning/datasources/prometheus.yml",
-)
+#: The shipped files by the part of the stack that reads them, each by its path under the
+#: output folder: the Docker stack's, and Grafana's (locally or in Docker).
+SHIPPED = {
+    "docker": ("stack/docker-compose.yml", "stack/.env.example"),
+    "grafana": (
+        "stack/grafana/provisioning/dashboards/obsgen.yml",
+        "stack/grafana/provisioning/datasources/prometheus.yml",
+    ),
+}
+PARTS = tuple(SHIPPED)
 
 
 class AssetError(RuntimeError):
@@ -41,18 +44,23 @@ def _shipped_file(relative: str) -> Traversable:
     return resources.files("obsgen.tools").joinpath("assets", *relative.split("/"))
 
 
-def shipped() -> dict[str, str]:
-    """Every shipped file's text, by its path under the output folder."""
-    return {relative: _shipped_file(relative).read_text(encoding="utf-8") for relative in SHIPPED}
+def shipped(parts: tuple[str, ...] = PARTS) -> dict[str, str]:
+    """The text of every shipped file of ``parts``, by its path under the output folder."""
+    return {
+        relative: _shipped_file(relative).read_text(encoding="utf-8")
+        for part in parts
+        for relative in SHIPPED[part]
+    }
 
 
-def install_missing(root: Path) -> Installed:
-    """Write each shipped file that is missing under ``root``; keep every existing one.
+def install_missing(root: Path, parts: tuple[str, ...] = PARTS) -> Installed:
+    """Write each shipped file of ``parts`` that is missing under ``root``; keep every existing
+    one.
 
     A file appears whole or not at all: it is written aside and linked into place, which
     fails rather than replace a file that appeared meanwhile."""
     written, differing = [], []
-    for relative, content in shipped().items():
+    for relative, content in shipped(parts).items():
         path = root / relative
         try:
             if path.exists():

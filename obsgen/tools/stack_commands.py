@@ -219,8 +219,9 @@ def stack_up(
         output.write_all(Path(out_dir), files)
     except output.OutputError as exc:
         raise UsageError(f"{exc}; no file was replaced") from None
-    _install_stack_files(Path(out_dir))
     docker = _use_docker(mode)
+    parts = (("docker",) if docker else ()) + (() if no_grafana else ("grafana",))
+    _install_stack_files(Path(out_dir), parts)
     target = config.prometheus.scrape.targets[0]
     if demo and target.rsplit(":", 1)[0] not in ("localhost", "127.0.0.1"):
         click.echo(
@@ -241,9 +242,11 @@ def stack_up(
         with_postgres=db == "postgres",
     )
     if docker:
-        click.echo("starting Prometheus, Alertmanager and Grafana with docker compose")
+        servers = ["prometheus", "alertmanager", *(() if no_grafana else ("grafana",))]
+        servers += ["postgres"] if db == "postgres" else []
+        click.echo(f"starting {', '.join(servers)} with docker compose")
         profile = ("--profile", "postgres") if db == "postgres" else ()
-        if stack_module.compose(local.root, local.ports, *profile, "up", "-d") != 0:
+        if stack_module.compose(local.root, local.ports, *profile, "up", "-d", *servers) != 0:
             raise UsageError("docker compose up failed (see its output above)")
     try:
         components = local.up(echo=click.echo, changed=changed)
@@ -255,8 +258,8 @@ def stack_up(
     if "grafana" not in names and not no_grafana:
         click.echo(
             "grafana-server is not on PATH, so Grafana was not started: import "
-            f"{paths.DASHBOARD} into a Grafana of yours, or use the "
-            "Docker stack (stack/docker-compose.yml)"
+            f"{paths.DASHBOARD} into a Grafana of yours, or run `obsgen stack up --mode "
+            "docker` where a Docker engine runs"
         )
     _print_urls(
         local.ports,
@@ -268,10 +271,11 @@ def stack_up(
     )
 
 
-def _install_stack_files(root: Path) -> None:
-    """Write the shipped stack files that are missing under ``root``, and say which."""
+def _install_stack_files(root: Path, parts: tuple[str, ...]) -> None:
+    """Write the shipped stack files of ``parts`` that are missing under ``root``, and say
+    which."""
     try:
-        installed = stack_assets.install_missing(root)
+        installed = stack_assets.install_missing(root, parts)
     except stack_assets.AssetError as exc:
         raise UsageError(str(exc)) from None
     for relative in installed.written:

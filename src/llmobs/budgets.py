@@ -41,7 +41,8 @@ def budget_status(
     spent: float,
     threshold_percent: float,
 ) -> dict[str, Any]:
-    """The budget check the seed describes, with the budget, spend and what remains.
+    """What ``check_budget_threshold`` answers: the threshold check, with the budget, spend and what
+    remains.
 
     ``percent_used`` is rounded to two decimals; the comparisons use the exact value.
     """

@@ -26,6 +26,8 @@ class Reason(str, Enum):
     INVALID_CACHE_SIZE = "invalid_cache_size"
     ACTIVE_UNDERFLOW = "active_underflow"
     INTERNAL_ERROR = "internal_error"
+    #: An SDK method llmobs instruments that the installed SDK lacks: its calls are not seen.
+    SDK_METHOD_MISSING = "sdk_method_missing"
 
 
 class InvalidRecordError(ValueError):
@@ -46,6 +48,7 @@ class Rejections:
         self.strict = strict
         self._children = {reason: counter.labels(reason.value) for reason in Reason}
         self._logged: set[Reason] = set()
+        self._noted: set[str] = set()
         self._lock = threading.Lock()
 
     def reject(self, error: InvalidRecordError) -> bool:
@@ -65,6 +68,16 @@ class Rejections:
                 error.reason.value,
             )
         return False
+
+    def note(self, reason: Reason, message: str) -> None:
+        """Count, and log once per message, something that is not the caller's mistake: never
+        raised, strict mode or not."""
+        self._children[reason].inc()
+        with self._lock:
+            first = message not in self._noted and len(self._noted) < 1000
+            self._noted.add(message)
+        if first:
+            logger.warning("llmobs: %s", message)
 
     def internal(self, exc: Exception) -> bool:
         """Count an unexpected failure inside llmobs so it never reaches the observed service."""

@@ -79,10 +79,14 @@ def instrument(
     watcher = observer or LLMObserver()
     adapter.hook(client)
     for method in adapter.methods(client):
-        holder = method.holder(client)
+        try:
+            holder = method.holder(client)
+            original = getattr(holder, method.name)
+        except AttributeError:  # an SDK older than the method: counted, the rest instrumented
+            watcher.metrics.count_unobserved_method(adapter.sdk, method.dotted)
+            continue
         if _ORIGINAL + method.name in vars(holder):
             continue
-        original = getattr(holder, method.name)
         observed = ObservedMethod(
             original, adapter, method, watcher, agent_id, provider or adapter.provider
         )
@@ -96,7 +100,10 @@ def uninstrument(client: C) -> C:
     adapter = _adapter_of(client)
     adapter.unhook(client)
     for method in adapter.methods(client):
-        holder = method.holder(client)
+        try:
+            holder = method.holder(client)
+        except AttributeError:  # never instrumented: the SDK lacks it
+            continue
         if _ORIGINAL + method.name in vars(holder):
             delattr(holder, method.name)
             delattr(holder, _ORIGINAL + method.name)

@@ -1,4 +1,4 @@
-"""LLMMetrics: the seed's Prometheus metrics for LLM calls, fast and safe under bad input."""
+"""LLMMetrics: the Prometheus metrics of LLM calls, fast and safe under bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from . import values
 from .collectors import collectors_for
-from .errors import InvalidRecordError, Rejections
+from .errors import InvalidRecordError, Reason, Rejections
 from .exposition import exposition_registry
 from .labels import LabelGuard, clean_label_value
 from .schema import (
@@ -352,6 +352,15 @@ class LLMMetrics:
         """Count a record rejected elsewhere (cost calculator, cost tracker) by the same rule:
         counted and logged once per reason, or raised in strict mode. Returns False."""
         return self._rejections.reject(error)
+
+    def count_unobserved_method(self, sdk: str, method: str) -> None:
+        """Count a method llmobs would instrument that the installed SDK lacks (an older
+        version): its calls go unrecorded. Logged once; never raised."""
+        self._rejections.note(
+            Reason.SDK_METHOD_MISSING,
+            f"the installed {sdk} has no {method}, so its calls are not recorded (counted in "
+            f"llm_invalid_records_total{{reason={Reason.SDK_METHOD_MISSING.value!r}}})",
+        )
 
     def count_dropped_cost_records(self, reason: str, count: int = 1) -> None:
         """Count cost entries the cost tracker gave up on (``queue_full``, ``store_error``,

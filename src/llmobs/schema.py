@@ -313,8 +313,8 @@ BUDGET_PERIOD_END = MetricSpec(
     unit="seconds",
 )
 
-#: The seed's metrics, in the order the seed lists them.
-SEED_METRICS: tuple[MetricSpec, ...] = (
+#: The core metrics of every LLM call, in the order the documentation lists them.
+CORE_METRICS: tuple[MetricSpec, ...] = (
     REQUESTS,
     TOKENS,
     CACHE_HITS,
@@ -340,7 +340,7 @@ SELF_METRICS: tuple[MetricSpec, ...] = (
 )
 #: How the SDKs' own attempts went: retries, 429 and 5xx responses, rate-limit headroom.
 ATTEMPT_METRICS: tuple[MetricSpec, ...] = (RETRIES, FAILED_ATTEMPTS, RATE_LIMIT_REMAINING)
-#: How calls took their time beyond the seed's latency: failed calls' apart, and how streamed
+#: How calls took their time beyond the core latency: failed calls' apart, and how streamed
 #: calls flow (time to the first token, and per output token after it).
 STREAM_METRICS: tuple[MetricSpec, ...] = (
     FAILED_REQUEST_DURATION,
@@ -349,7 +349,7 @@ STREAM_METRICS: tuple[MetricSpec, ...] = (
 )
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = (
-    SEED_METRICS + STREAM_METRICS + ATTEMPT_METRICS + SELF_METRICS
+    CORE_METRICS + STREAM_METRICS + ATTEMPT_METRICS + SELF_METRICS
 )
 BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_LIMIT,

@@ -54,3 +54,11 @@ def server() -> Iterator[ProviderServer]:
 def observed():
     """A fresh registry, and an observer (with calculator and tracker) recording into it."""
     return observed_stack()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder is an integration test: it starts processes or servers."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.integration)

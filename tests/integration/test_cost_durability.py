@@ -12,8 +12,6 @@ import pytest
 
 from llmobs import CostTracker
 
-pytestmark = pytest.mark.integration
-
 WRITER = Path(__file__).with_name("cost_writer.py")
 
 

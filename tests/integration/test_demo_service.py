@@ -14,8 +14,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import free_port, wait_until_serving
 
-pytestmark = pytest.mark.integration
-
 
 def call(url: str, method: str = "GET") -> bytes:
     request = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method)

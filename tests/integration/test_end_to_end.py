@@ -7,6 +7,7 @@ instead (its fixed ports 9090, 9093 and 8000 must be free).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -17,7 +18,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,11 @@ from llmobs.schema import METRICS, MetricKind
 from obsgen import paths as render
 from obsgen.tools import stack_assets
 from obsgen.tools.stack import LocalStack, Ports, port_is_free
+from tests import helpers
 from tests.helpers import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("OBSGEN_TEST_STACK") == "docker"
 
@@ -113,16 +115,8 @@ class Stack:
         return [a for a in alerts if a["labels"].get("alertname") == alertname]
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    """Poll ``check`` until it returns something truthy; fail saying ``what`` never happened."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1.0)
-    pytest.fail(f"{what} within {timeout:.0f} s; last result: {last!r}")
+#: Prometheus evaluates every few seconds: polled once a second, for up to 90 s.
+eventually = functools.partial(helpers.eventually, timeout=90.0, interval=1.0)
 
 
 def _demo_args(version: str, root: Path) -> tuple[str, ...]:

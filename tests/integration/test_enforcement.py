@@ -18,7 +18,6 @@ from llmobs import (
 )
 from llmobs.store import Hold
 
-pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 
 

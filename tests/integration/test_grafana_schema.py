@@ -24,7 +24,6 @@ import pytest
 
 from obsgen import paths
 
-pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "tests" / "grafana_schema"
 TSC = SCHEMA_DIR / "node_modules" / ".bin" / "tsc"

@@ -15,7 +15,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import free_port, wait_until_serving
 
-pytestmark = pytest.mark.integration
 pytest.importorskip("gunicorn")
 
 HERE = Path(__file__).parent

@@ -12,7 +12,6 @@ import llmobs
 from tests.provider_server import BEDROCK_USAGE, WORDS
 from tests.unit.samples import enforcing_observer, sample, tokens_by_type
 
-pytestmark = pytest.mark.integration
 GEMINI = "gemini-2.5-flash"
 CLAUDE_ON_BEDROCK = "anthropic.claude-3-5-haiku-20241022-v1:0"
 CONVERSATION = [{"role": "user", "content": [{"text": "Hi"}]}]

@@ -24,8 +24,15 @@ from tests.provider_server import (
 from tests.unit.samples import enforcing_observer, sample, tokens_by_type
 
 openai = pytest.importorskip("openai")
-pytestmark = pytest.mark.integration
 MESSAGES = [{"role": "user", "content": "Hi"}]
+#: What the oldest supported openai (1.40) lacks: the Responses API and the stream helpers.
+_PROBE = openai.OpenAI(api_key="sk-probe")
+needs_responses = pytest.mark.skipif(
+    not hasattr(_PROBE, "responses"), reason="this openai has no Responses API"
+)
+needs_stream_helper = pytest.mark.skipif(
+    not hasattr(_PROBE.chat.completions, "stream"), reason="this openai has no stream helper"
+)
 
 
 def read(registry, name: str, agent: str = "svea.writer", **extra: str) -> float:
@@ -159,6 +166,7 @@ def tokens_of(registry, model: str, provider: str) -> dict[str, float]:
     return tokens_by_type(registry, agent_id="svea.writer", model=model, provider=provider)
 
 
+@needs_responses
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_the_responses_api_is_recorded(server, observed, stream):
     registry, observer, _ = observed
@@ -230,6 +238,17 @@ def test_an_async_anthropic_stream(server, observed):
 
     assert asyncio.run(main())[-1] == "message_stop"
     assert tokens_of(registry, "claude-sonnet-4-6", "anthropic") == ANTHROPIC_TOKENS
+
+
+@needs_responses
+def test_a_method_the_installed_sdk_lacks_is_counted_and_left_out(server, observed, monkeypatch):
+    registry, observer, _ = observed
+    monkeypatch.delattr(openai.OpenAI, "responses")  # as in openai before 1.66
+    client = client_for(server, observer)  # no AttributeError
+    assert sample(registry, "llm_invalid_records_total", reason="sdk_method_missing") == 1
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)  # the rest is observed
+    assert read(registry, "llm_requests_total", status="success") == 1
+    llmobs.uninstrument(client)
 
 
 def test_a_client_of_another_sdk_is_refused():
@@ -304,6 +323,7 @@ def anthropic_client(server, observer, async_client: bool = False):
     return llmobs.instrument(client, agent_id="svea.writer", observer=observer)
 
 
+@needs_stream_helper
 def test_the_openai_chat_stream_helper_is_recorded_through_create(server, observed):
     registry, observer, _ = observed
     client = client_for(server, observer)
@@ -317,6 +337,7 @@ def test_the_openai_chat_stream_helper_is_recorded_through_create(server, observ
     assert read(registry, "llm_time_to_first_token_seconds_count") == 1
 
 
+@needs_responses
 def test_the_openai_responses_stream_helper_is_recorded(server, observed):
     registry, observer, _ = observed
     client = client_for(server, observer)

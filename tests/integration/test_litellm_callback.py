@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 
 import pytest
 
@@ -18,10 +17,10 @@ import llmobs  # noqa: E402
 from llmobs.litellm_callback import LLMObsCallback  # noqa: E402
 from llmobs.price_overrides import PriceOverride  # noqa: E402
 from llmobs.rates import TokenRates  # noqa: E402
+from tests.helpers import eventually  # noqa: E402
 from tests.provider_server import WORDS  # noqa: E402
 from tests.unit.samples import sample, tokens_by_type  # noqa: E402
 
-pytestmark = pytest.mark.integration
 MESSAGES = [{"role": "user", "content": "Hi"}]
 #: A price of llmobs's own, unlike LiteLLM's, so the recorded cost shows whose it is.
 RATES = TokenRates(input=1000.0, output=2000.0, cache_read=100.0)
@@ -42,12 +41,10 @@ def recorded():
     litellm.logging_callback_manager.remove_callback_from_all_lists(callback)
 
 
-def eventually(read, expected: float) -> float:
+def settled(read, expected: float) -> float:
     """``read()`` once it gives ``expected``: LiteLLM calls back from a worker thread or task."""
-    deadline = time.monotonic() + 10
-    while (value := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return value
+    eventually(lambda: read() == expected, f"the value {expected}", 10, 0.02)
+    return read()
 
 
 def gpt(registry, name: str, agent: str = "svea.writer", **extra: str) -> float:
@@ -60,7 +57,7 @@ def test_a_call_is_recorded_with_llmobs_prices(server, recorded):
         model="openai/gpt-4o", messages=MESSAGES, api_base=server.url, api_key="sk-local"
     )
     assert answer.choices[0].message.content == "".join(WORDS)
-    assert eventually(lambda: gpt(registry, "llm_requests_total", status="success"), 1) == 1
+    assert settled(lambda: gpt(registry, "llm_requests_total", status="success"), 1) == 1
     assert tokens_by_type(registry, agent_id="svea.writer", model="gpt-4o", provider="openai") == {
         "prompt": 120, "completion": 30, "cache_read": 100, "cache_write": 0, "reasoning": 10,
     }  # fmt: skip
@@ -81,7 +78,7 @@ def test_a_stream_is_recorded_with_its_time_to_first_token(server, recorded):
     )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text == "".join(WORDS)
-    assert eventually(lambda: gpt(registry, "llm_requests_total", status="success"), 1) == 1
+    assert settled(lambda: gpt(registry, "llm_requests_total", status="success"), 1) == 1
     assert gpt(registry, "llm_tokens_used_total", token_type="prompt") == 120
     assert gpt(registry, "llm_time_to_first_token_seconds_count") == 1
 
@@ -96,7 +93,7 @@ def test_anthropic_through_litellm_keeps_its_cache_tokens(server, recorded):
         max_tokens=256,
     )
     where = {"agent_id": "svea.writer", "model": "claude-sonnet-4-6", "provider": "anthropic"}
-    assert eventually(lambda: sample(registry, "llm_requests_total", **where, status="success"), 1)
+    assert settled(lambda: sample(registry, "llm_requests_total", **where, status="success"), 1)
     assert tokens_by_type(registry, **where) == {
         "prompt": 400, "completion": 60, "cache_read": 300, "cache_write": 80, "reasoning": 0,
     }  # fmt: skip
@@ -111,7 +108,7 @@ def test_the_agent_comes_from_the_calls_metadata(server, recorded):
         api_key="sk-local",
         metadata={"agent_id": "meetmind.coordinator"},
     )
-    found = eventually(
+    found = settled(
         lambda: gpt(registry, "llm_requests_total", "meetmind.coordinator", status="success"), 1
     )
     assert found == 1
@@ -128,7 +125,7 @@ def test_a_failed_call_is_an_error(recorded):
             num_retries=0,
         )
     error_type = type(raised.value).__name__
-    assert eventually(lambda: gpt(registry, "llm_errors_total", error_type=error_type), 1) == 1
+    assert settled(lambda: gpt(registry, "llm_errors_total", error_type=error_type), 1) == 1
     assert gpt(registry, "llm_requests_total", status="error") == 1
     assert gpt(registry, "llm_failed_request_duration_seconds_count") == 1
 
@@ -139,7 +136,7 @@ def test_rate_limit_headroom_comes_from_the_headers_litellm_kept(server, recorde
         model="openai/gpt-4o", messages=MESSAGES, api_base=server.url, api_key="sk-local"
     )
     headroom = {"provider": "openai", "model": "gpt-4o", "limit": "requests"}
-    ratio = eventually(lambda: sample(registry, "llm_rate_limit_remaining_ratio", **headroom), 0.9)
+    ratio = settled(lambda: sample(registry, "llm_rate_limit_remaining_ratio", **headroom), 0.9)
     assert ratio == 0.9
 
 
@@ -154,10 +151,13 @@ def test_async_calls_under_20_at_once(server, recorded):
             for _ in range(20)
         )
         await asyncio.gather(*calls)
-        deadline = time.monotonic() + 10
-        while gpt(registry, "llm_requests_total", status="success") < 20:
-            assert time.monotonic() < deadline, "LiteLLM did not call back for every call"
-            await asyncio.sleep(0.02)
+        await asyncio.to_thread(
+            eventually,
+            lambda: gpt(registry, "llm_requests_total", status="success") >= 20,
+            "LiteLLM called back for every call",
+            10,
+            0.02,
+        )
 
     asyncio.run(main())
     assert gpt(registry, "llm_requests_total", status="success") == 20

@@ -9,11 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
-
-pytestmark = pytest.mark.integration
 
 WORKER = Path(__file__).with_name("mp_worker.py")
 REQUESTS, IN_FLIGHT = 50, 3

@@ -20,9 +20,10 @@ import pytest
 import yaml
 
 from obsgen import paths
-from tests.helpers import build, free_port, wait_until_serving
+from tests.helpers import build, eventually, free_port, wait_until_serving
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 AMTOOL = shutil.which("amtool")
@@ -137,12 +138,6 @@ def send(port: int, alerts: list[dict]) -> None:
     urllib.request.urlopen(request, timeout=10).close()
 
 
-def wait_for(arrived, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not arrived():
-        time.sleep(0.5)
-
-
 @pytest.mark.skipif(ALERTMANAGER is None, reason="Alertmanager is not installed")
 def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
     hook = f"http://127.0.0.1:{inbox.server_address[1]}"
@@ -165,8 +160,11 @@ def test_each_kind_of_alert_reaches_its_receivers(tmp_path, inbox):
                 _alert("LLMMetricsDown", "critical", instance="x:8000", job="llm-service"),
             ],
         )
-        wait_for(
-            lambda: len(inbox.alertnames(SECRET_URL_PATH)) >= 2 and inbox.alertnames("/oncall")
+        eventually(
+            lambda: len(inbox.alertnames(SECRET_URL_PATH)) >= 2 and inbox.alertnames("/oncall"),
+            "the budget and SLO alerts arrived",
+            60,
+            0.5,
         )
         time.sleep(2)  # anything else would have arrived with them (one group_wait)
         log = (tmp_path / "alertmanager.log").read_text()
@@ -191,7 +189,7 @@ def test_channels_with_template_braces_are_sent_to_as_written(tmp_path, inbox):
     }
     with alertmanager_of(tmp_path, notifications, hook) as port:
         send(port, [_alert("LLMBudgetExceeded", "critical", scope="global", name="all")])
-        wait_for(lambda: len(inbox.received) >= len(channels))
+        eventually(lambda: len(inbox.received) >= len(channels), "every channel's post", 60, 0.5)
         log = (tmp_path / "alertmanager.log").read_text()
     received = sorted(body["channel"] for where, body in inbox.received if where == SECRET_URL_PATH)
     assert received == sorted(channels.values()), log

@@ -12,7 +12,8 @@ import pytest
 from obsgen import paths as render
 from tests.helpers import build, promtool, require_promtool
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 require_promtool()
 

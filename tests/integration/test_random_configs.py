@@ -14,7 +14,8 @@ from obsgen import paths
 from obsgen.catalogue.alerts import ALERT_NAMES
 from tests.helpers import build, promtool, require_promtool
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow
+
 require_promtool()
 
 budget = st.one_of(
@@ -25,6 +26,7 @@ percent = st.floats(min_value=0.01, max_value=99.99, allow_nan=False).map(lambda
 latency = st.floats(
     min_value=DURATION_BUCKETS[0] + 0.001, max_value=DURATION_BUCKETS[-2] - 0.001, allow_nan=False
 ).map(lambda s: round(s, 3))
+
 names = st.sampled_from(["ops", "🤖 bots", '{{ query "up" }}', "a'b\"c", "team-9"])
 hold = st.sampled_from(["0s", "30s", "1m", "5m", "45m", "1h", "2h30m", "6h"])
 

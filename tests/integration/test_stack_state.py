@@ -14,8 +14,6 @@ import pytest
 from obsgen.tools.stack import Component, LocalStack, StackError, ensure_env_file
 from obsgen.tools.state_files import ProcessRecord
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def bystander():

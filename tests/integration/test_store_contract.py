@@ -18,8 +18,6 @@ from llmobs import CostStoreError, CostTracker
 from llmobs.store import CostStore, Hold, Shortfall, StoredEntry, open_store
 from tests.cost_sums import expected_rollups, stored_rollups
 
-pytestmark = pytest.mark.integration
-
 AGENTS = ["B.lead", "a.worker", "b.worker", "A.solo", "a.ünïcode"]  # byte order != any locale's
 
 

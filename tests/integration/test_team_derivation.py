@@ -11,7 +11,6 @@ from llmobs.teams import team_of
 from obsgen.catalogue import promql as q
 from tests.helpers import promtool, require_promtool
 
-pytestmark = pytest.mark.integration
 require_promtool()
 
 AGENTS = [

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from llmobs import METRICS, LLMMetrics, MetricKind
+from llmobs import LLMMetrics, MetricKind
 from llmobs.schema import RECORDED_METRICS
 
 from .samples import AGENT, sample
@@ -239,14 +237,3 @@ def test_build_info_from_the_environment(monkeypatch, registry):
     monkeypatch.setenv("LLMOBS_SERVICE_VERSION", "2026.11.27")
     LLMMetrics(registry=registry)
     assert registry.get_sample_value("llm_build_info", {"version": "2026.11.27"}) == 1
-
-
-def test_the_readme_metrics_table_lists_exactly_the_schema():
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("### Metrics", 1)[1].split("\n\n")[1]
-    rows = [line.split("|") for line in table.splitlines()[2:]]
-    listed = {row[1].strip().strip("`"): row[3].strip() for row in rows}
-    assert list(listed) == [spec.name for spec in METRICS]
-    for spec in METRICS:
-        labels = re.sub(r" \([^)]*\)", "", listed[spec.name])
-        assert [label for label in labels.split(", ") if label] == [*spec.labels], spec.name

@@ -108,7 +108,7 @@ def _scoped_budget(r: Reader, name: Any, data: Any, path: Path) -> ScopedBudget 
         except ValueError as exc:
             r.fail(path, f"{exc}; or a mapping of daily, weekly, monthly and enforce")
             return None
-    section = r.mapping(data, path, {key for key, _ in PERIOD_KEYS} | {"enforce"})
+    section = r.mapping(data, path, SCOPED_KEYS)
     amounts = {key: r.value(section, path, key, check.budget, None) for key, _ in PERIOD_KEYS}
     if not any(key in section for key, _ in PERIOD_KEYS):
         r.fail(path, "names no budget: give daily, weekly or monthly in USD")
@@ -153,7 +153,7 @@ _reserved_tokens = check.count_between(1, MAX_RESERVED_TOKENS, "tokens")
 
 
 def _reservation(r: Reader, data: Any, path: Path) -> Reservation:
-    section = r.mapping(data, path, {"output_tokens", "media_tokens"})
+    section = r.mapping(data, path, RESERVATION_KEYS)
     default = Reservation()
     return Reservation(
         output_tokens=r.value(
@@ -163,18 +163,34 @@ def _reservation(r: Reader, data: Any, path: Path) -> Reservation:
     )
 
 
+#: The keys of ``budgets:``, each with what it means.
 BUDGET_KEYS = {
-    "daily",
-    "weekly",
-    "monthly",
-    "warning_percent",
-    "critical_percent",
-    "anomaly_factor",
-    "teams",
-    "agents",
-    "timezone",
-    "enforce",
-    "reservation",
+    "daily": "USD per calendar day, from 0.01 to 1e9; null for none",
+    "weekly": "USD per week, Monday to Sunday",
+    "monthly": "USD per calendar month",
+    "warning_percent": "a budget's share spent at which LLMBudgetWarning fires",
+    "critical_percent": "a budget's share spent at which LLMBudgetExceeded fires",
+    "anomaly_factor": "LLMSpendAnomaly fires when the last hour's spend rate is this many times "
+    "the same hour's a week before (above 1, at most 1000); null turns it off",
+    "teams": "budgets per team: a USD amount a day, or a mapping of periods and enforce",
+    "agents": "budgets per agent id, the same way",
+    "timezone": "the IANA time zone where days, weeks and months begin",
+    "enforce": "refuse calls that would exceed any budget (BudgetExceededError), not only "
+    "the budgets marked enforce",
+    "reservation": "what an enforced call holds on its budgets before it is sent",
+}
+#: The keys of one team's or agent's budgets.
+SCOPED_KEYS = {
+    "daily": "USD per calendar day",
+    "weekly": "USD per week, Monday to Sunday",
+    "monthly": "USD per calendar month",
+    "enforce": "refuse this team's or agent's calls that would exceed its budgets",
+}
+#: The keys of ``budgets.reservation``.
+RESERVATION_KEYS = {
+    "output_tokens": "output tokens reserved for a call that sets no output limit "
+    "(max_tokens, max_completion_tokens, ...)",
+    "media_tokens": "prompt tokens reserved for each image, audio clip or file of a request",
 }
 
 

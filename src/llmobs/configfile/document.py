@@ -15,22 +15,38 @@ from .location import CONFIG_ENV, DEFAULT_CONFIG, config_path
 from .reading import ConfigError, ConfigIssue, Reader, describe
 from .yaml_lines import YAMLSyntaxError, load_with_lines
 
+__all__ = [
+    "API_VERSION",
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "SECTIONS",
+    "Document",
+    "RuntimeConfig",
+    "config_path",
+    "load_runtime",
+    "read_document",
+    "read_runtime",
+    "read_top",
+]
 API_VERSION = "obsgen/v1"
-#: Every top-level key of the document: the runtime reads budgets and teams, the generator all.
-__all__ = ["API_VERSION", "CONFIG_ENV", "DEFAULT_CONFIG", "SECTIONS", "config_path"]
-SECTIONS = frozenset(
-    {
-        "apiVersion",
-        "prometheus",
-        "budgets",
-        "slo",
-        "teams",
-        "dashboard",
-        "runbook_url",
-        "alerts",
-        "notifications",
-    }
-)
+#: Every top-level key of the document, with what it holds: the runtime reads budgets and
+#: teams, the generator all.
+SECTIONS = {
+    "apiVersion": f"the version of this file's format: {API_VERSION}",
+    "prometheus": "how Prometheus scrapes the service, evaluates rules and sends alerts",
+    "budgets": "spend budgets, read by the alerts and by the service's cost tracker",
+    "slo": "the objectives the SLO alerts and panels judge",
+    "teams": "how an agent id names its team",
+    "dashboard": "the generated Grafana dashboard's identity",
+    "runbook_url": "where each alert's runbook_url points (its section is #alertname)",
+    "alerts": "overrides of the generated alerts",
+    "notifications": "where Alertmanager sends the alerts",
+}
+#: The keys of ``teams:``.
+TEAM_KEYS = {
+    "separator": "the team of an agent is its id up to the first separator "
+    "(meetmind.coordinator: meetmind); one punctuation character",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ def read_document(path: str | os.PathLike[str]) -> Document:
 
 def read_top(r: Reader, data: Any) -> dict[str, Any]:
     """The document's top-level mapping, its version checked (issues through ``r``)."""
-    top = r.mapping(data, (), set(SECTIONS)) if data is not None else {}
+    top = r.mapping(data, (), SECTIONS) if data is not None else {}
     if data is None:
         r.fail(("apiVersion",), f"is required (the file is empty); use {API_VERSION}")
     elif "apiVersion" not in top:
@@ -92,7 +108,7 @@ def read_top(r: Reader, data: Any) -> dict[str, Any]:
 
 def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
     """The runtime's sections of a document's top level (issues through ``r``)."""
-    teams = r.mapping(top.get("teams"), ("teams",), {"separator"})
+    teams = r.mapping(top.get("teams"), ("teams",), TEAM_KEYS)
     separator = r.value(teams, ("teams",), "separator", check_separator, DEFAULT_SEPARATOR)
     budgets = read_budgets(r, top.get("budgets"), ("budgets",), separator or DEFAULT_SEPARATOR)
     return RuntimeConfig(budgets, separator)

@@ -3,8 +3,9 @@ reader, its issues, and the checks of values the runtime's part of the config ho
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -86,8 +87,9 @@ class Reader:
         if (a is None) != (b is None):
             self.fail(path, f"{first} and {second} must be given together")
 
-    def mapping(self, data: object, path: Path, allowed: set[str]) -> dict[str, Any]:
-        """``data`` as a mapping whose keys are all in ``allowed``; {} (and an issue) if not."""
+    def mapping(self, data: object, path: Path, allowed: Collection[str]) -> dict[str, Any]:
+        """``data`` as a mapping whose keys are all in ``allowed`` (the section's keys, each
+        with what it means); {} (and an issue) if not."""
         if data is None:
             return {}
         if not isinstance(data, dict):
@@ -111,6 +113,7 @@ class Reader:
         ``null`` means "none" or "off" and nothing else: it is taken where the default is
         None, and refused where the key has a value by default.
         """
+        default = self.default((*path, key), default)
         if key not in data or data[key] is None:
             if default is REQUIRED:
                 self.fail((*path, key), "is required")
@@ -125,6 +128,11 @@ class Reader:
         checked = self.checked((*path, key), data[key], check)
         return checked if checked is not None or default is REQUIRED else default
 
+    def default(self, path: Path, value: T) -> T:
+        """The default of the key at ``path`` (``REQUIRED`` if it has none), for a reader
+        (not ``value``) that reads it; a reader that documents the config notes it."""
+        return value
+
     def checked(self, path: Path, value: Any, check: Callable[[Any], T]) -> T | None:
         """``check(value)``, or None with an issue at ``path`` saying what is wrong."""
         try:
@@ -136,13 +144,11 @@ class Reader:
 
 def did_you_mean(word: str, known: Any) -> str:
     """`` (did you mean X?)`` for the known word closest to a misspelled ``word``, else ""."""
-    import difflib
-
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.75)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def unknown_key(key: str, allowed: set[str]) -> str:
+def unknown_key(key: str, allowed: Collection[str]) -> str:
     """The message for a key the section does not have."""
     return f"unknown key{did_you_mean(key, allowed)} (known keys: {', '.join(sorted(allowed))})"
 

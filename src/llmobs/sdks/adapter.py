@@ -30,6 +30,11 @@ class Method:
             client = getattr(client, name)
         return client
 
+    @property
+    def dotted(self) -> str:
+        """``chat.completions.create``: where the method is, from the client."""
+        return ".".join((*self.path, self.name))
+
 
 def given(value: Any) -> bool:
     """Whether an argument was given: not None and not an SDK's "omitted" sentinel."""
@@ -43,8 +48,12 @@ def is_async_client(client: Any) -> bool:
 class SDKAdapter:
     """How one SDK's clients are instrumented; subclasses fill in what differs."""
 
-    #: The name ``llmobs.instrument_sdk`` knows it by.
+    #: The name ``llmobs.instrument_sdk`` knows it by (its distribution's name).
     sdk = ""
+    #: The oldest release of the SDK it supports (CI tests it, and the newest): requirement
+    #: lines for an environment of that release. A method a supported release lacks is counted
+    #: (``llm_invalid_records_total{reason="sdk_method_missing"}``) and left out.
+    oldest: tuple[str, ...] = ()
     #: The provider label of its calls, unless ``instrument(provider=...)`` names another.
     provider = "unknown"
     #: The modules its client classes come from.

@@ -20,6 +20,7 @@ def _saw_botocore_answer(response_dict: dict[str, Any] | None = None, **_: Any) 
 
 class BedrockAdapter(SDKAdapter):
     sdk = "boto3"
+    oldest = ("boto3==1.37.24", "botocore==1.37.24")  # the first to keep the cache tokens
     provider = "bedrock"
     modules = ("botocore",)
     clients = "boto3.client('bedrock-runtime')"

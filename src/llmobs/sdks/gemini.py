@@ -10,6 +10,7 @@ from .adapter import Method, SDKAdapter, given, nested
 
 class GeminiAdapter(SDKAdapter):
     sdk = "google-genai"
+    oldest = ("google-genai==1.8.0",)  # the first to keep thoughts_token_count
     provider = "google"
     modules = ("google.genai",)
     clients = "google.genai.Client"

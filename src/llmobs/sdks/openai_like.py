@@ -35,6 +35,7 @@ class _HttpxSDK(SDKAdapter):
 
 class OpenAIAdapter(_HttpxSDK):
     sdk = "openai"
+    oldest = ("openai==1.55.3",)  # the first to work with httpx 0.28, which the others need
     provider = "openai"
     modules = ("openai",)
     clients = "openai.OpenAI and AsyncOpenAI"
@@ -50,6 +51,7 @@ class OpenAIAdapter(_HttpxSDK):
 
 class AnthropicAdapter(_HttpxSDK):
     sdk = "anthropic"
+    oldest = ("anthropic==0.40.0",)
     provider = "anthropic"
     modules = ("anthropic",)
     clients = "anthropic.Anthropic and AsyncAnthropic"

@@ -8,35 +8,26 @@ Needs ``psycopg`` 3 and ``psycopg_pool`` (``pip install 'obsgen[postgres]'``).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import date
 from typing import Any
 
 from .aggregate import rollup_rows
 from .base import (
-    ENTRY_PAGE,
     SCHEMA_VERSION,
     SUM_FIELDS,
-    TOTAL,
-    CostStore,
     CostStoreError,
     CostStoreUnavailable,
     Hold,
     PeriodTotals,
-    RollupRow,
-    SettingChange,
     Shortfall,
     StoredEntry,
-    check_rollup_query,
-    entry_conditions,
     inserted,
-    paged_entries,
 )
+from .sql import DELETE_EXPIRED_HOLDS, ENTRY_COLUMNS, ROLLUP_COLUMNS, SPENT_AND_HELD, SQLStore
 
 try:
     import psycopg
@@ -112,37 +103,24 @@ _CREATE = (
         PRIMARY KEY (period, period_start, threshold)
     )""",
 )
-_ENTRY_COLUMNS = (
-    "ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens, "
-    "cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid"
-)
 _INSERT_ENTRIES = f"""
-INSERT INTO llmobs.entries ({_ENTRY_COLUMNS})
+INSERT INTO llmobs.entries ({ENTRY_COLUMNS})
 SELECT * FROM unnest(%s::float8[], %s::date[], %s::text[], %s::text[], %s::text[], %s::text[],
                      %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[],
                      %s::bytea[])
 """
 #: A retry's insert: entries stored already are skipped, and the new ones' uids returned.
 _INSERT_NEW_ENTRIES = _INSERT_ENTRIES + "ON CONFLICT (uid) DO NOTHING RETURNING uid"
-_ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
 _ADD_ROLLUP = f"""
-INSERT INTO llmobs.rollup AS r ({_ROLLUP_COLUMNS})
+INSERT INTO llmobs.rollup AS r ({ROLLUP_COLUMNS})
 SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], %s::text[],
                      {", ".join(["%s::int8[]"] * len(SUM_FIELDS))})
 ON CONFLICT (period, dim, start, key) DO UPDATE SET
     {", ".join(f"{field} = r.{field} + excluded.{field}" for field in SUM_FIELDS)}
 """
 _ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
-_BUDGET_ROW = "period = %s AND dim = %s AND start = %s AND key = %s"
-_HELD = (
-    f"SELECT COALESCE(SUM(amount_nusd), 0) FROM llmobs.holds WHERE {_BUDGET_ROW} AND expires > %s"
-)
-#: Spent and held in one statement, so both are read from one snapshot: a settlement that
-#: commits meanwhile is seen either as held or as spent, never as neither.
-_SPENT_AND_HELD = (
-    f"SELECT COALESCE((SELECT cost_nusd FROM llmobs.rollup WHERE {_BUDGET_ROW}), 0), ({_HELD})"
-)
-_DELETE_EXPIRED_HOLDS = f"DELETE FROM llmobs.holds WHERE {_BUDGET_ROW} AND expires <= %s"
+_SPENT_AND_HELD = SPENT_AND_HELD.format(p="%s", s="llmobs.")
+_DELETE_EXPIRED_HOLDS = DELETE_EXPIRED_HOLDS.format(p="%s", s="llmobs.")
 _RELEASE = "DELETE FROM llmobs.holds WHERE reservation = ANY(%s)"
 
 
@@ -179,13 +157,16 @@ def _columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]
     return [[row[i] for row in rows] for i in range(width)] if rows else [[] for _ in range(width)]
 
 
-class PostgresStore(CostStore):
+class PostgresStore(SQLStore):
     """The cost store in a PostgreSQL database, through a small pool of connections.
 
     ``read_only`` only reads (every transaction is read-only), for reports.
     """
 
     batch_multiple = 1
+    placeholder = "%s"
+    schema = "llmobs."
+    byte_order = ' COLLATE "C"'
 
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.location = redacted(url)
@@ -309,25 +290,18 @@ class PostgresStore(CostStore):
             else:
                 yield conn
 
-    # -- settings -----------------------------------------------------------------------------
+    def _reading(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._connection()
 
-    def get_setting(self, key: str) -> object:
-        with self._connection() as conn:
-            row = conn.execute("SELECT value FROM llmobs.meta WHERE key = %s", (key,)).fetchone()
-        return None if row is None else self._decode_setting(key, row[0])
+    def _writing(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._connection()  # autocommit: each statement is its own transaction
 
-    def update_setting(self, key: str, change: SettingChange) -> object:
-        with self._connection(transaction=True) as conn:
-            # One writer per key at a time, even while the key has no row to lock yet.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('llmobs.meta.' || %s))", (key,))
-            row = conn.execute("SELECT value FROM llmobs.meta WHERE key = %s", (key,)).fetchone()
-            value = change(None if row is None else self._decode_setting(key, row[0]))
-            conn.execute(
-                "INSERT INTO llmobs.meta VALUES (%s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value, sort_keys=True)),
-            )
-        return value
+    def _transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._connection(transaction=True)
+
+    def _lock_setting(self, conn: Any, key: str) -> None:
+        # One writer per key at a time, even while the key has no row to lock yet.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('llmobs.meta.' || %s))", (key,))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -395,81 +369,6 @@ class PostgresStore(CostStore):
     def release_all(self, reservations: Sequence[int]) -> None:
         with self._connection() as conn:
             conn.execute(_RELEASE, (list(reservations),))
-
-    def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
-        row = (hold.period, hold.dim, hold.start, hold.key)
-        with self._connection() as conn:
-            found = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
-        return (int(found[0]), int(found[1])) if found else (0, 0)
-
-    def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
-        with self._connection() as conn:
-            cursor = conn.execute(
-                "INSERT INTO llmobs.budget_alerts VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (period, period_start, threshold, now),
-            )
-            return cursor.rowcount == 1
-
-    def prune_entries(self, before_ts: float) -> int:
-        with self._connection() as conn:
-            return conn.execute("DELETE FROM llmobs.entries WHERE ts < %s", (before_ts,)).rowcount
-
-    # -- reading ------------------------------------------------------------------------------
-
-    def _rollup_rows(self, query: str, params: Sequence[object]) -> list[RollupRow]:
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_ROLLUP_COLUMNS} FROM llmobs.rollup WHERE {query}", params
-            ).fetchall()
-        return [RollupRow(*row) for row in rows]
-
-    def rollups(
-        self, period: str, first: date, last: date, dims: Sequence[str] = (TOTAL,)
-    ) -> list[RollupRow]:
-        check_rollup_query(period, dims)
-        return self._rollup_rows(
-            "period = %s AND dim = ANY(%s) AND start BETWEEN %s AND %s "
-            'ORDER BY dim COLLATE "C", start, key COLLATE "C"',
-            (period, list(dims), first, last),
-        )
-
-    def ranked(
-        self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
-    ) -> list[RollupRow]:
-        check_rollup_query(period, (dim,))
-        return self._rollup_rows(
-            "period = %s AND dim = %s AND start = %s "
-            'ORDER BY cost_nusd DESC, key COLLATE "C" LIMIT %s OFFSET %s',
-            (period, dim, start, limit, offset),
-        )
-
-    def total_nusd(self, period: str, start: date) -> int:
-        check_rollup_query(period, (TOTAL,))
-        with self._connection() as conn:
-            row = conn.execute(
-                "SELECT cost_nusd FROM llmobs.rollup "
-                "WHERE period = %s AND dim = '' AND start = %s AND key = ''",
-                (period, start),
-            ).fetchone()
-        return 0 if row is None else int(row[0])
-
-    def entries(
-        self,
-        start_ts: float | None = None,
-        end_ts: float | None = None,
-        filters: dict[str, str] | None = None,
-    ) -> Iterator[StoredEntry]:
-        conditions, params = entry_conditions(start_ts, end_ts, filters, "%s")
-        query = (
-            f"SELECT id, {_ENTRY_COLUMNS} FROM llmobs.entries WHERE (ts, id) > (%s, %s)"
-            f"{conditions} ORDER BY ts, id LIMIT {ENTRY_PAGE}"
-        )
-
-        def fetch(after: tuple[float, int]) -> list[Any]:
-            with self._connection() as conn:
-                return conn.execute(query, (*after, *params)).fetchall()
-
-        return paged_entries(fetch, lambda row: StoredEntry(*row[1:]))
 
     def close(self) -> None:
         self._pool.close()

@@ -8,7 +8,6 @@ llmobs cost database is never changed, not even its journal mode.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import threading
@@ -17,28 +16,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from .aggregate import rollup_rows
 from .base import (
-    ENTRY_PAGE,
     MEMORY,
     SCHEMA_VERSION,
     SUM_FIELDS,
-    TOTAL,
-    CostStore,
     CostStoreError,
     Hold,
     PeriodTotals,
-    RollupRow,
-    SettingChange,
     Shortfall,
     StoredEntry,
-    check_rollup_query,
-    entry_conditions,
     inserted,
-    paged_entries,
 )
+from .sql import DELETE_EXPIRED_HOLDS, ENTRY_COLUMNS, ROLLUP_COLUMNS, SPENT_AND_HELD, SQLStore
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -136,16 +127,8 @@ ON CONFLICT (period, dim, start, key) DO UPDATE SET
     cost_nusd = cost_nusd + excluded.cost_nusd
 """
 _ADD_ROLLUP_TOTALS = _ADD_ROLLUP + "RETURNING period, start, cost_nusd"
-_ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
-
-
-_BUDGET_ROW = "period = ? AND dim = ? AND start = ? AND key = ?"
-_HELD = f"SELECT COALESCE(SUM(amount_nusd), 0) FROM holds WHERE {_BUDGET_ROW} AND expires > ?"
-#: Spent and held in one statement, so both are read from one snapshot.
-_SPENT_AND_HELD = (
-    f"SELECT COALESCE((SELECT cost_nusd FROM rollup WHERE {_BUDGET_ROW}), 0), ({_HELD})"
-)
-_DELETE_EXPIRED_HOLDS = f"DELETE FROM holds WHERE {_BUDGET_ROW} AND expires <= ?"
+_SPENT_AND_HELD = SPENT_AND_HELD.format(p="?", s="")
+_DELETE_EXPIRED_HOLDS = DELETE_EXPIRED_HOLDS.format(p="?", s="")
 
 
 def _release(conn: sqlite3.Connection, reservations: Sequence[int]) -> None:
@@ -168,10 +151,6 @@ _V1_DIMENSION_KEYS = {"": "''", "agent": "agent_id", "model": "model", "provider
                       "team": "team"}  # fmt: skip
 ROWS_PER_STATEMENT = 512
 _OLD_VARIABLE_LIMIT = 999  # SQLite's limit on a statement's variables before 3.32
-_ENTRY_COLUMNS = (
-    "agent_id, model, provider, team, prompt_tokens, completion_tokens, cache_read_tokens, "
-    "cache_write_tokens, cost_nusd, priced, uid"
-)
 
 
 def _chunk_sizes(count: int, largest: int) -> list[int]:
@@ -220,12 +199,6 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
-def _stored(row: Sequence[Any]) -> StoredEntry:
-    """An entry from ``SELECT id, ts, day, <_ENTRY_COLUMNS>``."""
-    _, ts, day, *rest, priced, uid = row
-    return StoredEntry._make((ts, date.fromisoformat(day), *rest, bool(priced), uid))
-
-
 def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
     """Add what versions after ``version`` have: in the file (a migration, in the caller's
     transaction), or as temporary tables of this connection (reading an older file as it is)."""
@@ -236,7 +209,7 @@ def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
         for period, start in _V1_PERIOD_STARTS.items():
             for dim, key in _V1_DIMENSION_KEYS.items():
                 conn.execute(
-                    f"INSERT INTO {name} ({_ROLLUP_COLUMNS}) "
+                    f"INSERT INTO {name} ({ROLLUP_COLUMNS}) "
                     f"SELECT '{period}', '{dim}', {start} AS s, {key} AS k, {sums} "
                     "FROM main.daily GROUP BY s, k"
                 )
@@ -267,7 +240,7 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
-class SQLiteStore(CostStore):
+class SQLiteStore(SQLStore):
     """The cost store in one SQLite file (created with its folder if missing) or in memory.
 
     Writes and reads use separate connections, so a write waiting for another process's lock
@@ -276,6 +249,7 @@ class SQLiteStore(CostStore):
     """
 
     batch_multiple = ROWS_PER_STATEMENT
+    unlimited = -1
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = os.fspath(path)
@@ -467,23 +441,7 @@ class SQLiteStore(CostStore):
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
 
-    # -- settings -----------------------------------------------------------------------------
-
-    def get_setting(self, key: str) -> object:
-        with self._reading() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return None if row is None else self._decode_setting(key, row[0])
-
-    def update_setting(self, key: str, change: SettingChange) -> object:
-        with self._transaction() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-            value = change(None if row is None else self._decode_setting(key, row[0]))
-            conn.execute(
-                "INSERT INTO meta VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value, sort_keys=True)),
-            )
-        return value
+    _writing = _transaction
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -536,90 +494,15 @@ class SQLiteStore(CostStore):
         with self._transaction() as conn:
             _release(conn, reservations)
 
-    def spent_and_held(self, hold: Hold, now: float) -> tuple[int, int]:
-        row = (hold.period, hold.dim, hold.start.isoformat(), hold.key)
-        with self._reading() as conn:
-            spent, held = conn.execute(_SPENT_AND_HELD, (*row, *row, now)).fetchone()
-        return int(spent), int(held)
-
-    def claim_alert(self, period: str, period_start: date, threshold: float, now: float) -> bool:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO budget_alerts VALUES (?, ?, ?, ?)",
-                (period, period_start.isoformat(), threshold, now),
-            )
-        return cursor.rowcount == 1
-
-    def prune_entries(self, before_ts: float) -> int:
-        with self._transaction() as conn:
-            return conn.execute("DELETE FROM entries WHERE ts < ?", (before_ts,)).rowcount
-
     # -- reading ------------------------------------------------------------------------------
 
-    def _rollup_rows(self, query: str, params: Sequence[object]) -> list[RollupRow]:
-        with self._reading() as conn:
-            rows = conn.execute(f"SELECT {_ROLLUP_COLUMNS} FROM rollup WHERE {query}", params)
-            fetched = rows.fetchall()
-        try:  # the sums are integers (the table checks them); a start could be corrupt
-            return [
-                RollupRow(period, dim, date.fromisoformat(start), key, *sums)
-                for period, dim, start, key, *sums in fetched
-            ]
-        except (TypeError, ValueError) as exc:
-            raise CostStoreError(f"{self.path}: a rollup row is corrupt ({exc})") from exc
+    def _date(self, day: date) -> object:
+        return day.isoformat()
 
-    def rollups(
-        self, period: str, first: date, last: date, dims: Sequence[str] = (TOTAL,)
-    ) -> list[RollupRow]:
-        check_rollup_query(period, dims)
-        marks = ", ".join("?" * len(dims))
-        return self._rollup_rows(
-            f"period = ? AND dim IN ({marks}) AND start BETWEEN ? AND ? ORDER BY dim, start, key",
-            (period, *dims, first.isoformat(), last.isoformat()),
-        )
-
-    def ranked(
-        self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
-    ) -> list[RollupRow]:
-        check_rollup_query(period, (dim,))
-        return self._rollup_rows(
-            "period = ? AND dim = ? AND start = ? ORDER BY cost_nusd DESC, key LIMIT ? OFFSET ?",
-            (period, dim, start.isoformat(), -1 if limit is None else limit, offset),
-        )
-
-    def total_nusd(self, period: str, start: date) -> int:
-        check_rollup_query(period, (TOTAL,))
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT cost_nusd FROM rollup WHERE period = ? AND dim = '' AND start = ? "
-                "AND key = ''",
-                (period, start.isoformat()),
-            ).fetchone()
-        try:
-            return 0 if row is None else int(row[0])
-        except (TypeError, ValueError) as exc:
-            raise CostStoreError(f"{self.path}: a rollup row is corrupt ({exc})") from exc
-
-    def entries(
-        self,
-        start_ts: float | None = None,
-        end_ts: float | None = None,
-        filters: dict[str, str] | None = None,
-    ) -> Iterator[StoredEntry]:
-        conditions, params = entry_conditions(start_ts, end_ts, filters, "?")
-        columns = _ENTRY_COLUMNS
+    def _entry_columns(self) -> str:
         if self._read_version is not None and self._read_version < 4:  # read as it is
-            columns = columns.replace(", uid", ", NULL")
-        query = (
-            f"SELECT id, ts, day, {columns} FROM entries WHERE (ts, id) > (?, ?)"
-            f"{conditions} ORDER BY ts, id LIMIT {ENTRY_PAGE}"
-        )
-
-        def fetch(after: tuple[float, int]) -> list[Any]:
-            with self._reading() as conn:
-                return conn.execute(query, (*after, *params)).fetchall()
-
-        return paged_entries(fetch, _stored)
+            return ENTRY_COLUMNS.replace(", uid", ", NULL")
+        return ENTRY_COLUMNS
 
     def close(self) -> None:
         with self._lock, self._read_lock if self._reader is not self._conn else nullcontext():

@@ -1,4 +1,4 @@
-"""The seed's cost-tracking example, then one call through the one-call observer.
+"""Track what calls cost against a daily budget, then make one call through the observer.
 
 Run with ``make example``. Costs go to the default database ($LLMOBS_COST_DB, else
 ~/.local/share/llmobs/costs.sqlite3); ``obsgen costs`` then reports them.

@@ -1,6 +1,6 @@
-"""The seed's metrics example: record a request, an error and an active request, then print them.
+"""Record a request, an error and an active request with the metrics, then print them.
 
-Run with ``make example``; it serves the same metrics on http://127.0.0.1:8000/metrics while it
+Run with ``make example``; it serves the same metrics on a free port of 127.0.0.1 while it
 prints, so ``curl`` can read them too.
 """
 

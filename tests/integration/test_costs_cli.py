@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -44,23 +45,64 @@ def db(tmp_path):
     return path
 
 
-def obsgen(*args: str) -> subprocess.CompletedProcess[str]:
+def obsgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "obsgen", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
     )
 
 
-def test_table_by_agent_with_budget(db):
-    result = obsgen("costs", "--db", str(db), "--date", "2026-11-25")
+def test_the_total_and_budget_come_first_then_the_biggest_spenders(db, tmp_path):
+    result = obsgen("costs", "--db", str(db), "--date", "2026-11-25", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert out.startswith("LLM spend, day 2026-11-25 (UTC), by agent")
-    lines = out.splitlines()
-    agents = [line.split()[0] for line in lines[3:6]]
+    lines = result.stdout.splitlines()
+    assert lines[:4] == [
+        "LLM spend, day 2026-11-25 (UTC)",
+        "",
+        "total     7.000000 USD in 16 requests",
+        "budget    10.00 USD: 70.00% used, 3.00 USD remaining",
+    ]
+    assert "1 request of a model with no known price counted at 0 USD" in lines[4]
+    assert lines[6] == "by agent"
+    agents = [line.split()[0] for line in lines[8:]]
     assert agents == ["svea.pm", "meetmind.coordinator", "meetmind.notes"]  # highest spend first
-    assert lines[6].split() == ["total", "16", "7.000000"]
-    assert "budget 10.00 USD: 70.00% used, 3.00 USD remaining" in out
-    assert "1 requests of models with no known price" in out
+
+
+def test_a_table_lists_the_top_ten_unless_told_otherwise(tmp_path):
+    path = tmp_path / "costs.sqlite3"
+    tracker = CostTracker(path)
+    for n in range(25):
+        tracker.record_cost(f"demo.session{n:02}", "gpt-4o", "openai", 10, 1, cost=n + 1, at=NOW)
+    tracker.close()
+    common = ("costs", "--db", str(path), "--date", "2026-11-25")
+    table = obsgen(*common, cwd=tmp_path).stdout.splitlines()
+    listed = [line.split()[0] for line in table if line.startswith("demo.")]
+    assert listed == [f"demo.session{n:02}" for n in range(24, 14, -1)]
+    assert table[-1] == "(more agents spent less: --limit N or --all to list them)"
+    assert "by agent, top 10" in table
+    every = obsgen(*common, "--all", cwd=tmp_path).stdout
+    assert every.count("demo.session") == 25 and "--all" not in every
+    three = json.loads(obsgen(*common, "--json", "--limit", "3", cwd=tmp_path).stdout)
+    assert [row["agent"] for row in three["rows"]] == ["demo.session24", "demo.session23",
+                                                        "demo.session22"]  # fmt: skip
+    assert three["more_rows"] is True
+    assert len(json.loads(obsgen(*common, "--json", cwd=tmp_path).stdout)["rows"]) == 25
+
+
+def test_team_and_agent_budgets_stand_beside_their_spend(db, tmp_path):
+    (tmp_path / "obsgen.yaml").write_text(
+        "apiVersion: obsgen/v1\nbudgets:\n  teams: {svea: {weekly: 50.0}, meetmind: 2.0}\n"
+    )
+    common = ("costs", "--db", str(db), "--date", "2026-11-25", "--by", "team")
+    week = obsgen(*common, "--period", "week", cwd=tmp_path).stdout.splitlines()
+    svea = next(line for line in week if line.startswith("svea"))
+    assert svea.split()[-2:] == ["50.00", "66.0%"]  # 33 USD of its 50 USD week
+    day = json.loads(obsgen(*common, "--json", cwd=tmp_path).stdout)
+    budgets = {row["team"]: (row["budget_usd"], row["percent_used"]) for row in day["rows"]}
+    assert budgets == {"svea": (None, None), "meetmind": (2.0, 200.0)}  # 4 USD of 2
 
 
 def test_week_by_team_as_json(db):
@@ -79,9 +121,9 @@ def test_week_by_team_as_json(db):
     )
     report = json.loads(result.stdout)
     assert (report["start"], report["end"]) == ("2026-11-23", "2026-11-29")
-    assert report["rows"] == [
-        {"team": "svea", "requests": 5, "cost_usd": 33.0},
-        {"team": "meetmind", "requests": 12, "cost_usd": 4.0},
+    assert [(r["team"], r["requests"], r["cost_usd"]) for r in report["rows"]] == [
+        ("svea", 5, 33.0),
+        ("meetmind", 12, 4.0),
     ]
     assert report["total_cost_usd"] == 37.0 and report["budget_usd"] == 40.0
     assert report["percent_used"] == 92.5 and report["remaining_usd"] == 3.0
@@ -102,7 +144,12 @@ def test_month_by_provider_as_csv_without_budget(db):
         "csv",
     )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert rows[0] == {"provider": "openai", "requests": "5", "cost_usd": "32.000000"}
+    assert rows[0] == {
+        "provider": "openai",
+        "requests": "5",
+        "cost_usd": "32.000000",
+        "budget_usd": "",
+    }
     assert {r["provider"] for r in rows} == {"openai", "google", "anthropic", "vllm"}
     table = obsgen("costs", "--db", str(db), "--date", "2026-11-25", "--period", "month")
     assert "no month budget set" in table.stdout
@@ -177,5 +224,5 @@ def test_a_path_with_a_hash_is_read_as_that_file(tmp_path):
 
 def test_help_describes_every_option():
     out = obsgen("costs", "--help").stdout
-    for option in ("--period", "--by", "--db", "--format", "--date"):
+    for option in ("--period", "--by", "--db", "--format", "--json", "--date", "--limit", "--all"):
         assert option in out

@@ -143,7 +143,7 @@ def test_the_repository_holds_the_shipped_stack_files():
 
 def test_missing_stack_files_are_written(tmp_path):
     installed = stack_assets.install_missing(tmp_path)
-    assert set(installed.written) == set(stack_assets.SHIPPED)
+    assert set(installed.written) == set(stack_assets.shipped())
     assert installed.kept_differing == ()
     for relative, content in stack_assets.shipped().items():
         assert (tmp_path / relative).read_text(encoding="utf-8") == content

@@ -20,8 +20,7 @@ from llmobs import CostStoreError, CostTracker
 from llmobs.store import SQLiteStore, StoredEntry
 from llmobs.writer import CostWriter
 from tests.helpers import free_port
-
-from .samples import sample
+from tests.unit.samples import sample
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
@@ -308,6 +307,7 @@ def test_a_path_with_hash_and_question_mark_is_that_file(tmp_path):
     reader.close()
 
 
+@pytest.mark.slow
 def test_an_unreachable_postgresql_database_is_named_without_its_password(caplog):
     port = free_port()  # nothing listens there
     url = f"postgresql://user:secret@127.0.0.1:{port}/costs?password=secret2"

@@ -30,3 +30,32 @@ def test_install_runs_once_until_pyproject_changes(tmp_path):
     os.utime(stamp, (later, later))
     assert make_question(venv) == 0  # installed since pyproject.toml last changed
     assert make_question(venv, "-W", "pyproject.toml") == 1  # pyproject.toml changed
+
+
+def test_make_up_installs_only_the_runtime_and_the_generator(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    dry_run = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), f"VENV={venv}", "up"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "-e '.[generator,postgres]'" in dry_run
+    assert ".[dev]" not in dry_run
+    assert "obsgen: installing the runtime and the generator" in dry_run
+
+
+def test_a_dev_install_serves_make_up_too(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    dry_run = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), f"VENV={venv}", "install"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "-e '.[dev]'" in dry_run
+    assert f"{venv}/.installed-run" in dry_run  # `make up` then installs nothing more
