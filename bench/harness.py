@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -47,6 +50,15 @@ def report(title: str, measured: float, baseline: float, target: float, unit: st
         f"  ratio {ratio:5.2f} (target <= {target:.2f})  {verdict}"
     )
     return ratio <= target
+
+
+def resident_kib() -> int:
+    """This process's resident memory now, in KiB (its peak where there is no /proc)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def in_fresh_process(fn: Callable[..., T], *args: Any) -> T:

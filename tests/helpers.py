@@ -47,6 +47,20 @@ def eventually(
         time.sleep(interval)
 
 
+def obsgen(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run this obsgen's command line as a user would, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "obsgen", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
     """Poll ``url`` until it answers; fail with the process's stderr if it exits or times out."""
 

@@ -199,17 +199,14 @@ def costs(
     elif limit is None and fmt == "table":
         limit = TABLE_ROWS
     budgets = _config_budgets(config_path)
-    path = db or default_path()
     try:
-        tracker = CostTracker(path, read_only=True)
+        tracker = CostTracker(db or default_path(), read_only=True)
+        try:
+            report = CostReport.build(tracker, period, by, day, limit=limit, budgets=budgets)
+        finally:
+            tracker.close()
     except (CostStoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    try:
-        report = CostReport.build(tracker, period, by, day, limit=limit, budgets=budgets)
-    except (CostStoreError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    finally:
-        tracker.close()
     click.echo(report.render(fmt), nl=False)
 
 

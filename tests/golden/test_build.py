@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from obsgen import paths as render
 from obsgen.config import load
+from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = sorted(path for paths in render.TARGETS.values() for path in paths)
 
 
 def obsgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return helpers.obsgen(*args, cwd=cwd, timeout=120)
 
 
 def test_build_regenerates_the_committed_files(tmp_path):

@@ -12,13 +12,8 @@ import time
 import pytest
 
 from obsgen import output
+from tests.helpers import obsgen
 from tests.unit.test_output import FIXTURES, files_of, on_disk, staged_leftovers
-
-
-def obsgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_an_output_folder_below_a_file_is_one_line(tmp_path):

@@ -6,15 +6,13 @@ import csv
 import io
 import json
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from llmobs import CostTracker, LLMCostCalculator, LLMMetrics
+from tests.helpers import obsgen
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 
@@ -43,16 +41,6 @@ def db(tmp_path):
     )  # Monday, same week
     tracker.close()
     return path
-
-
-def obsgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
 
 
 def test_the_total_and_budget_come_first_then_the_biggest_spenders(db, tmp_path):

@@ -32,30 +32,27 @@ def test_install_runs_once_until_pyproject_changes(tmp_path):
     assert make_question(venv, "-W", "pyproject.toml") == 1  # pyproject.toml changed
 
 
-def test_make_up_installs_only_the_runtime_and_the_generator(tmp_path):
+def dry_run(tmp_path: Path, target: str) -> tuple[Path, str]:
+    """What ``make -n target`` would run with a fresh venv under ``tmp_path``."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").write_text("")
-    dry_run = subprocess.run(
-        ["make", "-n", "-C", str(ROOT), f"VENV={venv}", "up"],
+    return venv, subprocess.run(
+        ["make", "-n", "-C", str(ROOT), f"VENV={venv}", target],
         capture_output=True,
         text=True,
         timeout=60,
     ).stdout
-    assert "-e '.[generator,postgres]'" in dry_run
-    assert ".[dev]" not in dry_run
-    assert "obsgen: installing the runtime and the generator" in dry_run
+
+
+def test_make_up_installs_only_the_runtime_and_the_generator(tmp_path):
+    _, commands = dry_run(tmp_path, "up")
+    assert "-e '.[generator,postgres]'" in commands
+    assert ".[dev]" not in commands
+    assert "obsgen: installing the runtime and the generator" in commands
 
 
 def test_a_dev_install_serves_make_up_too(tmp_path):
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").write_text("")
-    dry_run = subprocess.run(
-        ["make", "-n", "-C", str(ROOT), f"VENV={venv}", "install"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    assert "-e '.[dev]'" in dry_run
-    assert f"{venv}/.installed-run" in dry_run  # `make up` then installs nothing more
+    venv, commands = dry_run(tmp_path, "install")
+    assert "-e '.[dev]'" in commands
+    assert f"{venv}/.installed-run" in commands  # `make up` then installs nothing more

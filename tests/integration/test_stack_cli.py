@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests.helpers import eventually, free_port
 
 pytestmark = pytest.mark.slow
@@ -28,14 +29,7 @@ if shutil.which("prometheus") is None:
 
 
 def obsgen(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
+    return helpers.obsgen(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from obsgen.tools.stack import Component, LocalStack, StackError, ensure_env_file
 from obsgen.tools.state_files import ProcessRecord
+from tests.helpers import obsgen
 
 
 @pytest.fixture
@@ -22,16 +22,6 @@ def bystander():
     yield process
     process.kill()
     process.wait()
-
-
-def obsgen(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("recorded", ["plain", "other-start"])
@@ -46,8 +36,8 @@ def test_stack_down_never_signals_a_process_it_did_not_start(tmp_path, bystander
         text = ProcessRecord(bystander.pid, real.started + "0", real.program).text()
     for name in ("prometheus", "planted"):
         (state / f"{name}.pid").write_text(text)
-    obsgen(tmp_path, "init")
-    result = obsgen(tmp_path, "stack", "down", "--mode", "local")
+    obsgen("init", cwd=tmp_path)
+    result = obsgen("stack", "down", "--mode", "local", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert bystander.poll() is None  # still running
     assert not (state / "prometheus.pid").exists()  # the stale record is gone
@@ -93,8 +83,8 @@ def test_a_state_folder_others_can_write_is_refused(tmp_path):
     state.chmod(0o777)
     with pytest.raises(StackError, match="others can write to it"):
         LocalStack(tmp_path, state).down()
-    obsgen(tmp_path, "init")
-    result = obsgen(tmp_path, "stack", "status", "--mode", "local", "--state-dir", str(state))
+    obsgen("init", cwd=tmp_path)
+    result = obsgen("stack", "status", "--mode", "local", "--state-dir", str(state), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "others can write to it" in result.stderr
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,12 +20,6 @@ def files_of(name: str) -> dict[str, str]:
 
 def on_disk(root: Path, relatives) -> dict[str, str]:
     return {r: (root / r).read_text(encoding="utf-8") for r in relatives}
-
-
-def obsgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "obsgen", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def staged_leftovers(root: Path) -> list[Path]:
