@@ -166,6 +166,15 @@ def _local_stack(
     return stack_module.LocalStack(root, state, ports, **extra)
 
 
+def _compose(local: stack_module.LocalStack, *args: str) -> int:
+    """``docker compose`` on the stack's compose file; its exit code, or one line if the
+    stack's files cannot be used (a broken ``stack/.env``)."""
+    try:
+        return stack_module.compose(local.root, local.ports, *args)
+    except stack_module.StackError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _use_docker(mode: str) -> bool:
     if mode == "auto":
         return stack_module.docker_engine_answers()
@@ -246,7 +255,7 @@ def stack_up(
         servers += ["postgres"] if db == "postgres" else []
         click.echo(f"starting {', '.join(servers)} with docker compose")
         profile = ("--profile", "postgres") if db == "postgres" else ()
-        if stack_module.compose(local.root, local.ports, *profile, "up", "-d", *servers) != 0:
+        if _compose(local, *profile, "up", "-d", *servers) != 0:
             raise UsageError("docker compose up failed (see its output above)")
     try:
         components = local.up(echo=click.echo, changed=changed)
@@ -340,7 +349,7 @@ def stack_down(
     """Stop the stack."""
     config = load_config(config_path)
     local = _local_stack(config, out_dir, state_dir, prometheus_port, grafana_port, postgres_port)
-    if _use_docker(mode) and stack_module.compose(local.root, local.ports, "down") != 0:
+    if _use_docker(mode) and _compose(local, "down") != 0:
         raise UsageError("docker compose down failed (see its output above)")
     if not local.down(echo=click.echo):
         click.echo("no local process was running")
@@ -369,7 +378,7 @@ def stack_status(
         with_servers=not docker,
     )
     if docker:
-        stack_module.compose(local.root, local.ports, "ps")
+        _compose(local, "ps")
     try:
         rows = local.status()
     except stack_module.StackError as exc:

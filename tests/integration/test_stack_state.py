@@ -103,3 +103,15 @@ def test_a_dangling_env_symlink_is_one_line(tmp_path):
     (tmp_path / "stack" / ".env").symlink_to(tmp_path / "nowhere")
     with pytest.raises(StackError, match=r"a symbolic link to .*nowhere', which does not exist"):
         ensure_env_file(tmp_path)
+
+
+def test_a_dangling_env_symlink_is_one_line_for_docker_commands_too(tmp_path, monkeypatch):
+    from obsgen.tools import stack, stack_commands
+
+    obsgen("init", cwd=tmp_path)
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / ".env").symlink_to(tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(stack, "docker_engine_answers", lambda: True)  # as where Docker runs
+    with pytest.raises(stack_commands.UsageError, match="which does not exist"):
+        stack_commands.stack.main(["down", "--mode", "docker"], standalone_mode=False)
