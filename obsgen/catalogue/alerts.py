@@ -43,6 +43,7 @@ from llmobs.schema import (
     MetricSpec,
 )
 from obsgen.config.model import ROUTE_KINDS
+from obsgen.config.validation import duration_seconds as seconds_of
 
 from . import promql as q
 from .promql import Expr, Series
@@ -76,6 +77,11 @@ class Scenario:
     budgets: tuple[ConfiguredBudget, ...] = ()
     #: Labels of input series the alert must ignore however much they count.
     ignored: tuple[tuple[str, str], ...] = ()
+    #: For burn-rate scenarios: the SLI's error budget and latency bound, and every window
+    #: pair of the alert (long, short, factor, least events a second), the alert's own first.
+    budget: float = 0.0
+    seconds: float | None = None
+    burns: tuple[tuple[str, str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,6 +359,81 @@ def _cache(config: Config) -> list[Instance]:
     ]
 
 
+# -- error budgets ------------------------------------------------------------------------------
+# Multi-window, multi-burn-rate alerts, as the SRE workbook writes them: a pair of windows alerts
+# when both burn the error budget more than ``factor`` times as fast as the SLO window allows,
+# ``factor`` being the share of the budget the long window would spend, scaled to that window.
+# The short window makes an alert end soon after the burn does.
+
+
+@dataclass(frozen=True)
+class BurnWindows:
+    """A long and a short window, and the share of the error budget the long one spends."""
+
+    long: str
+    short: str
+    budget_share: float
+
+    def factor(self, slo_window: str) -> float:
+        """The burn rate at which the long window spends its share of a ``slo_window`` budget."""
+        return round(self.budget_share * seconds_of(slo_window) / seconds_of(self.long), 6)
+
+    def min_rate(self, budget: float, factor: float) -> float:
+        """The fewest events a second over the long window at which one bad event stays under
+        ``factor``: below it, a single failure would be enough to alert."""
+        return float(f"{1 / (factor * budget * seconds_of(self.long)):.3g}")
+
+
+#: Page: 2% of the budget in an hour, or 5% in six. Ticket: 10% in a day, or in three.
+PAGE_BURNS = (BurnWindows("1h", "5m", 0.02), BurnWindows("6h", "30m", 0.05))
+TICKET_BURNS = (BurnWindows("1d", "2h", 0.10), BurnWindows("3d", "6h", 0.10))
+SLI_NAMES = {
+    "availability": "requests that succeed",
+    "latency": "answered requests within {seconds:g} s",
+    "time_to_first_token": "streamed answers whose first token comes within {seconds:g} s",
+}
+
+
+def _burn(pairs: tuple[BurnWindows, ...], how: str) -> Callable[[Config], list[Instance]]:
+    def instances(config: Config) -> list[Instance]:
+        found = []
+        for objective in config.slo.objectives:
+            sli, seconds, budget = objective.sli, objective.seconds, objective.budget
+            burns = [
+                (w.long, w.short, factor, w.min_rate(budget, factor))
+                for w in pairs
+                for factor in [w.factor(objective.window)]
+            ]
+            what = SLI_NAMES[sli].format(seconds=seconds or 0)
+            for index, (long, short, factor, min_rate) in enumerate(burns):
+                found.append(
+                    Instance(
+                        expr=q.burning(sli, seconds, budget, (long, short), factor, min_rate),
+                        summary=f"An LLM error budget is burning {how}",
+                        description=(
+                            f"The {sli} SLO ({objective.percent:g}% of {what} over "
+                            f"{objective.window}) spent its error budget {VALUE} times as fast "
+                            f"as it lasts over the last {long} (and {short}); above "
+                            f"{factor:g} the budget is gone in "
+                            f"{seconds_of(objective.window) / factor / 86400:.3g} days."
+                        ),
+                        scenario=Scenario(
+                            "burn_rate",
+                            alert_labels=(("long_window", long), ("short_window", short)),
+                            series_labels=(("sli", sli),),
+                            threshold=factor,
+                            budget=budget,
+                            seconds=seconds,
+                            burns=tuple([burns[index], *burns[:index], *burns[index + 1 :]]),
+                        ),
+                        labels=(("long_window", long), ("short_window", short), ("sli", sli)),
+                    )
+                )
+        return found
+
+    return instances
+
+
 # -- telemetry health --------------------------------------------------------------------------
 
 
@@ -428,7 +509,7 @@ CATALOGUE: tuple[AlertEntry, ...] = (
     AlertEntry(
         "LLMSuccessRateLow",
         SLO,
-        "critical",
+        "warning",
         "10m",
         _request_share(
             q.requests("success"),
@@ -474,6 +555,8 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             "LLM p95 time to first token",
         ),
     ),
+    AlertEntry("LLMErrorBudgetBurnFast", SLO, "critical", "2m", _burn(PAGE_BURNS, "fast")),
+    AlertEntry("LLMErrorBudgetBurnSlow", SLO, "warning", "15m", _burn(TICKET_BURNS, "slowly")),
     AlertEntry("LLMRateLimitHeadroomLow", SLO, "warning", "5m", _headroom),
     AlertEntry("LLMCacheHitRateLow", SLO, "info", "30m", _cache),
     AlertEntry("LLMMetricsDown", TELEMETRY, "critical", "5m", _down),
@@ -569,6 +652,7 @@ GROUPS: tuple[str, ...] = (BUDGET, SLO, TELEMETRY)
 #: needs no warning or forecast about it.
 INHIBITIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("LLMBudgetExceeded", ("LLMBudgetWarning", "LLMBudgetForecast"), BUDGET_LABELS),
+    ("LLMErrorBudgetBurnFast", ("LLMErrorBudgetBurnSlow",), ("sli",)),
 )
 
 

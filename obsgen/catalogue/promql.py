@@ -35,7 +35,9 @@ from llmobs.schema import (
     BUDGET_LIMIT,
     BUDGET_PERIOD_END,
     BUDGET_SPENT,
+    REQUEST_DURATION,
     REQUESTS,
+    TIME_TO_FIRST_TOKEN,
     TOKENS,
     MetricKind,
     MetricSpec,
@@ -82,10 +84,11 @@ def number(value: float) -> str:
 
 @dataclass(frozen=True)
 class RecordingRule:
-    """One recording rule: the series it records and the expression."""
+    """One recording rule: the series it records, the expression, and labels it adds."""
 
     record: str
     expr: str
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,6 +312,14 @@ class RuleReader:
         """A gauge's lowest value across replicas, by its labels."""
         return lowest(spec)
 
+    def slo_burn(self, sli: str, seconds: float | None, budget: float, window: str) -> Expr:
+        """How fast an SLI spends its error budget over ``window`` (1: as fast as it lasts)."""
+        return burn_rate(slo_error_ratio(sli, seconds, window), budget)
+
+    def slo_remaining(self, sli: str, seconds: float | None, budget: float, window: str) -> Expr:
+        """The share of an SLI's error budget over ``window`` that is left."""
+        return budget_remaining(sli, seconds, budget, window)
+
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
         top list), else for every chosen agent."""
@@ -356,6 +367,13 @@ class RawReader:
 
     def _ranking(self, label: str) -> Expr:
         return self._read("increase", requests(), DASHBOARD_RANGE, (label,), AT_END)
+
+    def slo_burn(self, sli: str, seconds: float | None, budget: float, window: str) -> Expr:
+        return Expr(f"({raw_sli_ratio(sli, seconds, 'rate', window)}) / {number(budget)}")
+
+    def slo_remaining(self, sli: str, seconds: float | None, budget: float, window: str) -> Expr:
+        spent = raw_sli_ratio(sli, seconds, "increase", window)
+        return Expr(f"1 - ({spent}) / {number(budget)}")
 
 
 Reader = RuleReader | RawReader
@@ -542,3 +560,105 @@ def firing(alertnames: Iterable[str]) -> str:
 def compare(expr: Expr, op: str, threshold: float) -> Expr:
     """``expr op threshold`` on a new line, the threshold written exactly."""
     return expr.then(f"{expr}\n{op} {number(threshold)}")
+
+
+# -- service level objectives ------------------------------------------------------------------
+# Each SLI counts events and the bad ones among them: requests that failed; answered requests,
+# or first tokens, slower than a bucket bound of their histogram. Their 5-minute rates are
+# recorded once per SLI (labelled ``sli``), and every longer window integrates those two series,
+# so a three-day window reads one series rather than every raw one.
+
+#: The histogram of each latency SLI.
+LATENCY_SLIS = {"latency": REQUEST_DURATION, "time_to_first_token": TIME_TO_FIRST_TOKEN}
+SLO_EVENTS = "llm_slo_requests"
+SLO_ERRORS = "llm_slo_errors"
+
+
+def bucket_label(seconds: float) -> str:
+    """A bucket bound as the ``le`` label the client exposes (``10.0``, ``2.5``)."""
+    return repr(float(seconds))
+
+
+def _sli_sums(sli: str, seconds: float | None, function: str, window: str) -> tuple[str, str]:
+    """The sums of an SLI's events and of its bad events: ``function`` (``rate``,
+    ``increase``) over ``window`` of the raw series."""
+    if sli in LATENCY_SLIS:
+        spec = LATENCY_SLIS[sli]
+        assert seconds is not None
+        events = f"sum({function}({spec.name}_count[{window}]))"
+        good = selector(f"{spec.name}_bucket", [("le", "=", bucket_label(seconds))])
+        return events, f"{events}\n-\nsum({function}({good}[{window}]))"
+    failed = selector(REQUESTS.name, [("status", "=", "error")])
+    return f"sum({function}({REQUESTS.name}[{window}]))", f"sum({function}({failed}[{window}]))"
+
+
+def _sli_rates(sli: str, seconds: float | None) -> tuple[RecordingRule, RecordingRule]:
+    """The 5-minute rate rules of an SLI's events and of its bad events."""
+    events, bad = _sli_sums(sli, seconds, "rate", RULE_WINDOW)
+    operation, labels = f"rate{RULE_WINDOW}", (("sli", sli),)
+    return (
+        RecordingRule(rule_name(["sli"], SLO_EVENTS, operation), events, labels),
+        RecordingRule(rule_name(["sli"], SLO_ERRORS, operation), bad, labels),
+    )
+
+
+def raw_sli_ratio(sli: str, seconds: float | None, function: str, window: str) -> str:
+    """The share of an SLI's events that were bad over ``window``, from the raw series."""
+    events, bad = _sli_sums(sli, seconds, function, window)
+    return f"({bad})\n/\n({events})"
+
+
+def _of_sli(rule: RecordingRule, sli: str) -> str:
+    return selector(rule.record, [("sli", "=", sli)])
+
+
+def slo_error_ratio(sli: str, seconds: float | None, window: str) -> Expr:
+    """The share of an SLI's events that were bad over ``window``, from its recorded rates."""
+    events, bad = _sli_rates(sli, seconds)
+    if window == RULE_WINDOW:
+        text = f"{_of_sli(bad, sli)}\n/\n{_of_sli(events, sli)}"
+    else:
+        text = (
+            f"sum_over_time({_of_sli(bad, sli)}[{window}])\n/\n"
+            f"sum_over_time({_of_sli(events, sli)}[{window}])"
+        )
+    rule = RecordingRule(
+        rule_name(["sli"], SLO_ERRORS, f"ratio_rate{window}"), text, (("sli", sli),)
+    )
+    return Expr(_of_sli(rule, sli), frozenset({events, bad, rule}))
+
+
+def slo_event_rate(sli: str, seconds: float | None, window: str) -> Expr:
+    """An SLI's events per second, averaged over ``window``."""
+    events, _ = _sli_rates(sli, seconds)
+    return Expr(f"avg_over_time({_of_sli(events, sli)}[{window}])", frozenset({events}))
+
+
+def burn_rate(error_ratio: Expr, budget: float) -> Expr:
+    """How many times faster than the budget allows the errors of ``error_ratio`` come."""
+    return error_ratio.then(f"{error_ratio} / {number(budget)}")
+
+
+def burning(
+    sli: str, seconds: float | None, budget: float, windows: tuple[str, str], factor: float,
+    min_rate: float,
+) -> Expr:  # fmt: skip
+    """Both ``windows`` (long, short) burn the budget faster than ``factor``, and the long one
+    saw at least ``min_rate`` events a second (below it, one bad event would be enough)."""
+    long, short = (burn_rate(slo_error_ratio(sli, seconds, w), budget) for w in windows)
+    traffic = slo_event_rate(sli, seconds, windows[0])
+    text = (
+        f"{long} > {number(factor)}\nand\n{short} > {number(factor)}\n"
+        f"and\n{traffic} >= {number(min_rate)}"
+    )
+    return combine(text, long, short, traffic)
+
+
+def budget_remaining(sli: str, seconds: float | None, budget: float, window: str) -> Expr:
+    """The share of an SLI's error budget over ``window`` that is left (below 0: overspent)."""
+    events, bad = _sli_rates(sli, seconds)
+    spent = (
+        f"sum_over_time({_of_sli(bad, sli)}[{window}])\n/\n"
+        f"sum_over_time({_of_sli(events, sli)}[{window}])"
+    )
+    return Expr(f"1 - ({spent}) / {number(budget)}", frozenset({events, bad}))

@@ -45,6 +45,20 @@ SLO = {
     "the first token of streamed calls",
     "rate_limit_headroom_percent": "LLMRateLimitHeadroomLow fires below this share of a "
     "provider's rate limit left",
+    "objectives": "error budgets per SLI, alerted on by how fast they burn "
+    "(LLMErrorBudgetBurnFast pages, LLMErrorBudgetBurnSlow opens a ticket)",
+}
+OBJECTIVES = {
+    "availability": "requests that succeed; null: no such objective",
+    "latency": "answered requests faster than its seconds; null: none",
+    "time_to_first_token": "streamed answers whose first token comes within its seconds; "
+    "null: none",
+}
+OBJECTIVE = {
+    "percent": "the share of good events the objective asks for (above 0, below 100)",
+    "window": "the period its error budget spans (7d to 1y)",
+    "seconds": "latency SLIs: a good event takes at most this long (a bucket bound of its "
+    "histogram)",
 }
 DASHBOARD = {
     "title": "the dashboard's title",

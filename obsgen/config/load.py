@@ -14,11 +14,13 @@ from . import keys
 from . import validation as check
 from .model import (
     DEFAULT_CONFIG,
+    DEFAULT_OBJECTIVES,
     SLO,
     TLS,
     BasicAuth,
     Config,
     Dashboard,
+    Objective,
     PrometheusSettings,
     RemoteWrite,
     Scrape,
@@ -145,6 +147,55 @@ _latency_objective = _objective_within(DURATION_BUCKETS, "latency")
 _first_token_objective = _objective_within(FIRST_TOKEN_BUCKETS, "time to first token")
 
 
+#: The histogram buckets a latency SLI's seconds must be one of.
+_SLI_BUCKETS = {"latency": DURATION_BUCKETS, "time_to_first_token": FIRST_TOKEN_BUCKETS}
+_slo_window = check.duration_between("7d", "1y")
+
+
+def _bucket_bound(sli: str) -> Callable[[Any], float]:
+    """A latency SLI's threshold: a bound of its histogram, where good and bad are counted."""
+    bounds = _SLI_BUCKETS[sli]
+
+    def check_bound(value: Any) -> float:
+        seconds = check.positive(value)
+        if seconds not in bounds:
+            listed = ", ".join(f"{bound:g}" for bound in bounds)
+            raise ValueError(
+                f"must be a bucket bound of the histogram, where events are counted as good or "
+                f"bad: one of {listed}; got {check.describe(value)}"
+            )
+        return seconds
+
+    return check_bound
+
+
+def _objectives(r: Reader, slo: dict[str, Any], path: tuple) -> tuple[Objective, ...]:
+    """``slo.objectives``: each SLI's objective, its default where left out, none where null
+    (and none at all for ``objectives: null``)."""
+    if "objectives" in slo and slo["objectives"] is None:
+        return ()
+    path = (*path, "objectives")
+    section = r.mapping(slo.get("objectives"), path, keys.OBJECTIVES)
+    objectives = []
+    for default in DEFAULT_OBJECTIVES:
+        where = (*path, default.sli)
+        if default.sli in section and section[default.sli] is None:
+            continue
+        given = r.mapping(section.get(default.sli), where, keys.OBJECTIVE)
+        if default.seconds is None and "seconds" in given:
+            r.fail((*where, "seconds"), "only a latency SLI has seconds")
+        objectives.append(
+            Objective(
+                default.sli,
+                percent=r.value(given, where, "percent", check.objective_percent, default.percent),
+                window=r.value(given, where, "window", _slo_window, default.window),
+                seconds=default.seconds
+                and r.value(given, where, "seconds", _bucket_bound(default.sli), default.seconds),
+            )
+        )
+    return tuple(objectives)
+
+
 def _slo(r: Reader, data: Any, path: tuple) -> SLO:
     section = r.mapping(data, path, keys.SLO)
     default = SLO()
@@ -183,6 +234,7 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
             check.objective_percent,
             default.rate_limit_headroom_percent,
         ),
+        objectives=_objectives(r, section, path),
     )
 
 

@@ -63,6 +63,30 @@ class PrometheusSettings:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """An error-budget SLO on one SLI: the share of its events that must be good over
+    ``window``; a latency SLI's good events come within ``seconds``."""
+
+    sli: str
+    percent: float
+    window: str = "30d"
+    seconds: float | None = None
+
+    @property
+    def budget(self) -> float:
+        """The share of events that may be bad: the error budget."""
+        return round(1 - self.percent / 100, 12)
+
+
+#: The SLIs an objective can be set on, with the objective each has by default.
+DEFAULT_OBJECTIVES = (
+    Objective("availability", 99.5),
+    Objective("latency", 99.0, seconds=10.0),
+    Objective("time_to_first_token", 95.0, seconds=2.5),
+)
+
+
+@dataclass(frozen=True)
 class SLO:
     """Service level objectives: what the SLO alerts and panels hold the service to."""
 
@@ -74,6 +98,8 @@ class SLO:
     p95_time_to_first_token_seconds: float = 2.5
     #: Alert when less than this share of a provider's rate limit is left.
     rate_limit_headroom_percent: float = 10.0
+    #: Error budgets, alerted on by how fast they burn.
+    objectives: tuple[Objective, ...] = DEFAULT_OBJECTIVES
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,18 @@ def bounded_duration(longest: str) -> Callable[[Any], str]:
     return check
 
 
+def duration_between(shortest: str, longest: str) -> Callable[[Any], str]:
+    """A duration from ``shortest`` to ``longest``."""
+
+    def check(value: Any) -> str:
+        text = bounded_duration(longest)(value)
+        if duration_seconds(text) < duration_seconds(shortest):
+            raise ValueError(f"must be at least {shortest}, got {describe(value)}")
+        return text
+
+    return check
+
+
 interval = bounded_duration("1h")
 """How often Prometheus scrapes or evaluates: at most an hour."""
 

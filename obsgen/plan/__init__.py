@@ -60,7 +60,7 @@ def _in_evaluation_order(rules: frozenset[RecordingRule]) -> tuple[RecordingRule
     def depth(rule: RecordingRule) -> int:
         return int(any(name in rule.expr for name in names if name != rule.record))
 
-    return tuple(sorted(rules, key=lambda rule: (depth(rule), rule.record)))
+    return tuple(sorted(rules, key=lambda rule: (depth(rule), rule.record, rule.labels)))
 
 
 def header(name: str) -> str:

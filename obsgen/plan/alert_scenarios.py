@@ -26,7 +26,7 @@ from llmobs.schema import (
     MetricSpec,
 )
 from obsgen.catalogue.alerts import FORECAST_WINDOWS, TEST_SERIES, Scenario
-from obsgen.catalogue.promql import string_literal
+from obsgen.catalogue.promql import LATENCY_SLIS, bucket_label, string_literal
 from obsgen.config.validation import duration_seconds
 
 from .model import AlertSpec, AlertTestFile
@@ -599,6 +599,79 @@ def _anomaly_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     ]
 
 
+# -- error budget burns ----------------------------------------------------------------------
+# An SLI's events at a steady rate, a steady share of them bad: every window's error ratio is
+# that share from the first evaluation on, so each burn rate is exact. A burn just past a pair's
+# factor fires that pair (with every pair of a lower factor), just under it does not; for the
+# pages, a burn of every event fails nobody's threshold but the traffic floor's.
+
+BURN_EVENTS_PER_MINUTE = 100.0
+
+
+def _sli_series(
+    scenario: Scenario, per_minute: float, bad_share: float, samples: int
+) -> list[tuple[str, str]]:
+    """An SLI's events as the metrics the service exports count them."""
+    labels = dict(SERIES_LABELS)
+    bad, good = per_minute * bad_share, per_minute * (1 - bad_share)
+    if scenario.seconds is None:  # availability: requests that failed
+        return [
+            (_series(REQUESTS.name, {**labels, "status": "success"}), f"0+{good!r}x{samples}"),
+            (_series(REQUESTS.name, {**labels, "status": "error"}), f"0+{bad!r}x{samples}"),
+        ]
+    sli = dict(scenario.series_labels)["sli"]
+    name = LATENCY_SLIS[sli].name
+    bound = {**labels, "le": bucket_label(scenario.seconds)}
+    return [
+        (_series(f"{name}_count", labels), f"0+{per_minute!r}x{samples}"),
+        (_series(f"{name}_bucket", bound), f"0+{good!r}x{samples}"),
+    ]
+
+
+def _burn_tests(rule: AlertSpec, siblings: tuple[AlertSpec, ...]) -> list[dict[str, Any]]:
+    """Both sides of this pair's factor, and for a page both sides of its traffic floor; what
+    fires is every window pair of the SLI (``siblings``) whose burn and traffic are past its
+    own."""
+    scenario = rule.scenario
+    sli = dict(scenario.series_labels)["sli"]
+    long, short, factor, min_rate = scenario.burns[0]
+    fire_at = 1 + _minutes(rule.duration)
+    labels = {"sli": sli}
+
+    def case(title: str, burn: float, per_minute: float, at: int | None = None) -> dict[str, Any]:
+        """Events from minute 0 on; judged when the pair's ``for:`` has just elapsed (and
+        one evaluation before), or only ``at``, once the traffic floor reads the steady event
+        rate: a counter's first five minutes read low."""
+        firing = [
+            _expected(sibling, burn, labels)
+            for sibling in siblings
+            if burn > sibling.scenario.burns[0][2]
+            and per_minute / 60 >= sibling.scenario.burns[0][3]
+        ]
+        judged = fire_at if at is None else at
+        series = _sli_series(scenario, per_minute, burn * scenario.budget, judged + 5)
+        check = {"eval_time": f"{judged}m", "alertname": rule.name, "exp_alerts": firing}
+        checks = [*_not_yet(rule, fire_at), check] if at is None else [check]
+        return _case(f"{rule.name} for {sli} over {long} and {short} {title}", series, checks)
+
+    cases = [
+        case(f"fires just above {factor:g} times the budget", round(factor * 1.1, 1), 100.0),
+        case(f"stays silent just under {factor:g}", round(factor * 0.9, 1), 100.0),
+    ]
+    if rule.severity == "critical":  # a page: one failure at low traffic must not be enough
+        every, floor, settled = 1 / scenario.budget, min_rate * 60, fire_at + 12
+        cases += [
+            case("stays silent when every event fails under its traffic floor", every,
+                 floor * 0.8, settled),
+            case("fires when every event fails above its traffic floor", every, floor * 1.25,
+                 settled),
+        ]  # fmt: skip
+    return cases
+
+
+#: Scenarios judged with the other rules of their alert (``siblings``): what fires depends on
+#: every window pair of an SLI.
+SIBLING_SCENARIOS = {"burn_rate": _burn_tests}
 SCENARIOS = {
     "budget_share": _budget_share_tests,
     "budget_forecast": _budget_forecast_tests,
@@ -628,6 +701,15 @@ def test_files(specs: tuple[AlertSpec, ...]) -> tuple[AlertTestFile, AlertTestFi
     minute: list[dict[str, Any]] = []
     week: list[dict[str, Any]] = []
     for rule in specs:
-        cases = SCENARIOS[rule.scenario.kind](rule)
+        kind = rule.scenario.kind
+        if kind in SIBLING_SCENARIOS:  # judged with the other rules of its alert and SLI
+            siblings = tuple(
+                s
+                for s in specs
+                if s.name == rule.name and s.scenario.series_labels == rule.scenario.series_labels
+            )
+            cases = SIBLING_SCENARIOS[kind](rule, siblings)
+        else:
+            cases = SCENARIOS[rule.scenario.kind](rule)
         (week if rule.scenario.kind in WEEK_KINDS else minute).extend(cases)
     return AlertTestFile("1m", tuple(minute)), AlertTestFile(f"{WEEK_STEP}m", tuple(week))

@@ -12,8 +12,8 @@ from obsgen.config.notifications import UNROUTED
 
 from .model import AlertGroup, AlertmanagerPlan, Inhibition, Route
 
-#: Labels that tell one alert's subject from another's: a budget, an agent, a provider.
-GROUP_BY = ("alertname", "scope", "name", "period", "agent_id", "provider")
+#: Labels that tell one alert's subject from another's: a budget, an agent, a provider, an SLO.
+GROUP_BY = ("alertname", "scope", "name", "period", "agent_id", "provider", "sli")
 
 
 def alertmanager(config: Config, groups: tuple[AlertGroup, ...]) -> AlertmanagerPlan:

@@ -39,6 +39,7 @@ from obsgen.catalogue import promql as q
 from obsgen.catalogue.alerts import BUDGET_ALERTS
 from obsgen.catalogue.promql import Expr, RawReader, Reader, RecordingRule, RuleReader, Series
 from obsgen.config import Config
+from obsgen.config.model import Objective
 from obsgen.config.validation import duration_seconds
 
 from .model import Annotation, Dashboard, Grid, Panel, Query, Step, Variable
@@ -55,6 +56,10 @@ COMPLETENESS_ROW = "Data completeness"
 BUDGETS_ROW = "Budgets"
 #: The row of how streamed answers flow.
 STREAMING_ROW = "Streaming"
+#: The row of the SLOs' error budgets.
+ERROR_BUDGETS_ROW = "Error budgets"
+#: The window of the burn-rate panel: the fast page's long window.
+BURN_PANEL_WINDOW = "1h"
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,58 @@ def _rate_panel(
     """A time series of ``series`` per second by ``by``, one line per value."""
     target = Target(lambda r: r.rate(series, by), legend)
     return _draft(title, "timeseries", REQ_PER_SEC, description, (target,), grid, minimum=0)
+
+
+def _budget_left(o: Objective) -> Callable[[Reader], Expr]:
+    def read(reader: Reader) -> Expr:
+        return reader.slo_remaining(o.sli, o.seconds, o.budget, o.window)
+
+    return read
+
+
+def _burning(o: Objective) -> Callable[[Reader], Expr]:
+    def read(reader: Reader) -> Expr:
+        return reader.slo_burn(o.sli, o.seconds, o.budget, BURN_PANEL_WINDOW)
+
+    return read
+
+
+def _error_budget_rows(config: Config, y: int) -> tuple[PanelDraft, ...]:
+    """The SLOs' error budgets: what is left of each, and how fast each burns."""
+    objectives = config.slo.objectives
+    if not objectives:
+        return ()
+    listed = ", ".join(f"{o.sli} {o.percent:g}% over {o.window}" for o in objectives)
+    remaining = tuple(Target(_budget_left(o), o.sli, True) for o in objectives)
+    burns = tuple(Target(_burning(o), o.sli) for o in objectives)
+    return (
+        _row(ERROR_BUDGETS_ROW, y),
+        _draft(
+            "Error Budget Remaining",
+            "bargauge",
+            PERCENT,
+            f"Share of each SLO's error budget left over its window ({listed}); below 0 the "
+            "objective is missed. The agent, model and provider variables do not apply: an "
+            "SLO judges the whole service.",
+            remaining,
+            Grid(0, y + 1, 12, 8),
+            (Step(RED, None), Step(YELLOW, 0), Step(GREEN, 0.25)),
+            minimum=-1,
+            maximum=1,
+        ),
+        _draft(
+            "Error Budget Burn Rate",
+            "timeseries",
+            COUNT,
+            f"How many times as fast as it lasts each SLO spends its error budget, over the "
+            f"last {BURN_PANEL_WINDOW} (1: the budget lasts exactly its window). Burning "
+            "above 14.4 for an hour, or 6 for six, pages; 3 for a day, or 1 for three, opens a "
+            "ticket (for a 30-day window).",
+            burns,
+            Grid(12, y + 1, 12, 8),
+            minimum=0,
+        ),
+    )
 
 
 def drafts(config: Config) -> tuple[PanelDraft, ...]:
@@ -465,6 +522,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
             maximum=1,
         ),
+        *_error_budget_rows(config, 71),
     )
 
 

@@ -32,7 +32,7 @@ def test_every_scenario_kind_has_a_promtool_test():
         for path in (ROOT / "obsgen.yaml", ROOT / "tests" / "fixtures" / "full.yaml")
         for alert in plan.build(load(path)).alert_specs()
     }
-    assert kinds <= set(alert_scenarios.SCENARIOS)
+    assert kinds <= set(alert_scenarios.SCENARIOS) | set(alert_scenarios.SIBLING_SCENARIOS)
 
 
 def test_the_alert_index_lists_every_generated_alert():

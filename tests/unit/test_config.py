@@ -506,3 +506,53 @@ def test_control_characters_of_a_name_are_shown_escaped(tmp_path, capsys):
     assert exited.value.code == 2
     assert stderr[:-1].isprintable()
     assert stderr.count("\n") == 1 and "a\\rb\\x01c" in stderr
+
+
+@pytest.mark.parametrize(
+    ("objectives", "message"),
+    [
+        (
+            {"latency": {"seconds": 9}},
+            "slo.objectives.latency.seconds: must be a bucket bound of the histogram, where "
+            "events are counted as good or bad: one of 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, "
+            "7.5, 10, 15, 20, 30, 60, 120, 300; got 9",
+        ),
+        (
+            {"availability": {"seconds": 1}},
+            "slo.objectives.availability.seconds: only a latency SLI has seconds",
+        ),
+        (
+            {"availability": {"window": "3d"}},
+            "slo.objectives.availability.window: must be at least 7d, got '3d'",
+        ),
+        (
+            {"availability": {"percent": 100}},
+            "slo.objectives.availability.percent: must be a percentage above 0 and below 100, "
+            "got 100",
+        ),
+        (
+            {"errors": {"percent": 99}},
+            "slo.objectives.errors: unknown key (known keys: availability, latency, "
+            "time_to_first_token)",
+        ),
+    ],
+)
+def test_objective_mistakes_are_named(tmp_path, objectives, message):
+    assert errors_of(mutate("slo.objectives", objectives), tmp_path) == [message]
+
+
+def test_objectives_default_to_three_and_null_turns_one_or_all_off(tmp_path):
+    default = load(ROOT / "obsgen.yaml").slo.objectives
+    assert [(o.sli, o.percent, o.window, o.seconds) for o in default] == [
+        ("availability", 99.5, "30d", None),
+        ("latency", 99.0, "30d", 10.0),
+        ("time_to_first_token", 95.0, "30d", 2.5),
+    ]
+    path = tmp_path / "obsgen.yaml"
+    path.write_text(mutate("slo.objectives", {"latency": None, "availability": {"percent": 99.9}}))
+    assert [(o.sli, o.percent) for o in load(path).slo.objectives] == [
+        ("availability", 99.9),
+        ("time_to_first_token", 95.0),
+    ]
+    path.write_text(GOOD.replace("slo:", "slo:\n  objectives: null", 1))
+    assert load(path).slo.objectives == ()

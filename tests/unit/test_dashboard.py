@@ -44,7 +44,7 @@ def test_the_seeds_thirteen_panels_in_order(board):
     assert all(p["gridPos"]["y"] == 0 and p["gridPos"]["h"] == 5 for p in board["panels"][:4])
 
 
-def test_rows_on_completeness_budgets_and_streaming_follow(board):
+def test_rows_on_completeness_budgets_streaming_and_error_budgets_follow(board):
     extra = board["panels"][13:]
     assert [(p["title"], p["type"]) for p in extra] == [
         ("Data completeness", "row"),
@@ -59,7 +59,23 @@ def test_rows_on_completeness_budgets_and_streaming_follow(board):
         ("Retries and 429s", "timeseries"),
         ("Rate-Limit Headroom", "timeseries"),
         ("Reasoning Share", "timeseries"),
+        ("Error budgets", "row"),
+        ("Error Budget Remaining", "bargauge"),
+        ("Error Budget Burn Rate", "timeseries"),
     ]
+
+
+def test_each_slo_has_its_budget_and_burn_read_from_its_recorded_rates(board):
+    panels = by_title(board)
+    remaining = panels["Error Budget Remaining"]["targets"]
+    burns = panels["Error Budget Burn Rate"]["targets"]
+    slis = ["availability", "latency", "time_to_first_token"]
+    assert [t["legendFormat"] for t in remaining] == [t["legendFormat"] for t in burns] == slis
+    assert all(t["instant"] for t in remaining)
+    availability = remaining[0]["expr"]
+    assert 'sum_over_time(sli:llm_slo_errors:rate5m{sli="availability"}[30d])' in availability
+    assert availability.endswith(") / 0.005")  # 99.5%: a budget of 0.5% of requests
+    assert burns[1]["expr"] == 'sli:llm_slo_errors:ratio_rate1h{sli="latency"} / 0.01'
 
 
 def test_reasoning_share_is_reasoning_of_completion_tokens_by_model(board):

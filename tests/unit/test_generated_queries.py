@@ -21,7 +21,7 @@ for spec in METRICS:
     names = [spec.name + s for s in ("_bucket", "_sum", "_count")] if extra else [spec.name]
     for name in names:
         SERIES[name] = set(spec.labels) | (set(extra) if name.endswith("_bucket") else set())
-LABELS = set().union(*SERIES.values()) | {"team"}
+LABELS = set().union(*SERIES.values()) | {"team", "sli"}  # labels rules add
 BUILTIN = {"up": {"job", "instance"}, "ALERTS": {"alertname", "alertstate", "severity"}}
 SELECTOR = re.compile(r"(?<![\w:])([a-zA-Z_:][\w:]*)\{([^}]*)\}")
 MATCHER = re.compile(r'(\w+)\s*(?:=~|!~|!=|=)\s*"')
