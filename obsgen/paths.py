@@ -6,7 +6,8 @@ PROMETHEUS = "stack/prometheus/prometheus.yml"
 RECORDING_RULES = "alerts/llm_recording_rules.yml"
 ALERT_RULES = "alerts/llm_alert_rules.yml"
 ALERT_TESTS = "alerts/tests/llm_alerts_test.yml"
-#: The promtool tests of alerts that compare with last week, evaluated every 10 minutes.
+#: The promtool tests of alerts that need a day or more of history (a forecast of the budgets,
+#: a comparison with last week), evaluated every 10 minutes.
 WEEK_ALERT_TESTS = "alerts/tests/llm_alerts_week_test.yml"
 ALERT_INDEX = "docs/alerts.md"
 ALERTMANAGER = "stack/alertmanager/alertmanager.yml"

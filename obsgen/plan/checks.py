@@ -1,9 +1,12 @@
 """What the config can only be checked against once the catalogue is known: the alerts it
-names (``alerts.for``) must be alerts obsgen generates."""
+names (``alerts.for``) must be alerts obsgen generates, and each error budget must be able to
+burn as fast as its alerts ask."""
 
 from __future__ import annotations
 
-from obsgen.catalogue.alerts import ALERT_NAMES, RENAMED
+import math
+
+from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, RENAMED, TICKET_BURNS
 from obsgen.config import Config, ConfigError
 from obsgen.config.validation import Reader, did_you_mean
 
@@ -19,4 +22,18 @@ def config_issues(config: Config) -> ConfigError | None:
         elif alert not in ALERT_NAMES:
             hint = did_you_mean(alert, ALERT_NAMES)
             r.fail(where, f"not an alert obsgen generates{hint} (see docs/alerts.md)")
+    for objective in config.slo.objectives:
+        for pair in (*PAGE_BURNS, *TICKET_BURNS):
+            factor = pair.factor(objective.window)
+            if factor * objective.budget >= 1:
+                lowest = 100 * (1 - 1 / factor)
+                r.fail(
+                    ("slo", "objectives", objective.sli, "percent"),
+                    f"{objective.percent:g}% over {objective.window} can never alert: spending "
+                    f"{pair.budget_share:.0%} of its error budget in {pair.long} takes a burn "
+                    f"of {factor:g} times the budget, more than every event failing; set a "
+                    f"percent of at least {math.ceil(lowest * 100 + 1e-9) / 100:g} or a shorter "
+                    "window",
+                )
+                break
     return ConfigError(r.issues) if r.issues else None

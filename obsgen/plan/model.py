@@ -187,7 +187,7 @@ class Plan:
     dashboard: Dashboard
     prometheus: PrometheusSettings
     alertmanager: AlertmanagerPlan
-    #: The alerts' promtool cases: evaluated every minute, and over a week of history.
+    #: The alerts' promtool cases: evaluated every minute, and over a day or more of history.
     alert_tests: AlertTestFile
     week_alert_tests: AlertTestFile
     #: The runbook document the alerts link to (Markdown).

@@ -8,10 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmobs.schema import DURATION_BUCKETS
+from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 from obsgen import config as configuration
 from obsgen import paths
-from obsgen.catalogue.alerts import ALERT_NAMES
+from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, TICKET_BURNS
 from tests.helpers import build, promtool, require_promtool
 
 pytestmark = pytest.mark.slow
@@ -29,6 +29,21 @@ latency = st.floats(
 
 names = st.sampled_from(["ops", "🤖 bots", '{{ query "up" }}', "a'b\"c", "team-9"])
 hold = st.sampled_from(["0s", "30s", "1m", "5m", "45m", "1h", "2h30m", "6h"])
+
+
+@st.composite
+def objective(draw: st.DrawFn, bounds: tuple[float, ...] = ()) -> dict | None:
+    """An objective its burn-rate alerts can fire on: its budget leaves room for the fastest
+    burn they ask for (or None: no objective on that SLI)."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return None
+    window = draw(st.sampled_from(["7d", "28d", "30d", "90d"]))
+    fastest = max(pair.factor(window) for pair in (*PAGE_BURNS, *TICKET_BURNS))
+    lowest = 100 * (1 - 1 / fastest) + 0.01
+    drawn = {"window": window, "percent": draw(st.floats(min_value=lowest, max_value=99.99))}
+    if bounds:
+        drawn["seconds"] = draw(st.sampled_from(bounds))
+    return drawn
 
 
 @st.composite
@@ -56,6 +71,11 @@ def configs(draw: st.DrawFn) -> dict:
             "error_rate_percent": draw(percent),
             "cache_hit_rate_percent": draw(percent),
             "p99_latency_seconds": draw(latency),
+            "objectives": {
+                "availability": draw(objective()),
+                "latency": draw(objective(DURATION_BUCKETS)),
+                "time_to_first_token": draw(objective(FIRST_TOKEN_BUCKETS)),
+            },
         },
         "alerts": {"for": draw(st.dictionaries(st.sampled_from(ALERT_NAMES), hold, max_size=6))},
     }

@@ -530,6 +530,18 @@ def test_control_characters_of_a_name_are_shown_escaped(tmp_path, capsys):
             "slo.objectives.availability.percent: must be a percentage above 0 and below 100, "
             "got 100",
         ),
+        (  # the page asks for 14.4 times the budget: more than every request failing
+            {"availability": {"percent": 50}},
+            "slo.objectives.availability.percent: 50% over 30d can never alert: spending 2% of "
+            "its error budget in 1h takes a burn of 14.4 times the budget, more than every "
+            "event failing; set a percent of at least 93.06 or a shorter window",
+        ),
+        (
+            {"latency": {"percent": 99, "window": "1y"}},
+            "slo.objectives.latency.percent: 99% over 1y can never alert: spending 2% of its "
+            "error budget in 1h takes a burn of 175.2 times the budget, more than every event "
+            "failing; set a percent of at least 99.43 or a shorter window",
+        ),
         (
             {"errors": {"percent": 99}},
             "slo.objectives.errors: unknown key (known keys: availability, latency, "
