@@ -13,10 +13,19 @@ ALERT_INDEX = "docs/alerts.md"
 ALERTMANAGER = "stack/alertmanager/alertmanager.yml"
 RUNBOOKS = "docs/runbooks.md"
 ALERT_TEST_FILES = (ALERT_TESTS, WEEK_ALERT_TESTS)
+RULE_FILES = (RECORDING_RULES, ALERT_RULES)
+#: The central topology's files: the scrapers' config, a compose file running it, and
+#: Grafana's data source reading the central store.
+SCRAPER = "stack/central/scraper.yml"
+CENTRAL_COMPOSE = "stack/central/docker-compose.yml"
+CENTRAL_DATASOURCE = "stack/central/grafana-datasource.yml"
+#: The shipped provider that loads the dashboards into Grafana.
+GRAFANA_DASHBOARDS_PROVIDER = "stack/grafana/provisioning/dashboards/obsgen.yml"
 #: The files of each ``obsgen build`` target.
 TARGETS = {
     "dashboards": (DASHBOARD, DASHBOARD_README),
     "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, WEEK_ALERT_TESTS, ALERT_INDEX, RUNBOOKS),
     "prometheus": (PROMETHEUS,),
     "alertmanager": (ALERTMANAGER,),
+    "central": (SCRAPER, CENTRAL_COMPOSE, CENTRAL_DATASOURCE),
 }

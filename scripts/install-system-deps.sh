@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs Prometheus (with promtool), Alertmanager and PostgreSQL from Debian or Ubuntu packages
-# when they are missing: the local stack and the integration tests run these real binaries.
+# Installs Prometheus (with promtool), Alertmanager, PostgreSQL and VictoriaMetrics (with vmalert
+# and vmagent) from Debian or Ubuntu packages when they are missing: the local stack and the
+# integration tests run these real binaries.
 # With --venv it installs Python's venv module instead (Debian ships it apart).
 set -euo pipefail
 
@@ -8,17 +9,17 @@ has_postgres() {
   command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
 }
 
-packages="prometheus prometheus-alertmanager postgresql"
+packages="prometheus prometheus-alertmanager postgresql victoria-metrics"
 if [ "${1:-}" = "--venv" ]; then
   packages="python3-venv"
 elif command -v prometheus >/dev/null && command -v promtool >/dev/null \
     && { command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; } \
-    && has_postgres; then
+    && has_postgres && command -v victoria-metrics >/dev/null && command -v vmalert >/dev/null; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then
   echo "Install $packages (Prometheus and Alertmanager: prometheus.io/download;" \
-    "PostgreSQL: postgresql.org/download)." >&2
+    "PostgreSQL: postgresql.org/download; VictoriaMetrics: docs.victoriametrics.com)." >&2
   exit 1
 fi
 sudo=""
@@ -34,8 +35,8 @@ $sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
 # the stack and the tests run their own instances, so stop the ones this script just installed.
 if [ "$packages" != "python3-venv" ] && command -v systemctl >/dev/null \
     && systemctl is-system-running >/dev/null 2>&1; then
-  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql >/dev/null 2>&1 \
-    || true
-  echo "Installed Prometheus, Alertmanager and PostgreSQL; their system services are stopped" \
-    "and disabled."
+  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql victoria-metrics \
+    >/dev/null 2>&1 || true
+  echo "Installed Prometheus, Alertmanager, PostgreSQL and VictoriaMetrics; their system" \
+    "services are stopped and disabled."
 fi

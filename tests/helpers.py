@@ -86,6 +86,35 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30.
     raise RuntimeError(f"{url} never answered: {stderr}")
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that nothing listens on."""
+    for _ in range(100):
+        first = free_port()
+        if all(_port_free(first + offset) for offset in range(1, count)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def require_binaries(*names: str, install: str) -> None:
+    """Skip the calling test module unless every program ``names`` is on PATH; in CI a missing
+    one is an error (``install`` says how to get it)."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{', '.join(missing)} required in CI: {install}")
+    pytest.skip(f"{', '.join(missing)} not installed ({install})", allow_module_level=True)
+
+
 def require_promtool() -> None:
     """Skip the calling test module without promtool; in CI its absence is an error."""
     if PROMTOOL is None:

@@ -36,6 +36,20 @@ REMOTE_WRITE = {
     "basic_auth": "basic auth of the store",
     "bearer_token_file": "a file holding a bearer token (instead of basic_auth)",
 }
+TOPOLOGY = {
+    "kind": "single (one Prometheus scrapes, evaluates and alerts) or central (HA scrapers "
+    "write into a central store, where vmalert evaluates the rules)",
+    "scraper": "central: what scrapes the service, prometheus (in agent mode) or vmagent",
+    "scrapers": "central: how many identical scrapers run (an HA set; the store keeps one "
+    "copy of what they all scrape)",
+    "store": "central: the VictoriaMetrics the scrapers write to and vmalert reads",
+}
+STORE = {
+    "query_url": "the store's Prometheus query API (a single node's URL, or vmselect's "
+    ".../select/<tenant>/prometheus)",
+    "write_url": "where the scrapers write (default: query_url + /api/v1/write; vminsert's "
+    ".../insert/<tenant>/prometheus/api/v1/write)",
+}
 SLO = {
     "success_rate_percent": "LLMSuccessRateLow fires below this share of requests succeeding",
     "error_rate_percent": "LLMErrorRateHigh fires above this share of requests failing",

@@ -15,8 +15,11 @@ from . import validation as check
 from .model import (
     DEFAULT_CONFIG,
     DEFAULT_OBJECTIVES,
+    REMOTE_WRITE_PATH,
+    SCRAPERS,
     SLO,
     TLS,
+    TOPOLOGIES,
     BasicAuth,
     Config,
     Dashboard,
@@ -24,6 +27,8 @@ from .model import (
     PrometheusSettings,
     RemoteWrite,
     Scrape,
+    Store,
+    Topology,
     default_runbook_url,
 )
 from .notifications import notifications
@@ -91,6 +96,12 @@ def _scrape(r: Reader, data: Any, path: tuple) -> Scrape:
     return scrape
 
 
+_remote_write_url = check.secret_free_url("use basic_auth with password_file, or bearer_token_file")
+_store_url = check.secret_free_url(
+    "reach the store through a proxy that adds them (such as vmauth)"
+)
+
+
 def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
     if data is None:
         return ()
@@ -102,7 +113,7 @@ def _remote_write(r: Reader, data: Any, path: tuple) -> tuple[RemoteWrite, ...]:
         where = (*path, index)
         section = r.mapping(item, where, keys.REMOTE_WRITE)
         target = RemoteWrite(
-            url=r.value(section, where, "url", check.secret_free_url) or "",
+            url=r.value(section, where, "url", _remote_write_url) or "",
             basic_auth=_basic_auth(r, section.get("basic_auth"), (*where, "basic_auth")),
             bearer_token_file=r.value(section, where, "bearer_token_file", check.text, None),
         )
@@ -124,6 +135,35 @@ def _prometheus(r: Reader, data: Any, path: tuple) -> PrometheusSettings:
             r, section, path, "alertmanagers", check.host_port, default.alertmanagers
         ),
         remote_write=_remote_write(r, section.get("remote_write"), (*path, "remote_write")),
+    )
+
+
+def _store(r: Reader, data: Any, path: tuple) -> Store:
+    section = r.mapping(data, path, keys.STORE)
+    default = Store()
+    store = Store(
+        query_url=r.value(section, path, "query_url", _store_url, default.query_url),
+        write_url=r.value(section, path, "write_url", _store_url, None),
+    )
+    if store.write_url is not None and not store.write_url.endswith(REMOTE_WRITE_PATH):
+        r.fail(
+            (*path, "write_url"),
+            f"must end with {REMOTE_WRITE_PATH} (VictoriaMetrics' write API, where vmalert "
+            f"writes the rules' results too), got {check.describe(store.write_url)}",
+        )
+    return store
+
+
+def _topology(r: Reader, data: Any, path: tuple) -> Topology:
+    section = r.mapping(data, path, keys.TOPOLOGY)
+    default = Topology()
+    return Topology(
+        kind=r.value(section, path, "kind", check.one_of(*TOPOLOGIES), default.kind),
+        scraper=r.value(section, path, "scraper", check.one_of(*SCRAPERS), default.scraper),
+        scrapers=r.value(
+            section, path, "scrapers", check.count_between(1, 10, "scrapers"), default.scrapers
+        ),
+        store=_store(r, section.get("store"), (*path, "store")),
     )
 
 
@@ -275,6 +315,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
     runtime = read_runtime(r, top)
     config = Config(
         prometheus=_prometheus(r, top.get("prometheus"), ("prometheus",)),
+        topology=_topology(r, top.get("topology"), ("topology",)),
         budgets=runtime.budgets,
         slo=_slo(r, top.get("slo"), ("slo",)),
         team_separator=runtime.team_separator,

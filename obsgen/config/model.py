@@ -62,6 +62,53 @@ class PrometheusSettings:
     remote_write: tuple[RemoteWrite, ...] = ()
 
 
+#: Where a write URL of a store that VictoriaMetrics' vmalert can also write to ends.
+REMOTE_WRITE_PATH = "/api/v1/write"
+
+
+@dataclass(frozen=True)
+class Store:
+    """The central store every scraper writes to and the rules are evaluated against: a
+    VictoriaMetrics single node (one URL for both) or cluster (vmselect and vminsert)."""
+
+    query_url: str = "http://localhost:8428"
+    #: Where samples are written (``query_url`` + REMOTE_WRITE_PATH if None).
+    write_url: str | None = None
+
+    @property
+    def remote_write_url(self) -> str:
+        """The URL the scrapers remote_write to."""
+        return self.write_url or self.query_url.rstrip("/") + REMOTE_WRITE_PATH
+
+    @property
+    def write_base(self) -> str:
+        """``remote_write_url`` without REMOTE_WRITE_PATH, as vmalert takes it."""
+        return self.remote_write_url.removesuffix(REMOTE_WRITE_PATH)
+
+
+#: How the fleet is monitored: one Prometheus that scrapes, evaluates and alerts, or scrapers
+#: that write into a central store, where the rules are evaluated.
+TOPOLOGIES = ("single", "central")
+#: What scrapes the service in the central topology.
+SCRAPERS = ("prometheus", "vmagent")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """``single``: one Prometheus. ``central``: ``scrapers`` identical scrapers (an HA set:
+    Prometheus in agent mode, or vmagent) write into the central ``store``, which keeps one
+    copy of each sample; vmalert evaluates the rules there and alerts Alertmanager."""
+
+    kind: str = "single"
+    scraper: str = "prometheus"
+    scrapers: int = 2
+    store: Store = field(default_factory=Store)
+
+    @property
+    def central(self) -> bool:
+        return self.kind == "central"
+
+
 @dataclass(frozen=True)
 class Objective:
     """An error-budget SLO on one SLI: the share of its events that must be good over
@@ -185,6 +232,7 @@ class Config:
     """The whole validated config."""
 
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    topology: Topology = field(default_factory=Topology)
     budgets: Budgets = field(default_factory=Budgets)
     slo: SLO = field(default_factory=SLO)
     team_separator: str = "."

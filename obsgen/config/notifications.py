@@ -52,10 +52,13 @@ def _slack(r: Reader, data: Any, path: tuple) -> Slack:
     )
 
 
+_webhook_url = check.secret_free_url("use url_file, a file holding the URL")
+
+
 def _webhook(r: Reader, data: Any, path: tuple) -> Webhook:
     section = _section(r, data, path, keys.WEBHOOK)
     hook = Webhook(
-        url=r.value(section, path, "url", check.secret_free_url, None),
+        url=r.value(section, path, "url", _webhook_url, None),
         url_file=r.value(section, path, "url_file", check.text, None),
     )
     if ("url" in section) == ("url_file" in section):

@@ -16,6 +16,7 @@ from llmobs.configfile.reading import (
     boolean,
     budget,
     budget_percent,
+    count_between,
     describe,
     did_you_mean,
     label_value,
@@ -34,6 +35,7 @@ __all__ = [
     "boolean",
     "budget",
     "budget_percent",
+    "count_between",
     "describe",
     "did_you_mean",
     "label_value",
@@ -133,22 +135,27 @@ def url(value: Any) -> str:
 _SECRET_QUERY_KEYS = re.compile(r"(?i)(token|key|secret|password|passwd|auth|signature)")
 
 
-def secret_free_url(value: Any) -> str:
-    """A URL that holds no credentials, since it is written into committed files."""
-    checked = url(value)
-    parts = urllib.parse.urlsplit(checked)
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(
-            "must not hold credentials (user:password@): they would be written into the "
-            "generated files; use basic_auth with password_file, or bearer_token_file"
-        )
-    for key, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
-        if _SECRET_QUERY_KEYS.search(key):
+def secret_free_url(instead: str) -> Callable[[Any], str]:
+    """A URL that holds no credentials, since it is written into committed files; a message
+    that finds one says what to do ``instead``."""
+
+    def check(value: Any) -> str:
+        checked = url(value)
+        parts = urllib.parse.urlsplit(checked)
+        if parts.username is not None or parts.password is not None:
             raise ValueError(
-                f"must not hold a secret in its query ({key}=...): it would be written into the "
-                "generated files; use bearer_token_file or basic_auth with password_file"
+                "must not hold credentials (user:password@): they would be written into the "
+                f"generated files; {instead}"
             )
-    return checked
+        for key, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+            if _SECRET_QUERY_KEYS.search(key):
+                raise ValueError(
+                    f"must not hold a secret in its query ({key}=...): it would be written into "
+                    f"the generated files; {instead}"
+                )
+        return checked
+
+    return check
 
 
 def metrics_path(value: Any) -> str:

@@ -26,6 +26,7 @@ from .model import (
 )
 from .notifications import alertmanager
 from .panels import COMPLETENESS_ROW, dashboard
+from .servers import Servers, servers
 
 __all__ = [
     "COMPLETENESS_ROW",
@@ -41,6 +42,7 @@ __all__ = [
     "Query",
     "RecordingGroup",
     "RuleGroup",
+    "Servers",
     "Step",
     "build",
     "config_issues",
@@ -84,6 +86,11 @@ def build(config: Config) -> Plan:
         _in_evaluation_order(alert_rules | panel_rules),
     )
     minute_tests, week_tests = test_files(tuple(s for g in alerts for s in g.rules))
+    exprs = [
+        *(rule.expr for rule in recording.rules),
+        *(spec.expr for group in alerts for spec in group.rules),
+        *(query.expr for panel in board.panels for query in panel.queries),
+    ]
     return Plan(
         source=config.source_name,
         header=header(config.source_name),
@@ -91,6 +98,7 @@ def build(config: Config) -> Plan:
         alerts=alerts,
         dashboard=board,
         prometheus=config.prometheus,
+        servers=servers(config, exprs),
         alertmanager=alertmanager(config, alerts),
         alert_tests=minute_tests,
         week_alert_tests=week_tests,

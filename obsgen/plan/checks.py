@@ -1,6 +1,7 @@
 """What the config can only be checked against once the catalogue is known: the alerts it
 names (``alerts.for``) must be alerts obsgen generates, and each error budget must be able to
-burn as fast as its alerts ask."""
+burn as fast as its alerts ask. (The topology can be chosen after the file is read, by
+``obsgen stack up --topology``: what it asks of the file is checked here.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 
 from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, RENAMED, TICKET_BURNS
 from obsgen.config import Config, ConfigError
-from obsgen.config.validation import Reader, did_you_mean
+from obsgen.config.validation import Reader, did_you_mean, duration_seconds
 
 
 def config_issues(config: Config) -> ConfigError | None:
@@ -36,4 +37,13 @@ def config_issues(config: Config) -> ConfigError | None:
                     "window",
                 )
                 break
+    settings = config.prometheus
+    evaluation, scrape = settings.evaluation_interval, settings.scrape.interval
+    if config.topology.central and duration_seconds(evaluation) < duration_seconds(scrape):
+        r.fail(
+            ("prometheus", "evaluation_interval"),
+            f"must not be shorter than scrape.interval ({scrape}) in the central topology: "
+            "the store keeps one sample of every series per scrape interval, the rules' "
+            "results too",
+        )
     return ConfigError(r.issues) if r.issues else None

@@ -9,6 +9,8 @@ from obsgen.catalogue.alerts import Scenario, template_text
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config.model import PrometheusSettings, Receiver
 
+from .servers import Servers
+
 
 @dataclass(frozen=True)
 class AlertSpec:
@@ -186,6 +188,8 @@ class Plan:
     alerts: tuple[AlertGroup, ...]
     dashboard: Dashboard
     prometheus: PrometheusSettings
+    #: How Prometheus, or the central topology's servers, run.
+    servers: Servers
     alertmanager: AlertmanagerPlan
     #: The alerts' promtool cases: evaluated every minute, and over a day or more of history.
     alert_tests: AlertTestFile

@@ -14,10 +14,12 @@ from . import (
     alert_index,
     alert_tests,
     alertmanager_config,
+    central_stack,
     dashboard_readme,
     grafana,
     prometheus_config,
     rule_files,
+    scraper_config,
 )
 
 
@@ -47,6 +49,10 @@ def render_all(plan: Plan) -> dict[str, str]:
         paths.RUNBOOKS: MARKDOWN_HEADER + "\n" + plan.runbooks,
         paths.ALERTMANAGER: alertmanager_config.render(plan),
     }
+    if plan.servers.topology.central:
+        files[paths.SCRAPER] = scraper_config.render(plan)
+        files[paths.CENTRAL_COMPOSE] = central_stack.compose(plan)
+        files[paths.CENTRAL_DATASOURCE] = central_stack.datasource(plan)
     for path, content in files.items():
         _parse_back(path, content)
     return files

@@ -50,10 +50,17 @@ def cli() -> None:
 def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
     """Generate the dashboard, Prometheus config, rules and rule tests from the config.
 
-    TARGET is dashboards, alerts, prometheus or all. The output is byte-identical across runs,
-    and each file is written atomically.
+    TARGET is dashboards, alerts, prometheus, alertmanager, central (the central topology's
+    scraper config, compose file and Grafana data source) or all. The output is
+    byte-identical across runs, and each file is written atomically.
     """
-    files = output.generate(load_config(config_path), target)
+    config = load_config(config_path)
+    if target == "central" and not config.topology.central:
+        raise UsageError(
+            f"{config_path}: topology.kind is {config.topology.kind}; the central files are "
+            "built for topology.kind: central"
+        )
+    files = output.generate(config, target)
     root = Path(out_dir)
     if not check:
         try:
@@ -78,7 +85,8 @@ def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
 def validate(config_path: str, out_dir: str) -> None:
     """Check the config; with promtool on PATH, also check the generated Prometheus config and
     rules and run the alert unit tests (and with amtool, the Alertmanager config)."""
-    files = output.generate(load_config(config_path), "all")
+    config = load_config(config_path)
+    files = output.generate(config, "all")
     click.echo(f"{config_path}: valid")
     if promtool.available() is None:
         click.echo(
@@ -99,6 +107,10 @@ def validate(config_path: str, out_dir: str) -> None:
         [paths.RECORDING_RULES, paths.ALERT_RULES],
         list(paths.ALERT_TEST_FILES),
     ) + promtool.check_alertmanager(root, paths.ALERTMANAGER)
+    if config.topology.central:
+        checks += promtool.check_central(
+            root, config.topology.scraper, paths.SCRAPER, list(paths.RULE_FILES)
+        )
     for step, ok, printed in checks:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")
         if not ok:

@@ -1,4 +1,5 @@
-"""Running promtool (and amtool) on generated files, when they are installed."""
+"""Running promtool (and amtool, vmalert and vmagent) on generated files, when they are
+installed."""
 
 from __future__ import annotations
 
@@ -43,3 +44,23 @@ def check_alertmanager(out_dir: Path, config: str) -> list[tuple[str, bool, str]
         return []
     ok, output = run("check-config", out_dir / config, tool="amtool")
     return [(f"amtool check-config {config}", ok, output)]
+
+
+def check_central(out_dir: Path, scraper: str, scraper_config: str, rule_files: list[str]):
+    """The central topology's files as its servers read them: vmalert's ``-dryRun`` parses the
+    rules in MetricsQL and their templates, and the scraper's config is checked by promtool or
+    by vmagent's ``-dryRun`` (each skipped where its program is not on PATH)."""
+    results = []
+    if shutil.which("vmalert") is not None:
+        flags = [f"-rule={out_dir / path}" for path in rule_files]
+        ok, output = run(*flags, "-dryRun", tool="vmalert")
+        results.append((f"vmalert -dryRun {' '.join(rule_files)}", ok, output))
+    if scraper == "vmagent" and shutil.which("vmagent") is not None:
+        ok, output = run(
+            f"-promscrape.config={out_dir / scraper_config}", "-dryRun", tool="vmagent"
+        )
+        results.append((f"vmagent -dryRun {scraper_config}", ok, output))
+    elif scraper == "prometheus":
+        ok, output = run("check", "config", out_dir / scraper_config)
+        results.append((f"promtool check config {scraper_config}", ok, output))
+    return results

@@ -34,6 +34,7 @@ EVERY_SECTION: dict[str, Any] = {
         },
         "remote_write": [{"url": "https://store.example/push"}],
     },
+    "topology": {"store": {}},
     "budgets": {
         "teams": {"TEAM": {"daily": 1.0}},
         "agents": {"AGENT": {"daily": 1.0}},

@@ -9,6 +9,7 @@ is ready. The demo is always a local process: it is this obsgen, already install
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsgen import paths
+from obsgen.config import Config
+from obsgen.plan.servers import VMALERT_PORT, Servers, servers
 
 from . import postgres_local, state_files
 from .state_files import ProcessRecord, UnsafeStateError
@@ -32,31 +35,56 @@ from .state_files import ProcessRecord, UnsafeStateError
 COMPOSE_FILE = "stack/docker-compose.yml"
 GRAFANA_PROVISIONING = "stack/grafana/provisioning"
 ENV_FILE = "stack/.env"
-#: Every component the local stack may run, in the order it starts them.
-COMPONENT_NAMES = ("postgres", "demo", "alertmanager", "prometheus", "grafana")
-#: How to move each component to another port.
+#: Every component the local stack may run, in the order it starts them (``demo-2`` ... and
+#: ``scraper-1`` ... after the kind they are numbered in).
+COMPONENT_NAMES = (
+    "postgres",
+    "demo",
+    "alertmanager",
+    "victoria-metrics",
+    "vmalert",
+    "scraper",
+    "prometheus",
+    "grafana",
+)
+#: How to move each kind of component to another port.
 MOVE_PORT = {
     "prometheus": "move it with --prometheus-port",
     "grafana": "move it with --grafana-port",
     "alertmanager": "move it with prometheus.alertmanagers in obsgen.yaml",
     "demo": "move it with prometheus.scrape.targets in obsgen.yaml (the demo's port)",
     "postgres": "move it with --postgres-port",
+    "victoria-metrics": "move it with topology.store.query_url in obsgen.yaml",
+    "vmalert": "move it with --vmalert-port",
+    "scraper": "move the scrapers with --scraper-port",
 }
-#: The generated files each component reads, so a rebuild that changes them reloads it.
-RELOADED_FILES = {
-    "prometheus": frozenset({paths.PROMETHEUS, paths.RECORDING_RULES, paths.ALERT_RULES}),
-    "alertmanager": frozenset({paths.ALERTMANAGER}),
-}
-#: Components that read the config only when they start, and the generated files that change
-#: with what they read: the demo's tracker takes the config's budgets, which the alert rules
-#: hold too (LLMBudgetLimitMismatch), so new rules mean the demo must restart.
-RESTARTED_FILES = {"demo": frozenset({paths.ALERT_RULES})}
 READY_TIMEOUT = 60.0
 INSTALL_HINTS = {
     "prometheus": "apt-get install prometheus (Debian, Ubuntu) or prometheus.io/download",
+    "victoria-metrics": "apt-get install victoria-metrics (Debian, Ubuntu) or "
+    "docs.victoriametrics.com (it brings vmalert and vmagent too)",
+    "vmalert": "apt-get install victoria-metrics (Debian, Ubuntu) or docs.victoriametrics.com",
+    "vmagent": "apt-get install victoria-metrics (Debian, Ubuntu) or docs.victoriametrics.com",
     "alertmanager": "apt-get install prometheus-alertmanager or prometheus.io/download",
     "grafana": "grafana.com/grafana/download (optional: the stack runs without it)",
 }
+
+
+def kind_of(name: str) -> str:
+    """What a component is, without its number in a set of replicas (``scraper-2``: scraper)."""
+    base, _, number = name.rpartition("-")
+    return base if base and number.isdigit() else name
+
+
+def start_order(name: str) -> tuple[int, int]:
+    """Where a component starts: by its kind, then its number."""
+    base, _, number = name.rpartition("-")
+    return COMPONENT_NAMES.index(kind_of(name)), int(number) if base and number.isdigit() else 0
+
+
+def default_servers() -> Servers:
+    """The servers of the starter config: one Prometheus."""
+    return servers(Config(), ())
 
 
 class StackError(RuntimeError):
@@ -72,6 +100,11 @@ class Ports:
     grafana: int = 3000
     demo: int = 8000
     postgres: int = 5433
+    #: The demo's other replicas (the scrape targets on this host after the first).
+    demo_replicas: tuple[int, ...] = ()
+    vmalert: int = VMALERT_PORT
+    #: The first scraper of the central topology (None: its kind's usual port).
+    scraper: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +124,14 @@ class Component:
     prepare: Callable[[], None] | None = None
     #: Whether it answers, if not by HTTP at ``ready_url``.
     answers: Callable[[], bool] | None = None
+    #: Generated files it reads: a rebuild that changes them has it reload (``/-/reload``).
+    reloads: frozenset[str] = frozenset()
+    #: Generated files that change with what it read when it started: it restarts with them.
+    restarts_on: frozenset[str] = frozenset()
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.name)
 
     @property
     def port(self) -> int:
@@ -186,6 +227,7 @@ class LocalStack:
         state_dir: Path,
         ports: Ports = Ports(),
         *,
+        servers: Servers | None = None,
         demo_args: tuple[str, ...] = (),
         with_demo: bool = True,
         with_grafana: bool = True,
@@ -193,23 +235,45 @@ class LocalStack:
         with_postgres: bool = False,
     ) -> None:
         self.root, self.state, self.ports = root.resolve(), state_dir.resolve(), ports
+        #: How the servers run: the single or the central topology, with their flags.
+        self.servers = servers or default_servers()
         self.demo_args, self.with_demo, self.with_grafana = demo_args, with_demo, with_grafana
         self.with_servers = with_servers
         #: The demo's costs in a local PostgreSQL (also when one runs from an earlier ``up``).
         self.with_postgres = with_postgres or self._pid_file("postgres").exists()
+
+    @property
+    def central(self) -> bool:
+        return self.servers.topology.central
 
     # -- what to run ------------------------------------------------------------------------
 
     def _binary(self, *names: str) -> str | None:
         return next((path for name in names if (path := shutil.which(name))), None)
 
+    def _binaries(self, *kinds: tuple[str, ...]) -> list[str]:
+        """The path of one program of each kind (its names, tried in order); StackError naming
+        every kind with none on PATH, and how to install it."""
+        found = [self._binary(*names) for names in kinds]
+        missing = [names[0] for names, path in zip(kinds, found, strict=True) if path is None]
+        if missing:
+            raise StackError(
+                "not found on PATH: "
+                + "; ".join(f"{name} (install: {INSTALL_HINTS[name]})" for name in missing)
+            )
+        return [path for path in found if path is not None]
+
     def components(self) -> list[Component]:
         """The components to start, in order; raises StackError naming what is missing."""
         database = [self._postgres()] if self.with_postgres and self.with_servers else []
-        demo = [self._demo()] if self.with_demo else []
+        demos = self._demos() if self.with_demo else []
         if not self.with_servers:
-            return demo
-        return database + demo + self._servers()
+            return demos
+        servers = self._central_servers() if self.central else self._servers()
+        grafana = self._binary("grafana-server", "grafana") if self.with_grafana else None
+        if grafana is not None:
+            servers.append(self._grafana(grafana))
+        return database + demos + servers
 
     def cost_db(self) -> str:
         """Where the demo keeps its costs: the local PostgreSQL, or a SQLite file."""
@@ -238,10 +302,18 @@ class LocalStack:
             answers=lambda: postgres_local.accepts(port),
         )
 
-    def _demo(self) -> Component:
-        p = self.ports
+    def _demos(self) -> list[Component]:
+        """The demo, and a replica of it on each further scrape target on this host."""
+        ports = (self.ports.demo, *self.ports.demo_replicas)
+        return [
+            self._demo("demo" if index == 0 else f"demo-{index + 1}", port, index)
+            for index, port in enumerate(ports)
+        ]
+
+    def _demo(self, name: str, port: int, index: int) -> Component:
+        seed = ("--seed", str(42 + index)) if index and "--seed" not in self.demo_args else ()
         return Component(
-            "demo",
+            name,
             (
                 sys.executable,
                 "-m",
@@ -250,64 +322,107 @@ class LocalStack:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(p.demo),
+                str(port),
                 "--db",
                 self.cost_db(),
                 *self.demo_args,
+                *seed,
             ),
-            f"http://127.0.0.1:{p.demo}/status",
-            f"http://127.0.0.1:{p.demo}/metrics",
+            f"http://127.0.0.1:{port}/status",
+            f"http://127.0.0.1:{port}/metrics",
+            # the tracker takes the config's budgets, which the alert rules hold too
+            # (LLMBudgetLimitMismatch): new rules mean the demo must restart
+            restarts_on=frozenset({paths.ALERT_RULES}),
+        )
+
+    def _alertmanager(self, binary: str) -> Component:
+        p, root = self.ports, self.root
+        return Component(
+            "alertmanager",
+            (
+                binary,
+                f"--config.file={root / paths.ALERTMANAGER}",
+                f"--storage.path={self.state / 'alertmanager'}",
+                f"--web.listen-address=127.0.0.1:{p.alertmanager}",
+                "--cluster.listen-address=",
+            ),
+            f"http://127.0.0.1:{p.alertmanager}/-/ready",
+            f"http://127.0.0.1:{p.alertmanager}",
+            # the secret files its config names are relative to the config's folder
+            cwd=(root / paths.ALERTMANAGER).parent,
+            reloads=frozenset({paths.ALERTMANAGER}),
         )
 
     def _servers(self) -> list[Component]:
-        p, state, root = self.ports, self.state, self.root
-        prometheus = self._binary("prometheus")
-        alertmanager = self._binary("alertmanager", "prometheus-alertmanager")
-        missing = [
-            name
-            for name, path in (("prometheus", prometheus), ("alertmanager", alertmanager))
-            if path is None
-        ]
-        if missing:
-            raise StackError(
-                "not found on PATH: "
-                + "; ".join(f"{name} (install: {INSTALL_HINTS[name]})" for name in missing)
-            )
-        assert prometheus is not None and alertmanager is not None
-        components = []
-        components.append(
-            Component(
-                "alertmanager",
-                (
-                    alertmanager,
-                    f"--config.file={root / paths.ALERTMANAGER}",
-                    f"--storage.path={state / 'alertmanager'}",
-                    f"--web.listen-address=127.0.0.1:{p.alertmanager}",
-                    "--cluster.listen-address=",
-                ),
-                f"http://127.0.0.1:{p.alertmanager}/-/ready",
-                f"http://127.0.0.1:{p.alertmanager}",
-                # the secret files its config names are relative to the config's folder
-                cwd=(root / paths.ALERTMANAGER).parent,
-            )
+        """The single topology: Prometheus scrapes, evaluates and alerts Alertmanager."""
+        prometheus, alertmanager = self._binaries(
+            ("prometheus",), ("alertmanager", "prometheus-alertmanager")
         )
-        components.append(
+        port = self.ports.prometheus
+        flags = self.servers.prometheus(
+            str(self.root / paths.PROMETHEUS),
+            str(self.state / "prometheus"),
+            f"127.0.0.1:{port}",
+        )
+        return [
+            self._alertmanager(alertmanager),
             Component(
                 "prometheus",
-                (
-                    prometheus,
-                    f"--config.file={root / paths.PROMETHEUS}",
-                    f"--storage.tsdb.path={state / 'prometheus'}",
-                    f"--web.listen-address=127.0.0.1:{p.prometheus}",
-                    "--web.enable-lifecycle",
-                ),
-                f"http://127.0.0.1:{p.prometheus}/-/ready",
-                f"http://127.0.0.1:{p.prometheus}",
+                (prometheus, *flags),
+                f"http://127.0.0.1:{port}/-/ready",
+                f"http://127.0.0.1:{port}",
+                reloads=frozenset({paths.PROMETHEUS, *paths.RULE_FILES}),
+            ),
+        ]
+
+    def _central_servers(self) -> list[Component]:
+        """The central topology: the store (when its URL is on this host), vmalert on the
+        rules, Alertmanager, and the HA set of scrapers writing into the store."""
+        servers, p, state = self.servers, self.ports, self.state
+        kind = servers.topology.scraper
+        store_binary, vmalert, alertmanager, scraper = self._binaries(
+            ("victoria-metrics", "victoria-metrics-prod"),
+            ("vmalert", "vmalert-prod"),
+            ("alertmanager", "prometheus-alertmanager"),
+            ("prometheus",) if kind == "prometheus" else ("vmagent", "vmagent-prod"),
+        )
+        components = [self._alertmanager(alertmanager)]
+        if servers.runs_store:
+            port = servers.store_port
+            components.append(
+                Component(
+                    "victoria-metrics",
+                    (store_binary, *servers.store(str(state / "store"), f"127.0.0.1:{port}")),
+                    f"http://127.0.0.1:{port}/health",
+                    servers.topology.store.query_url,
+                )
+            )
+        rules = [str(self.root / path) for path in paths.RULE_FILES]
+        components.append(
+            Component(
+                "vmalert",
+                (vmalert, *servers.vmalert(rules, f"127.0.0.1:{p.vmalert}")),
+                f"http://127.0.0.1:{p.vmalert}/health",
+                f"http://127.0.0.1:{p.vmalert}",
+                reloads=frozenset(paths.RULE_FILES),
             )
         )
-        grafana = self._binary("grafana-server", "grafana") if self.with_grafana else None
-        if grafana is not None:
-            components.append(self._grafana(grafana))
+        first = p.scraper if p.scraper is not None else servers.scraper_port
+        ready = "/-/ready" if kind == "prometheus" else "/health"
+        for index in range(servers.topology.scrapers):
+            name, port = f"scraper-{index + 1}", first + index
+            flags = servers.scraper(
+                str(self.root / paths.SCRAPER), str(state / name), f"127.0.0.1:{port}"
+            )
+            components.append(
+                Component(
+                    name,
+                    (scraper, *flags),
+                    f"http://127.0.0.1:{port}{ready}",
+                    f"http://127.0.0.1:{port}",
+                    reloads=frozenset({paths.SCRAPER}),
+                )
+            )
         return components
 
     def _grafana(self, binary: str) -> Component:
@@ -329,10 +444,17 @@ class LocalStack:
                 "GF_SERVER_HTTP_PORT": str(self.ports.grafana),
                 "GF_SECURITY_ADMIN_PASSWORD": ensure_env_file(self.root),
                 "GF_USERS_ALLOW_SIGN_UP": "false",
-                "OBSGEN_PROMETHEUS_URL": f"http://127.0.0.1:{self.ports.prometheus}",
+                "OBSGEN_PROMETHEUS_URL": self.query_url,
                 "OBSGEN_DASHBOARDS_DIR": str(self.root / "dashboards"),
             },
         )
+
+    @property
+    def query_url(self) -> str:
+        """Where the dashboards' queries go: Prometheus, or the central store."""
+        if self.central:
+            return self.servers.topology.store.query_url
+        return f"http://127.0.0.1:{self.ports.prometheus}"
 
     # -- running -----------------------------------------------------------------------------
 
@@ -372,12 +494,12 @@ class LocalStack:
         started: list[subprocess.Popen[bytes]] = []
         for component in components:
             pid = self.pid(component.name)
-            if pid is not None and changed & RESTARTED_FILES.get(component.name, frozenset()):
+            if pid is not None and changed & component.restarts_on:
                 self.down(only=[component.name])
                 echo(f"{component.name} restarts to read the changed config")
                 pid = None
             if pid is not None:
-                reread = sorted(changed & RELOADED_FILES.get(component.name, frozenset()))
+                reread = sorted(changed & component.reloads)
                 if reread:
                     self._reload(component)
                     echo(f"{component.name} is running and reloaded {', '.join(reread)}")
@@ -390,12 +512,12 @@ class LocalStack:
                     raise StackError(
                         f"port {port} for {component.name} is in use: another stack "
                         "(`obsgen stack status`) or another program holds it; "
-                        f"{MOVE_PORT[component.name]}"
+                        f"{MOVE_PORT[component.kind]}"
                     )
                 process = self._start(component)
                 started.append(process)
                 self._wait_ready(component, process)
-                self._record(component.name, process)
+                self._record(component, process)
             except StackError:
                 for each in started:  # this call's own children: stopped by their handles
                     _terminate(each.pid)
@@ -440,10 +562,11 @@ class LocalStack:
             os.close(log)
         return process
 
-    def _record(self, name: str, process: subprocess.Popen[bytes]) -> None:
-        """Write the pid file of a started component that answers: its pid and what tells the
-        process from a later one given the same pid."""
-        record = ProcessRecord.of(process.pid)
+    def _record(self, component: Component, process: subprocess.Popen[bytes]) -> None:
+        """Write the pid file of a started component that answers: its pid, what tells the
+        process from a later one given the same pid, and where it answers."""
+        name = component.name
+        record = ProcessRecord.of(process.pid, component.ready_url, component.url)
         if record is None or process.poll() is not None:
             raise StackError(f"{name} stopped right after it started (see {self.log_file(name)})")
         try:
@@ -475,7 +598,7 @@ class LocalStack:
             return []
         self._secure_state()
         stopped = []
-        for name in COMPONENT_NAMES:
+        for name in self._recorded_names():
             if only is not None and name not in only:
                 continue
             pid = self.pid(name)
@@ -486,13 +609,26 @@ class LocalStack:
             self._pid_file(name).unlink(missing_ok=True)
         return stopped
 
+    def _recorded_names(self) -> list[str]:
+        """The components with a pid file, the last started first (whatever the topology or
+        the number of replicas when they were started): each stops before what it uses."""
+        names = [
+            path.stem for path in self.state.glob("*.pid") if kind_of(path.stem) in COMPONENT_NAMES
+        ]
+        return sorted(names, key=start_order, reverse=True)
+
     def status(self) -> list[tuple[str, bool, bool, str]]:
         """(name, running, ready, url) of every component."""
         if self.state.exists():
             self._secure_state()
         rows = []
         for component in self.components():
-            running = self.pid(component.name) is not None
+            record = self._recorded(component.name)
+            running = record is not None and record.running()
+            if running and record is not None and record.ready_url:  # where it was started
+                component = dataclasses.replace(
+                    component, ready_url=record.ready_url, url=record.url
+                )
             rows.append((component.name, running, running and component.ready(), component.url))
         return rows
 
@@ -519,15 +655,19 @@ def _terminate(pid: int, grace: float = 10.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def compose(root: Path, ports: Ports, *args: str) -> int:
-    """Run ``docker compose`` on the stack's compose file, with the servers on ``ports``."""
+def compose(local: LocalStack, *args: str) -> int:
+    """Run ``docker compose`` on the compose file of ``local``'s topology, with the servers on
+    its ports (the central topology's generated file holds its ports)."""
+    root, ports = local.root, local.ports
     ensure_env_file(root)
-    command = ["docker", "compose", "-f", str(root / COMPOSE_FILE), *args]
+    file = paths.CENTRAL_COMPOSE if local.central else COMPOSE_FILE
+    command = ["docker", "compose", "-f", str(root / file), "--env-file", str(root / ENV_FILE)]
     env = {
         **os.environ,
         "OBSGEN_PROMETHEUS_PORT": str(ports.prometheus),
+        "OBSGEN_PROMETHEUS_RETENTION": local.servers.retention,
         "OBSGEN_ALERTMANAGER_PORT": str(ports.alertmanager),
         "OBSGEN_GRAFANA_PORT": str(ports.grafana),
         "OBSGEN_POSTGRES_PORT": str(ports.postgres),
     }
-    return subprocess.run(command, cwd=root, env=env).returncode
+    return subprocess.run([*command, *args], cwd=root, env=env).returncode

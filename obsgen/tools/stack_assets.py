@@ -15,12 +15,14 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from obsgen import paths
+
 #: The shipped files by the part of the stack that reads them, each by its path under the
 #: output folder: the Docker stack's, and Grafana's (locally or in Docker).
 SHIPPED = {
     "docker": ("stack/docker-compose.yml", "stack/.env.example"),
     "grafana": (
-        "stack/grafana/provisioning/dashboards/obsgen.yml",
+        paths.GRAFANA_DASHBOARDS_PROVIDER,
         "stack/grafana/provisioning/datasources/prometheus.yml",
     ),
 }

@@ -3,6 +3,7 @@ Alertmanager, Grafana and the demo run together locally."""
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import shutil
 import sys
@@ -14,7 +15,9 @@ import click
 from llmobs import CostStoreError
 from llmobs.config_budgets import options_of
 from obsgen import config as configuration
-from obsgen import output, paths
+from obsgen import output, paths, plan
+from obsgen.config.model import TOPOLOGIES
+from obsgen.plan.servers import VMALERT_PORT
 
 from . import stack as stack_module
 from . import stack_assets
@@ -100,6 +103,10 @@ def demo(**options: Any) -> None:
         raise UsageError(str(exc)) from None
 
 
+#: Scrape targets on these hosts are the stack's demo replicas.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
 @click.group()
 def stack() -> None:
     """Run Prometheus, Alertmanager, Grafana and the demo locally (Docker or plain processes)."""
@@ -136,41 +143,90 @@ def _stack_options(function):
             show_default=True,
             help="Port of the demo's PostgreSQL (with --db postgres).",
         ),
+        click.option(
+            "--topology",
+            type=click.Choice(TOPOLOGIES),
+            default=None,
+            help="One Prometheus, or HA scrapers writing into VictoriaMetrics with vmalert "
+            "[default: what runs, else topology.kind of the config].",
+        ),
+        click.option(
+            "--vmalert-port",
+            type=click.IntRange(1, 65535),
+            default=VMALERT_PORT,
+            show_default=True,
+            help="Port of vmalert (central topology).",
+        ),
+        click.option(
+            "--scraper-port",
+            type=click.IntRange(1, 65535),
+            default=None,
+            help="Port of the first scraper, the others on the ports after it (central "
+            "topology) [default: 9090 for Prometheus, 8429 for vmagent].",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
+def _with_topology(config: configuration.Config, topology: str | None) -> configuration.Config:
+    """``config`` run in ``topology`` (its own if None)."""
+    if topology is None or topology == config.topology.kind:
+        return config
+    return dataclasses.replace(config, topology=dataclasses.replace(config.topology, kind=topology))
+
+
 def _local_stack(
     config: configuration.Config,
     out_dir: str,
     state_dir: str,
-    prometheus_port: int,
-    grafana_port: int,
-    postgres_port: int,
+    ports: dict[str, int | None],
     **extra,
 ) -> stack_module.LocalStack:
     def port_of(target: str) -> int:
         return int(target.rsplit(":", 1)[1])
 
-    ports = stack_module.Ports(
-        prometheus=prometheus_port,
-        grafana=grafana_port,
+    local_targets = [
+        port_of(target)
+        for target in config.prometheus.scrape.targets
+        if target.rsplit(":", 1)[0] in LOCAL_HOSTS
+    ]
+    first_target = port_of(config.prometheus.scrape.targets[0])
+    try:
+        servers = plan.build(config).servers
+    except configuration.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    stack_ports = stack_module.Ports(
+        prometheus=ports["prometheus_port"] or 9090,
+        grafana=ports["grafana_port"] or 3000,
         alertmanager=port_of(config.prometheus.alertmanagers[0]),
-        demo=port_of(config.prometheus.scrape.targets[0]),
-        postgres=postgres_port,
+        demo=first_target,
+        postgres=ports["postgres_port"] or 5433,
+        demo_replicas=tuple(port for port in local_targets if port != first_target),
+        vmalert=ports["vmalert_port"] or VMALERT_PORT,
+        scraper=ports["scraper_port"],
     )
     root = Path(out_dir)
     state = Path(state_dir) if Path(state_dir).is_absolute() else root / state_dir
-    return stack_module.LocalStack(root, state, ports, **extra)
+    return stack_module.LocalStack(root, state, stack_ports, servers=servers, **extra)
+
+
+def _running_topology(out_dir: str, state_dir: str) -> str | None:
+    """The topology of the local processes a stack started in ``state_dir``, None if none
+    runs."""
+    state = Path(state_dir) if Path(state_dir).is_absolute() else Path(out_dir) / state_dir
+    names = {path.stem for path in state.glob("*.pid")} if state.is_dir() else set()
+    if any(stack_module.kind_of(name) in ("vmalert", "scraper") for name in names):
+        return "central"
+    return "single" if names else None
 
 
 def _compose(local: stack_module.LocalStack, *args: str) -> int:
     """``docker compose`` on the stack's compose file; its exit code, or one line if the
     stack's files cannot be used (a broken ``stack/.env``)."""
     try:
-        return stack_module.compose(local.root, local.ports, *args)
+        return stack_module.compose(local, *args)
     except stack_module.StackError as exc:
         raise UsageError(str(exc)) from None
 
@@ -212,47 +268,48 @@ def stack_up(
     out_dir: str,
     state_dir: str,
     mode: str,
-    prometheus_port: int,
-    grafana_port: int,
-    postgres_port: int,
+    topology: str | None,
     no_grafana: bool,
     demo: bool,
     demo_rate: float,
     db: str,
+    **ports: int | None,
 ) -> None:
     """Generate the files, start the stack, wait until it is ready and print its URLs."""
-    config = load_config(config_path)
+    running = _running_topology(out_dir, state_dir)
+    if running is not None and topology not in (None, running):
+        raise UsageError(f"the {running} topology runs here: stop it first (`obsgen stack down`)")
+    config = _with_topology(load_config(config_path), topology or running)
+    local = _local_stack(
+        config,
+        out_dir,
+        state_dir,
+        ports,
+        demo_args=("--rate", str(demo_rate), "--config", str(Path(config_path).resolve())),
+        with_demo=demo,
+        with_grafana=not no_grafana,
+        with_postgres=db == "postgres",
+    )
+    docker = _use_docker(mode)
+    if docker and local.central and db == "postgres":
+        raise UsageError("--db postgres runs with the local processes: add --mode local")
     files = output.generate(config, "all")
     changed = frozenset(output.differing(files, Path(out_dir)))
     try:
         output.write_all(Path(out_dir), files)
     except output.OutputError as exc:
         raise UsageError(f"{exc}; no file was replaced") from None
-    docker = _use_docker(mode)
     parts = (("docker",) if docker else ()) + (() if no_grafana else ("grafana",))
     _install_stack_files(Path(out_dir), parts)
     target = config.prometheus.scrape.targets[0]
-    if demo and target.rsplit(":", 1)[0] not in ("localhost", "127.0.0.1"):
+    if demo and target.rsplit(":", 1)[0] not in LOCAL_HOSTS:
         click.echo(
-            f"note: Prometheus scrapes {target} (prometheus.scrape.targets), not the demo "
+            f"note: the stack scrapes {target} (prometheus.scrape.targets), not the demo "
             "on 127.0.0.1; use a localhost target to watch the demo"
         )
-    local = _local_stack(
-        config,
-        out_dir,
-        state_dir,
-        prometheus_port,
-        grafana_port,
-        postgres_port,
-        demo_args=("--rate", str(demo_rate), "--config", str(Path(config_path).resolve())),
-        with_demo=demo,
-        with_grafana=not no_grafana,
-        with_servers=not docker,
-        with_postgres=db == "postgres",
-    )
+    local.with_servers = not docker
     if docker:
-        servers = ["prometheus", "alertmanager", *(() if no_grafana else ("grafana",))]
-        servers += ["postgres"] if db == "postgres" else []
+        servers = _compose_services(local, with_grafana=not no_grafana, db=db)
         click.echo(f"starting {', '.join(servers)} with docker compose")
         profile = ("--profile", "postgres") if db == "postgres" else ()
         if _compose(local, *profile, "up", "-d", *servers) != 0:
@@ -271,13 +328,22 @@ def stack_up(
             "docker` where a Docker engine runs"
         )
     _print_urls(
-        local.ports,
-        Path(out_dir),
+        local,
         config.dashboard.uid,
         grafana="grafana" in names,
         demo="demo" in names,
-        cost_db=local.cost_db(),
     )
+
+
+def _compose_services(local: stack_module.LocalStack, *, with_grafana: bool, db: str) -> list[str]:
+    """The services of the compose file to start."""
+    grafana = ["grafana"] if with_grafana else []
+    if local.central:
+        servers = local.servers
+        scrapers = [f"scraper-{index + 1}" for index in range(servers.topology.scrapers)]
+        store = ["victoria-metrics"] if servers.runs_store else []
+        return [*store, "vmalert", *scrapers, "alertmanager", *grafana]
+    return ["prometheus", "alertmanager", *grafana, *(["postgres"] if db == "postgres" else [])]
 
 
 def _install_stack_files(root: Path, parts: tuple[str, ...]) -> None:
@@ -297,16 +363,22 @@ def _install_stack_files(root: Path, parts: tuple[str, ...]) -> None:
 
 
 def _print_urls(
-    ports: stack_module.Ports,
-    root: Path,
-    dashboard_uid: str,
-    *,
-    grafana: bool,
-    demo: bool = True,
-    cost_db: str | None = None,
+    local: stack_module.LocalStack, dashboard_uid: str, *, grafana: bool, demo: bool = True
 ) -> None:
+    ports, root = local.ports, local.root
     click.echo("")
-    click.echo(f"Prometheus    http://127.0.0.1:{ports.prometheus}  (alerts: /alerts)")
+    if local.central:
+        servers = local.servers
+        click.echo(f"Store         {local.query_url}  (VictoriaMetrics: /vmui)")
+        click.echo(f"vmalert       http://127.0.0.1:{ports.vmalert}  (alerts: /vmalert/alerts)")
+        first = ports.scraper if ports.scraper is not None else servers.scraper_port
+        last = first + servers.topology.scrapers - 1
+        click.echo(
+            f"Scrapers      {servers.topology.scrapers} x {servers.topology.scraper} on "
+            f"127.0.0.1:{first}" + (f"-{last}" if last > first else "")
+        )
+    else:
+        click.echo(f"Prometheus    http://127.0.0.1:{ports.prometheus}  (alerts: /alerts)")
     click.echo(f"Alertmanager  http://127.0.0.1:{ports.alertmanager}")
     if grafana:
         click.echo(
@@ -314,12 +386,12 @@ def _print_urls(
             f"password in {root / stack_module.ENV_FILE})"
         )
     if demo:
+        replicas = "".join(f", :{port}" for port in ports.demo_replicas)
         click.echo(
-            f"Demo service  http://127.0.0.1:{ports.demo}/metrics  "
+            f"Demo service  http://127.0.0.1:{ports.demo}/metrics{replicas}  "
             f"(POST /control/burst or /control/spike)"
         )
-        if cost_db is not None:
-            click.echo(f"Demo costs    {own_command()} costs --db {shlex.quote(cost_db)}")
+        click.echo(f"Demo costs    {own_command()} costs --db {shlex.quote(local.cost_db())}")
     click.echo(f"Stop it with  {own_command()} stack down")
 
 
@@ -335,20 +407,28 @@ def own_command() -> str:
     return f"{shlex.quote(sys.executable)} -m obsgen"
 
 
-@stack.command("down")
-@_stack_options
-def stack_down(
+def _existing_stack(
     config_path: str,
     out_dir: str,
     state_dir: str,
-    mode: str,
-    prometheus_port: int,
-    grafana_port: int,
-    postgres_port: int,
+    topology: str | None,
+    ports: dict[str, int | None],
+    **extra: bool,
+) -> stack_module.LocalStack:
+    """The stack ``stack down`` and ``stack status`` look at: the topology asked for, else the
+    one that runs, else the config's."""
+    chosen = topology or _running_topology(out_dir, state_dir)
+    config = _with_topology(load_config(config_path), chosen)
+    return _local_stack(config, out_dir, state_dir, ports, **extra)
+
+
+@stack.command("down")
+@_stack_options
+def stack_down(
+    config_path: str, out_dir: str, state_dir: str, mode: str, topology: str | None, **ports
 ) -> None:
     """Stop the stack."""
-    config = load_config(config_path)
-    local = _local_stack(config, out_dir, state_dir, prometheus_port, grafana_port, postgres_port)
+    local = _existing_stack(config_path, out_dir, state_dir, topology, ports)
     if _use_docker(mode) and _compose(local, "down") != 0:
         raise UsageError("docker compose down failed (see its output above)")
     if not local.down(echo=click.echo):
@@ -358,24 +438,12 @@ def stack_down(
 @stack.command("status")
 @_stack_options
 def stack_status(
-    config_path: str,
-    out_dir: str,
-    state_dir: str,
-    mode: str,
-    prometheus_port: int,
-    grafana_port: int,
-    postgres_port: int,
+    config_path: str, out_dir: str, state_dir: str, mode: str, topology: str | None, **ports
 ) -> None:
     """Show which parts of the stack run and answer."""
     docker = _use_docker(mode)
-    local = _local_stack(
-        load_config(config_path),
-        out_dir,
-        state_dir,
-        prometheus_port,
-        grafana_port,
-        postgres_port,
-        with_servers=not docker,
+    local = _existing_stack(
+        config_path, out_dir, state_dir, topology, ports, with_servers=not docker
     )
     if docker:
         _compose(local, "ps")
@@ -385,7 +453,7 @@ def stack_status(
         raise UsageError(str(exc)) from None
     for name, running, ready, url in rows:
         state = "ready" if ready else "running, not ready" if running else "stopped"
-        click.echo(f"{name:<13} {state:<19} {url}")
+        click.echo(f"{name:<17} {state:<19} {url}")
     if not any(running for _, running, _, _ in rows):
         sys.exit(3)
 

@@ -5,6 +5,7 @@ signalled."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -109,30 +110,39 @@ def identity(pid: int) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class ProcessRecord:
-    """A process the stack started: what its pid file holds."""
+    """A process the stack started: what its pid file holds, and where it answered."""
 
     pid: int
     started: str
     program: str
+    #: Where it answered when it started ("" in records written before they were kept).
+    ready_url: str = ""
+    url: str = ""
 
     @classmethod
-    def of(cls, pid: int) -> ProcessRecord | None:
+    def of(cls, pid: int, ready_url: str = "", url: str = "") -> ProcessRecord | None:
         """The record of the running process ``pid``, None if it is gone already."""
         found = identity(pid)
-        return None if found is None else cls(pid, *found)
+        return None if found is None else cls(pid, *found, ready_url, url)
 
     @classmethod
     def parse(cls, text: str) -> ProcessRecord | None:
         """A pid file's record; None for anything else (an old plain pid, garbage)."""
         try:
             data = json.loads(text)
-            record = cls(int(data["pid"]), str(data["started"]), str(data["program"]))
-        except (ValueError, KeyError, TypeError):
+            record = cls(
+                int(data["pid"]),
+                str(data["started"]),
+                str(data["program"]),
+                str(data.get("ready_url", "")),
+                str(data.get("url", "")),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return record if record.pid > 1 else None
 
     def text(self) -> str:
-        return json.dumps({"pid": self.pid, "started": self.started, "program": self.program})
+        return json.dumps(dataclasses.asdict(self))
 
     def running(self) -> bool:
         """Whether the very process recorded still runs (not another one with its pid)."""

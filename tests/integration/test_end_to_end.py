@@ -8,16 +8,12 @@ instead (its fixed ports 9090, 9093 and 8000 must be free).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,10 +22,16 @@ import pytest
 
 from llmobs import CostTracker
 from llmobs.schema import METRICS, MetricKind
-from obsgen import paths as render
 from obsgen.tools import stack_assets
 from obsgen.tools.stack import LocalStack, Ports, port_is_free
 from tests import helpers
+from tests.dashboard_queries import (
+    QueryAPI,
+    dashboard,
+    empty_panel_queries,
+    panel,
+    recording_rules_without_series,
+)
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -72,40 +74,15 @@ dashboard:
 """
 
 
-class Stack:
+class Stack(QueryAPI):
     """URLs of the running stack, and queries against it."""
 
     def __init__(self, root: Path, local: LocalStack | None, ports: Ports, db: Path) -> None:
         self.root, self.local, self.ports, self.db = root, local, ports, db
         self.prometheus = f"http://127.0.0.1:{ports.prometheus}"
+        super().__init__(self.prometheus)
         self.alertmanager = f"http://127.0.0.1:{ports.alertmanager}"
         self.demo = f"http://127.0.0.1:{ports.demo}"
-
-    def get(self, url: str) -> Any:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise AssertionError(f"{exc.code} from {urllib.parse.unquote(url)}: {detail}") from None
-
-    def post(self, url: str) -> Any:
-        request = urllib.request.Request(url, data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        url = f"{self.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-        body = self.get(url)
-        assert body["status"] == "success", f"query failed: {expr}: {body}"
-        return body["data"]["result"]
-
-    def query_range(self, expr: str, seconds: float, step: float) -> list[dict[str, Any]]:
-        end = time.time()
-        params = {"query": expr, "start": end - seconds, "end": end, "step": step}
-        body = self.get(f"{self.prometheus}/api/v1/query_range?" + urllib.parse.urlencode(params))
-        assert body["status"] == "success", f"range query failed: {expr}: {body}"
-        return body["data"]["result"]
 
     def firing(self, alertname: str) -> list[dict[str, Any]]:
         return self.query(f'ALERTS{{alertname="{alertname}", alertstate="firing"}}')
@@ -219,83 +196,12 @@ def test_prometheus_scrapes_the_demo_and_every_schema_metric(stack):
 # -- 2. Every dashboard query returns data ------------------------------------------------------
 
 
-def _dashboard() -> dict[str, Any]:
-    return json.loads((ROOT / render.DASHBOARD).read_text())
-
-
-def _substitute(expr: str, values: dict[str, str], range_seconds: int, step: int) -> str:
-    """Replace Grafana's variables and macros as Grafana would for a Prometheus query."""
-    rate_interval = max(step + 1, 4 * 1)  # max($__interval + scrape interval, 4 x scrape)
-    for name in ("agent_id", "model", "provider"):
-        expr = expr.replace(f"${{{name}}}", values.get(name, ".*"))
-        expr = expr.replace(f"${name}", values.get(name, ".*"))
-    return (
-        expr.replace("$__rate_interval", f"{rate_interval}s")
-        .replace("$__range_s", str(range_seconds))
-        .replace("$__range", f"{range_seconds}s")
-        .replace("$__interval", f"{step}s")
-    )
-
-
-def _first_metric(expr: str) -> str:
-    """The first schema series the query reads, directly or through a recording rule."""
-    names = {name for spec in METRICS for name in (spec.name, spec.name + "_bucket")}
-    for found in re.findall(r"(llm_\w+)", expr):
-        for name in (found, found + "_total"):
-            if name in names:
-                return name
-    raise AssertionError(f"no schema metric in {expr}")
-
-
-def _narrowing(expr: str) -> str:
-    """The query's first equality matcher on each label that is not a variable (such as
-    ``token_type="reasoning"``), as a selector's matchers: the series it reads."""
-    found: dict[str, str] = {}
-    for label, value in re.findall(r'(\w+)="([^"$]*)"', expr):
-        if label not in ("agent_id", "model", "provider") and not label.startswith("__"):
-            found.setdefault(label, value)
-    return ",".join(f'{label}="{value}"' for label, value in found.items())
-
-
-def _concrete_values(stack: Stack, expr: str) -> dict[str, str]:
-    """Label values of the longest-lived series of the first metric the query reads, among
-    those it narrows to (a series born a second ago has one sample, too few for a rate)."""
-    metric = _first_metric(expr)
-    selector = f"{metric}{{{_narrowing(expr)}}}"
-    series = stack.query(
-        f"topk(1, sum by (agent_id, model, provider) (count_over_time({selector}[60s])))"
-    )
-    assert series, f"no series of {metric} to pick concrete variable values from"
-    labels = series[0]["metric"]
-    # Grafana escapes regex characters of a variable's value, then the PromQL string escapes.
-    return {
-        k: re.escape(v).replace("\\", "\\\\")
-        for k, v in labels.items()
-        if k in ("agent_id", "model", "provider")
-    }
-
-
-def _panel_queries() -> list[tuple[str, str, bool]]:
-    return [
-        (panel["title"], target["expr"], target["instant"])
-        for panel in _dashboard()["panels"]
-        for target in panel.get("targets", [])
-    ]
-
-
 @pytest.mark.parametrize("variables", ["all", "concrete"])
 def test_every_panel_query_returns_data(stack, variables):
     eventually(lambda: stack.query("llm_label_overflow_total"), "no label overflow yet")
     eventually(lambda: stack.query("llm_errors_total"), "no errors recorded yet")
     time.sleep(5)  # several scrapes, so rates over $__rate_interval have two samples
-    empty = []
-    for title, expr, instant in _panel_queries():
-        uses_variables = any(f"${name}" in expr for name in ("agent_id", "model", "provider"))
-        values = _concrete_values(stack, expr) if variables != "all" and uses_variables else {}
-        query = _substitute(expr, values, range_seconds=120, step=2)
-        result = stack.query(query) if instant else stack.query_range(query, 60, 2)
-        if not result:
-            empty.append(f"{title}: {query}")
+    empty = empty_panel_queries(stack, stack.root, variables)
     assert not empty, "panel queries that returned no data:\n" + "\n".join(empty)
 
 
@@ -303,17 +209,10 @@ def test_every_panel_query_returns_data(stack, variables):
 
 
 def test_every_recording_rule_produces_series(stack):
-    import yaml
-
-    records = [
-        rule["record"]
-        for group in yaml.safe_load((stack.root / render.RECORDING_RULES).read_text())["groups"]
-        for rule in group["rules"]
-    ]
-    missing = [record for record in records if not stack.query(record)]
+    missing = recording_rules_without_series(stack, stack.root)
     if missing:
         time.sleep(10)
-        missing = [record for record in records if not stack.query(record)]
+        missing = recording_rules_without_series(stack, stack.root)
     assert not missing, f"recording rules with no series: {missing}"
 
 
@@ -335,7 +234,7 @@ def test_budget_alerts_fire_and_reach_alertmanager(stack):
         assert arrived[0]["labels"]["severity"] in ("warning", "critical")
         assert arrived[0]["annotations"]["runbook_url"].endswith(alertname.lower())
     annotation = next(
-        a for a in _dashboard()["annotations"]["list"] if a["name"] == "Budget alerts"
+        a for a in dashboard(stack.root)["annotations"]["list"] if a["name"] == "Budget alerts"
     )
     events = stack.query_range(annotation["target"]["expr"], 120, 5)
     assert {e["metric"]["alertname"] for e in events} >= {"LLMBudgetWarning", "LLMBudgetExceeded"}
@@ -400,8 +299,7 @@ def test_prometheus_spend_equals_the_tracker_total(stack):
     tracked = today.total_cost + yesterday.total_cost
     tokens = sum(s.prompt_tokens + s.completion_tokens for s in (today, yesterday))
     tracker.close()
-    panel = next(p for p in _dashboard()["panels"] if p["title"] == "Token Usage by Model")
-    token_types = re.search(r'token_type=~"[^"]+"', panel["targets"][0]["expr"]).group(0)
+    token_types = token_type_matcher(stack.root)
     (row,) = stack.query(f"sum(llm_tokens_used_total{{{token_types}}})")
     dashboard_tokens = float(row["value"][1])
     stack.post(f"{stack.demo}/control/resume")
@@ -415,13 +313,23 @@ def test_prometheus_spend_equals_the_tracker_total(stack):
     )
 
 
+def token_type_matcher(root: Path) -> str:
+    """The token types the token panel counts, as a matcher."""
+    expr = panel(root, "Token Usage by Model")["targets"][0]["expr"]
+    found = re.search(r'token_type=~"[^"]+"', expr)
+    assert found is not None, expr
+    return found.group(0)
+
+
 # -- 6. A restart with a new version marks a deployment -----------------------------------------
 
 
 def test_restart_with_a_new_version_marks_a_deployment(stack):
     if stack.local is None:
         pytest.skip("restarting the compose demo with a new version is done by hand")
-    annotation = next(a for a in _dashboard()["annotations"]["list"] if a["name"] == "Deployments")
+    annotation = next(
+        a for a in dashboard(stack.root)["annotations"]["list"] if a["name"] == "Deployments"
+    )
     expr = annotation["target"]["expr"]
     versions = {e["metric"].get("version") for e in stack.query_range(expr, 120, 2)}
     assert "v2" not in versions

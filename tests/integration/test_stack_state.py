@@ -51,7 +51,8 @@ def _sleeper(name: str = "demo") -> Component:
 def test_a_started_process_is_recorded_and_stopped(tmp_path):
     stack = LocalStack(tmp_path, tmp_path / "state")
     stack._secure_state()
-    stack._record("demo", stack._start(_sleeper()))
+    sleeper = _sleeper()
+    stack._record(sleeper, stack._start(sleeper))
     pid = stack.pid("demo")
     assert pid is not None
     assert stack.down() == ["demo"]
@@ -67,7 +68,8 @@ def test_state_files_are_not_written_through_planted_symlinks(tmp_path):
     (state / "logs").mkdir(parents=True)
     (state / "demo.pid").symlink_to(victim)
     stack = LocalStack(tmp_path, state)
-    stack._record("demo", stack._start(_sleeper()))
+    sleeper = _sleeper()
+    stack._record(sleeper, stack._start(sleeper))
     assert victim.read_text() == "precious\n"  # the pid file replaced the link
     assert not (state / "demo.pid").is_symlink() and stack.pid("demo") is not None
     stack.down()

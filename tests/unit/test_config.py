@@ -443,8 +443,8 @@ NOTIFICATION_CASES = [
         {"receivers": {"ops": {"webhook": {"url": "https://u:p@hooks.example.com/x"}}}},
         [
             "notifications.receivers.ops.webhook.url: must not hold credentials "
-            "(user:password@): they would be written into the generated files; use basic_auth "
-            "with password_file, or bearer_token_file",
+            "(user:password@): they would be written into the generated files; use url_file, a "
+            "file holding the URL",
         ],
     ),
     (
@@ -568,3 +568,61 @@ def test_objectives_default_to_three_and_null_turns_one_or_all_off(tmp_path):
     ]
     path.write_text(GOOD.replace("slo:", "slo:\n  objectives: null", 1))
     assert load(path).slo.objectives == ()
+
+
+@pytest.mark.parametrize(
+    ("topology", "message"),
+    [
+        (
+            {"kind": "distributed"},
+            "topology.kind: must be one of single, central, got 'distributed'",
+        ),
+        ({"scraper": "otel"}, "topology.scraper: must be one of prometheus, vmagent, got 'otel'"),
+        (
+            {"scrapers": 0},
+            "topology.scrapers: must be a whole number of scrapers from 1 to 10, got 0",
+        ),
+        (
+            {"store": {"query_url": "http://vm:8428?authKey=s3cret"}},
+            "topology.store.query_url: must not hold a secret in its query (authKey=...): it "
+            "would be written into the generated files; reach the store through a proxy that "
+            "adds them (such as vmauth)",
+        ),
+        (
+            {"store": {"write_url": "http://mimir:8080/api/v1/push"}},
+            "topology.store.write_url: must end with /api/v1/write (VictoriaMetrics' write API, "
+            "where vmalert writes the rules' results too), got 'http://mimir:8080/api/v1/push'",
+        ),
+        (
+            {"kind": "central", "rules": "vmalert"},
+            "topology.rules: unknown key (known keys: kind, scraper, scrapers, store)",
+        ),
+    ],
+)
+def test_topology_mistakes_are_named(tmp_path, topology, message):
+    assert errors_of(mutate("topology", topology), tmp_path) == [message]
+
+
+def test_the_central_topology_evaluates_no_more_often_than_it_scrapes(tmp_path):
+    text = mutate("topology", {"kind": "central"})
+    text = text.replace("evaluation_interval: 15s", "evaluation_interval: 5s")
+    assert "evaluation_interval: 5s" in text
+    assert errors_of(text, tmp_path) == [
+        "prometheus.evaluation_interval: must not be shorter than scrape.interval (15s) in the "
+        "central topology: the store keeps one sample of every series per scrape interval, the "
+        "rules' results too"
+    ]
+    path = tmp_path / "single.yaml"
+    path.write_text(text.replace("kind: central", "kind: single"))
+    plan.build(load(path))  # one Prometheus evaluates as often as it likes
+
+
+def test_the_topology_defaults_to_one_prometheus_and_a_local_store(tmp_path):
+    topology = load(ROOT / "obsgen.yaml").topology
+    assert (topology.kind, topology.scraper, topology.scrapers) == ("single", "prometheus", 2)
+    assert topology.store.remote_write_url == "http://localhost:8428/api/v1/write"
+    path = tmp_path / "obsgen.yaml"
+    cluster = "http://vminsert:8480/insert/7/prometheus/api/v1/write"
+    path.write_text(mutate("topology", {"kind": "central", "store": {"write_url": cluster}}))
+    store = load(path).topology.store
+    assert store.write_base == "http://vminsert:8480/insert/7/prometheus"

@@ -34,6 +34,7 @@ API_VERSION = "obsgen/v1"
 SECTIONS = {
     "apiVersion": f"the version of this file's format: {API_VERSION}",
     "prometheus": "how Prometheus scrapes the service, evaluates rules and sends alerts",
+    "topology": "one Prometheus, or HA scrapers writing into a central store (VictoriaMetrics)",
     "budgets": "spend budgets, read by the alerts and by the service's cost tracker",
     "slo": "the objectives the SLO alerts and panels judge",
     "teams": "how an agent id names its team",

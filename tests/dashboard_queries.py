@@ -1,0 +1,149 @@
+"""The generated dashboard's queries run against a real Prometheus-compatible API (Prometheus,
+or the central store), with Grafana's variables and macros replaced as Grafana would."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from llmobs.schema import METRICS
+from obsgen import paths
+
+VARIABLES = ("agent_id", "model", "provider")
+
+
+class QueryAPI:
+    """The Prometheus HTTP API at ``url``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @staticmethod
+    def get(url: str) -> Any:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise AssertionError(f"{exc.code} from {urllib.parse.unquote(url)}: {detail}") from None
+
+    @staticmethod
+    def post(url: str) -> Any:
+        request = urllib.request.Request(url, data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        body = self.get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+        assert body["status"] == "success", f"query failed: {expr}: {body}"
+        return body["data"]["result"]
+
+    def value(self, expr: str) -> float | None:
+        """The one value ``expr`` returns now, None if it returns nothing."""
+        result = self.query(expr)
+        assert len(result) <= 1, f"{expr} returned {len(result)} series"
+        return float(result[0]["value"][1]) if result else None
+
+    def query_range(self, expr: str, seconds: float, step: float) -> list[dict[str, Any]]:
+        end = time.time()
+        params = {"query": expr, "start": end - seconds, "end": end, "step": step}
+        body = self.get(f"{self.url}/api/v1/query_range?" + urllib.parse.urlencode(params))
+        assert body["status"] == "success", f"range query failed: {expr}: {body}"
+        return body["data"]["result"]
+
+
+def dashboard(root: Path) -> dict[str, Any]:
+    return json.loads((root / paths.DASHBOARD).read_text())
+
+
+def panel_queries(root: Path) -> list[tuple[str, str, bool]]:
+    """(panel title, expression, instant) of every target of the dashboard."""
+    return [
+        (panel["title"], target["expr"], target["instant"])
+        for panel in dashboard(root)["panels"]
+        for target in panel.get("targets", [])
+    ]
+
+
+def panel(root: Path, title: str) -> dict[str, Any]:
+    return next(p for p in dashboard(root)["panels"] if p["title"] == title)
+
+
+def substitute(expr: str, values: dict[str, str], range_seconds: int, step: int) -> str:
+    """Replace Grafana's variables and macros as Grafana would for a Prometheus query."""
+    rate_interval = max(step + 1, 4 * 1)  # max($__interval + scrape interval, 4 x scrape)
+    for name in VARIABLES:
+        expr = expr.replace(f"${{{name}}}", values.get(name, ".*"))
+        expr = expr.replace(f"${name}", values.get(name, ".*"))
+    return (
+        expr.replace("$__rate_interval", f"{rate_interval}s")
+        .replace("$__range_s", str(range_seconds))
+        .replace("$__range", f"{range_seconds}s")
+        .replace("$__interval", f"{step}s")
+    )
+
+
+def _first_metric(expr: str) -> str:
+    """The first schema series the query reads, directly or through a recording rule."""
+    names = {name for spec in METRICS for name in (spec.name, spec.name + "_bucket")}
+    for found in re.findall(r"(llm_\w+)", expr):
+        for name in (found, found + "_total"):
+            if name in names:
+                return name
+    raise AssertionError(f"no schema metric in {expr}")
+
+
+def _narrowing(expr: str) -> str:
+    """The query's first equality matcher on each label that is not a variable (such as
+    ``token_type="reasoning"``), as a selector's matchers: the series it reads."""
+    found: dict[str, str] = {}
+    for label, value in re.findall(r'(\w+)="([^"$]*)"', expr):
+        if label not in VARIABLES and not label.startswith("__"):
+            found.setdefault(label, value)
+    return ",".join(f'{label}="{value}"' for label, value in found.items())
+
+
+def concrete_values(api: QueryAPI, expr: str) -> dict[str, str]:
+    """Label values of the longest-lived series of the first metric the query reads, among
+    those it narrows to (a series born a second ago has one sample, too few for a rate)."""
+    metric = _first_metric(expr)
+    selector = f"{metric}{{{_narrowing(expr)}}}"
+    series = api.query(
+        f"topk(1, sum by (agent_id, model, provider) (count_over_time({selector}[60s])))"
+    )
+    assert series, f"no series of {metric} to pick concrete variable values from"
+    labels = series[0]["metric"]
+    # Grafana escapes regex characters of a variable's value, then the PromQL string escapes.
+    return {k: re.escape(v).replace("\\", "\\\\") for k, v in labels.items() if k in VARIABLES}
+
+
+def empty_panel_queries(api: QueryAPI, root: Path, variables: str) -> list[str]:
+    """The dashboard's queries that return no data, every variable at All (``variables`` =
+    "all") or at values that have data ("concrete")."""
+    empty = []
+    for title, expr, instant in panel_queries(root):
+        uses_variables = any(f"${name}" in expr for name in VARIABLES)
+        values = concrete_values(api, expr) if variables != "all" and uses_variables else {}
+        query = substitute(expr, values, range_seconds=120, step=2)
+        result = api.query(query) if instant else api.query_range(query, 60, 2)
+        if not result:
+            empty.append(f"{title}: {query}")
+    return empty
+
+
+def recording_rules_without_series(api: QueryAPI, root: Path) -> list[str]:
+    """The recording rules of ``root`` that have no series in ``api``."""
+    import yaml
+
+    records = [
+        rule["record"]
+        for group in yaml.safe_load((root / paths.RECORDING_RULES).read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    return [record for record in records if not api.query(record)]
