@@ -46,8 +46,15 @@ system-deps:
 	scripts/install-system-deps.sh
 
 # Grafana's published schema for the dashboard tests: @grafana/schema 11.6 and 12.4 (npm) and
-# grafana-foundation-sdk's Grafana 11.6 and 12 builds (each in a folder of its own).
-schema-deps: $(SCHEMA_DIR)/node_modules/.bin/tsc $(GRAFANA_SDK)/11.6 $(GRAFANA_SDK)/12
+# grafana-foundation-sdk's Grafana 11.6 and 12 builds (each in a folder of its own); and the
+# prometheus-operator's CRD schemas for the Kubernetes manifests (npm, tests/kubernetes_schema).
+K8S_SCHEMA_DIR := tests/kubernetes_schema
+
+schema-deps: $(SCHEMA_DIR)/node_modules/.bin/tsc $(GRAFANA_SDK)/11.6 $(GRAFANA_SDK)/12 \
+	$(K8S_SCHEMA_DIR)/node_modules/.package-lock.json
+
+$(K8S_SCHEMA_DIR)/node_modules/.package-lock.json: $(K8S_SCHEMA_DIR)/package-lock.json
+	npm ci --prefix $(K8S_SCHEMA_DIR) --no-audit --no-fund --silent
 
 $(SCHEMA_DIR)/node_modules/.bin/tsc: $(SCHEMA_DIR)/package-lock.json
 	npm ci --prefix $(SCHEMA_DIR) --no-audit --no-fund --silent

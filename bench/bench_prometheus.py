@@ -1,18 +1,20 @@
-"""One dashboard refresh against a real Prometheus holding a fleet's day of history.
+"""One dashboard refresh against a real Prometheus holding a fleet's day of history, and
+against a real VictoriaMetrics holding the same history.
 
 Writes 24 h of 15 s history (``fleet_history``) with ``promtool tsdb create-blocks-from
 openmetrics``, starts the real Prometheus on it with the generated rules, backfills the recording
 rules with ``promtool tsdb create-blocks-from rules``, waits until Prometheus has merged the
-overlapping blocks, then times one full refresh of the generated dashboard: every panel's range
-query over 24 h at Grafana's step (60 s) and the instant queries, the annotations and the variable
-queries. The same refresh with each panel's raw-series query (the plan's ``baseline``) is timed in
-the same run, in interleaved rounds, and the best round of each is kept. Both with every variable
-at All, and with one agent chosen.
+overlapping blocks, then times one full refresh of the generated dashboard
+(``dashboard_refresh``). The same refresh with each panel's raw-series query (the plan's
+``baseline``) is timed in the same run, in interleaved rounds, and the best round of each is
+kept. Every variable at All, then one agent, one model and one provider chosen. Then a snapshot
+of that Prometheus is imported into VictoriaMetrics (``vmctl``) and the same refreshes are timed
+there, as a ratio against Prometheus.
 
     python bench/bench_prometheus.py [--agents 50] [--models 10] [--providers 3] [--keep DIR]
 
-With ``--keep DIR`` the history and the backfilled rules stay in ``DIR``, and a later run with
-the same fleet reuses them (at 15k label sets they take over an hour to write).
+With ``--keep DIR`` the history, the backfilled rules and the VictoriaMetrics import stay in
+``DIR``, and a later run with the same fleet reuses them (at 15k label sets they take hours).
 """
 
 from __future__ import annotations
@@ -26,25 +28,23 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
+from dashboard_refresh import Choice, best, refresh, slowest
 from fleet_history import BLOCK_SECONDS, Fleet, write_block
-from helpers import free_port
+from query_servers import Prometheus, VictoriaMetrics
 
-from llmobs.schema import REQUEST_DURATION, REQUESTS
+from llmobs.schema import REQUEST_DURATION
 from obsgen import plan as planning
 from obsgen.config import parse
 from obsgen.render import rule_files
 
-STEP = 60  # Grafana's step for 24 h on a dashboard-wide panel (about 1,400 points)
-RANGE = 86400
-RATE_INTERVAL = max(STEP + 15, 4 * 15)  # Grafana's $__rate_interval for a 15 s scrape
 TARGET_SECONDS = 1.0
 ROUNDS = 3
 #: Rules over long windows are backfilled for the last minutes only: panels read them now.
@@ -77,110 +77,6 @@ def _import_block(args: tuple[Fleet, tuple[int, int], range, Path]) -> int:
     _run("promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(text), str(folder))
     text.unlink()
     return samples
-
-
-class Prometheus:
-    """A Prometheus on 127.0.0.1 over ``data``, loading ``rules``."""
-
-    def __init__(self, data: Path, rules: list[Path], folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = folder / "prometheus.yml"
-        files = json.dumps([str(r) for r in rules])
-        config.write_text(f"global: {{evaluation_interval: 1m}}\nrule_files: {files}\n")
-        self.process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={config}",
-                f"--storage.tsdb.path={data}",
-                "--storage.tsdb.retention.time=30d",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                # The raw-series baseline reads far more than the default 50M samples at once.
-                "--query.max-samples=2000000000",
-                "--query.timeout=10m",
-                # Blocks stay two hours long: only overlapping blocks are merged, in one pass.
-                "--storage.tsdb.max-block-duration=2h",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(folder / "prometheus.log").open("w"),
-        )
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.5)
-        raise SystemExit(f"Prometheus did not get ready: see {folder / 'prometheus.log'}")
-
-    def get(self, path: str, **params: object) -> float:
-        """Seconds one API call took; fail on an error answer."""
-        url = f"{self.url}{path}?{urllib.parse.urlencode(params, doseq=True)}"
-        start = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=900) as response:
-            body = json.loads(response.read())
-        elapsed = time.perf_counter() - start
-        if body["status"] != "success":
-            raise SystemExit(f"query failed: {params}: {body}")
-        return elapsed
-
-    def stop(self) -> None:
-        """Stop; Prometheus finishes a compaction first, which at scale takes minutes."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=900)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def _substitute(expr: str, agent: str | None) -> str:
-    for label in ("agent_id", "model", "provider"):
-        value = re.escape(agent).replace("\\", "\\\\") if label == "agent_id" and agent else ".*"
-        expr = expr.replace(f"${label}", value)
-    return (
-        expr.replace("$__rate_interval", f"{RATE_INTERVAL}s")
-        .replace("$__range", f"{RANGE}s")
-        .replace("$__interval", f"{STEP}s")
-    )
-
-
-def _metric_of(variable_query: str) -> str:
-    """The metric of Grafana's ``label_values(metric, label)``."""
-    return variable_query.removeprefix("label_values(").split(",")[0]
-
-
-def _refresh(prometheus: Prometheus, board, end: int, baseline: bool, agent: str | None):
-    """Seconds per panel (annotations and variables as two more rows) of one refresh."""
-    times: dict[str, float] = {}
-    for panel in board.panels:
-        for query in panel.queries:
-            expr = _substitute(query.baseline if baseline else query.expr, agent)
-            if query.instant:
-                took = prometheus.get("/api/v1/query", query=expr, time=end)
-            else:
-                took = prometheus.get(
-                    "/api/v1/query_range", query=expr, start=end - RANGE, end=end, step=STEP
-                )
-            times[panel.title] = times.get(panel.title, 0.0) + took
-    times["(annotations)"] = sum(
-        prometheus.get("/api/v1/query_range", query=a.expr, start=end - RANGE, end=end, step=60)
-        for a in board.annotations
-    )
-    times["(variables)"] = 0.0
-    for variable in board.variables:
-        metric = REQUESTS.name if baseline else _metric_of(variable.query)
-        times["(variables)"] += prometheus.get(
-            f"/api/v1/label/{variable.name}/values",
-            start=end - RANGE,
-            end=end,
-            **{"match[]": metric},
-        )
-    return times
-
-
-def _best(rounds: list[dict[str, float]]) -> dict[str, float]:
-    return {name: min(r[name] for r in rounds) for name in rounds[0]}
 
 
 def _kept(folder: Path, name: str, expected: dict[str, object]) -> dict[str, object] | None:
@@ -309,6 +205,89 @@ def _settle(data: Path) -> str:
     return f"{count} blocks still overlapping after {SETTLE_SECONDS} s (timed anyway)"
 
 
+def _prepare(options, folder: Path, data: Path) -> Fleet:
+    """The fleet's history in ``data``: written and imported, or kept from an earlier run."""
+    shape = {"agents": options.agents, "models": options.models, "providers": options.providers}
+    history = _kept(folder, "history.json", shape)
+    if history is not None:
+        fleet = Fleet(options.agents, options.models, options.providers, int(history["end"]))
+        print(
+            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
+        )
+        print(f"history: {history['samples']:,} samples, kept in {data}")
+        return fleet
+    if any(data.iterdir()):
+        raise SystemExit(f"{data} holds data of another fleet: choose an empty folder")
+    end = int(time.time()) // 60 * 60 - 600
+    fleet = Fleet(options.agents, options.models, options.providers, end)
+    print(f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s")
+    started = time.perf_counter()
+    samples = _import_history(fleet, data)
+    (folder / "history.json").write_text(json.dumps({**shape, "end": end, "samples": samples}))
+    print(
+        f"history: {samples:,} samples written and imported in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    return fleet
+
+
+def _choices(fleet: Fleet) -> list[Choice]:
+    """Every variable at All, then one value of each variable: the ways the board is used."""
+    return [
+        Choice("every variable at All"),
+        Choice("agent_id=team0.agent0", {"agent_id": "team0.agent0"}),
+        Choice("model=model-0", {"model": "model-0"}),
+        Choice("provider=provider-0", {"provider": "provider-0"}),
+    ]
+
+
+def _time_prometheus(prometheus, plan, end, choices, baseline_rounds) -> dict[str, Timed]:
+    timed = {}
+    for choice in choices:
+        rounds: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+        for index in range(ROUNDS):
+            for baseline in (False, True):
+                if not baseline or index < baseline_rounds:
+                    rounds[baseline].append(
+                        refresh(prometheus, plan.dashboard, end, baseline, choice)
+                    )
+        timed[choice.label] = Timed(
+            best(rounds[False]), best(rounds[True]) if rounds[True] else None
+        )
+    return timed
+
+
+def _time_victoria_metrics(prometheus, folder, end, plan, choices) -> dict[str, dict[str, float]]:
+    """Import a snapshot of ``prometheus`` into VictoriaMetrics (once per kept folder), stop
+    ``prometheus``, and time the refreshes there."""
+    vm_data = folder / "vm-data"
+    if _kept(folder, "victoria-metrics.json", {"end": end}) is None:
+        shutil.rmtree(vm_data, ignore_errors=True)
+        snapshot = prometheus.snapshot(folder / "data")
+        prometheus.stop()
+        store = VictoriaMetrics(vm_data, folder)
+        try:
+            started = time.perf_counter()
+            store.import_snapshot(snapshot, folder / "vmctl.log")
+            (folder / "victoria-metrics.json").write_text(json.dumps({"end": end}))
+            print(f"victoria-metrics: snapshot imported in {time.perf_counter() - started:.0f} s")
+        finally:
+            store.stop()
+            shutil.rmtree(snapshot, ignore_errors=True)
+    else:
+        prometheus.stop()
+    store = VictoriaMetrics(vm_data, folder)
+    try:
+        return {
+            choice.label: best(
+                [refresh(store, plan.dashboard, end, False, choice) for _ in range(ROUNDS)]
+            )
+            for choice in choices
+        }
+    finally:
+        store.stop()
+
+
 def main() -> bool:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=50)
@@ -320,89 +299,83 @@ def main() -> bool:
         type=int,
         default=ROUNDS,
         help="Raw-series refreshes timed (of the plan's, always %(default)s); fewer at scale, "
-        "where one takes minutes.",
+        "where one takes minutes; 0 times none.",
     )
+    parser.add_argument("--no-victoria-metrics", action="store_true", help="Time Prometheus only.")
     options = parser.parse_args()
-    for binary in ("prometheus", "promtool"):
+    binaries = ["prometheus", "promtool"]
+    if not options.no_victoria_metrics:
+        binaries += ["victoria-metrics", "vmctl"]
+    for binary in binaries:
         if shutil.which(binary) is None:
             raise SystemExit(f"{binary} is not on PATH (make system-deps)")
     folder = options.keep or Path(tempfile.mkdtemp(prefix="obsgen-bench-"))
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    shape = {"agents": options.agents, "models": options.models, "providers": options.providers}
-    history = _kept(folder, "history.json", shape)
-    if history is None:
-        if any(data.iterdir()):
-            raise SystemExit(f"{data} holds data of another fleet: choose an empty folder")
-        end = int(time.time()) // 60 * 60 - 600
-        fleet = Fleet(options.agents, options.models, options.providers, end)
-        print(
-            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
-        )
-        started = time.perf_counter()
-        samples = _import_history(fleet, data)
-        history = {**shape, "end": end, "samples": samples}
-        (folder / "history.json").write_text(json.dumps(history))
-        print(
-            f"history: {samples:,} samples written and imported in "
-            f"{time.perf_counter() - started:.0f} s"
-        )
-    else:
-        fleet = Fleet(options.agents, options.models, options.providers, int(history["end"]))
-        print(
-            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
-        )
-        print(f"history: {history['samples']:,} samples, kept in {data}")
+    fleet = _prepare(options, folder, data)
     end = fleet.end
-    plan = planning.build(parse(__import__("yaml").safe_load(CONFIG), {}, "bench.yaml"))
+    plan = planning.build(parse(yaml.safe_load(CONFIG), {}, "bench.yaml"))
     files = _write_rule_files(plan, folder)
-    rule_files_loaded = list(files.values())
 
     recorded = {"end": end, "rules": sorted(r.record for r in plan.recording.rules)}
     if _kept(folder, "rules.json", recorded) is None:
         started = time.perf_counter()
         runs = _backfill(folder, data, _backfill_stages(fleet, files))
         (folder / "rules.json").write_text(json.dumps(recorded))
+        (folder / "victoria-metrics.json").unlink(missing_ok=True)  # the rules changed
         print(
             f"rules: {len(plan.recording.rules)} backfilled in {runs} promtool runs, "
             f"{time.perf_counter() - started:.0f} s"
         )
 
-    prometheus = Prometheus(data, rule_files_loaded, folder)
-    ok = True
+    choices = _choices(fleet)
+    prometheus = Prometheus(data, list(files.values()), folder)
     try:
         print(f"prometheus: {_settle(data)}")
-        agent = "team0.agent0"
-        for label, chosen in (("every variable at All", None), (f"agent_id={agent}", agent)):
-            rounds: dict[bool, list[dict[str, float]]] = {True: [], False: []}
-            for index in range(ROUNDS):
-                for baseline in (False, True):
-                    if not baseline or index < options.baseline_rounds:
-                        rounds[baseline].append(
-                            _refresh(prometheus, plan.dashboard, end, baseline, chosen)
-                        )
-            ok &= _report(label, _best(rounds[False]), _best(rounds[True]))
+        timed = _time_prometheus(prometheus, plan, end, choices, options.baseline_rounds)
+        on_vm = None
+        if not options.no_victoria_metrics:
+            on_vm = _time_victoria_metrics(prometheus, folder, end, plan, choices)
     finally:
         prometheus.stop()
         if options.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+    ok = True
+    for choice in choices:
+        ok &= _report(choice.label, timed[choice.label], on_vm and on_vm[choice.label])
     return ok
 
 
-def _report(label: str, planned: dict[str, float], raw: dict[str, float]) -> bool:
-    total, baseline = sum(planned.values()), sum(raw.values())
-    slowest = max(planned, key=planned.__getitem__)
-    slowest_raw = max(raw, key=raw.__getitem__)
+@dataclass(frozen=True)
+class Timed:
+    """One refresh's best times per row: the plan's queries, and the raw-series baseline's."""
+
+    planned: dict[str, float]
+    raw: dict[str, float] | None
+
+
+def _report(label: str, timed: Timed, on_vm: dict[str, float] | None) -> bool:
+    planned, raw = timed.planned, timed.raw or {}
+    total = sum(planned.values())
     verdict = "ok" if total <= TARGET_SECONDS else "MISSED"
     print(f"\none refresh, 24 h, {label}:")
+    print(f"  {'':<34} {'prometheus':>12} {'raw series':>12} {'victoria-metrics':>17}")
     for name in planned:
-        print(f"  {name:<32} {planned[name] * 1e3:9.1f} ms   raw {raw[name] * 1e3:9.1f} ms")
-    print(
-        f"  total {total * 1e3:.0f} ms vs raw series {baseline * 1e3:.0f} ms, ratio "
-        f"{total / baseline:.3f}; slowest panel {slowest} ({planned[slowest] * 1e3:.0f} ms), "
-        f"raw {slowest_raw} ({raw[slowest_raw] * 1e3:.0f} ms); target <= {TARGET_SECONDS:g} s "
-        f"{verdict}"
-    )
+        raw_ms = f"{raw[name] * 1e3:9.1f} ms" if name in raw else f"{'-':>12}"
+        vm_ms = f"{on_vm[name] * 1e3:14.1f} ms" if on_vm else f"{'-':>17}"
+        print(f"  {name:<34} {planned[name] * 1e3:9.1f} ms {raw_ms} {vm_ms}")
+    top = slowest(planned)
+    line = f"  total {total * 1e3:.0f} ms; slowest panel {top} ({planned[top] * 1e3:.0f} ms)"
+    if raw:
+        baseline = sum(raw.values())
+        line += f"; raw series {baseline * 1e3:.0f} ms, ratio {total / baseline:.3f}"
+    if on_vm:
+        vm_total, vm_top = sum(on_vm.values()), slowest(on_vm)
+        line += (
+            f"; victoria-metrics {vm_total * 1e3:.0f} ms (slowest {vm_top}, "
+            f"{on_vm[vm_top] * 1e3:.0f} ms), ratio against prometheus {vm_total / total:.2f}"
+        )
+    print(f"{line}; target <= {TARGET_SECONDS:g} s {verdict}")
     return total <= TARGET_SECONDS
 
 

@@ -19,6 +19,19 @@ RULE_FILES = (RECORDING_RULES, ALERT_RULES)
 SCRAPER = "stack/central/scraper.yml"
 CENTRAL_COMPOSE = "stack/central/docker-compose.yml"
 CENTRAL_DATASOURCE = "stack/central/grafana-datasource.yml"
+#: The prometheus-operator's objects (``obsgen build kubernetes``), applied with ``kubectl apply
+#: -k`` on their folder.
+KUBERNETES_RULES = "kubernetes/prometheus-rule.yaml"
+KUBERNETES_MONITOR = "kubernetes/monitor.yaml"
+KUBERNETES_DASHBOARD = "kubernetes/dashboard-configmap.yaml"
+KUBERNETES_ALERTMANAGER = "kubernetes/alertmanager-config.yaml"
+KUBERNETES_KUSTOMIZATION = "kubernetes/kustomization.yaml"
+KUBERNETES_OBJECTS = (
+    KUBERNETES_RULES,
+    KUBERNETES_MONITOR,
+    KUBERNETES_DASHBOARD,
+    KUBERNETES_ALERTMANAGER,
+)
 #: The shipped provider that loads the dashboards into Grafana.
 GRAFANA_DASHBOARDS_PROVIDER = "stack/grafana/provisioning/dashboards/obsgen.yml"
 #: The files of each ``obsgen build`` target.
@@ -28,4 +41,5 @@ TARGETS = {
     "prometheus": (PROMETHEUS,),
     "alertmanager": (ALERTMANAGER,),
     "central": (SCRAPER, CENTRAL_COMPOSE, CENTRAL_DATASOURCE),
+    "kubernetes": (*KUBERNETES_OBJECTS, KUBERNETES_KUSTOMIZATION),
 }

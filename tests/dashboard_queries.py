@@ -39,14 +39,15 @@ class QueryAPI:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        body = self.get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params = {"query": expr} if at is None else {"query": expr, "time": at}
+        body = self.get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode(params))
         assert body["status"] == "success", f"query failed: {expr}: {body}"
         return body["data"]["result"]
 
-    def value(self, expr: str) -> float | None:
-        """The one value ``expr`` returns now, None if it returns nothing."""
-        result = self.query(expr)
+    def value(self, expr: str, at: float | None = None) -> float | None:
+        """The one value ``expr`` returns now (or at ``at``), None if it returns nothing."""
+        result = self.query(expr, at)
         assert len(result) <= 1, f"{expr} returned {len(result)} series"
         return float(result[0]["value"][1]) if result else None
 
@@ -123,13 +124,33 @@ def concrete_values(api: QueryAPI, expr: str) -> dict[str, str]:
     return {k: re.escape(v).replace("\\", "\\\\") for k, v in labels.items() if k in VARIABLES}
 
 
+def chosen_values(api: QueryAPI, expr: str, variables: str) -> dict[str, str]:
+    """Variable values for ``expr``: none (``variables`` = "all"), values that have data for
+    every variable ("concrete"), or for the agent only, the others at All ("agent")."""
+    if variables == "all" or not any(f"${name}" in expr for name in VARIABLES):
+        return {}
+    values = concrete_values(api, expr)
+    if variables == "agent":
+        return {name: value for name, value in values.items() if name == "agent_id"}
+    return values
+
+
+def variable_values(api: QueryAPI, query: str) -> tuple[set[str], set[str]]:
+    """The values Grafana lists for the variable query ``label_values(metric, label)``,
+    through the label-values endpoint and through the series endpoint."""
+    metric, label = (part.strip() for part in query.removeprefix("label_values(")[:-1].split(","))
+    match = urllib.parse.urlencode({"match[]": metric})
+    listed = api.get(f"{api.url}/api/v1/label/{label}/values?{match}")["data"]
+    series = api.get(f"{api.url}/api/v1/series?{match}")["data"]
+    return set(listed), {s[label] for s in series if label in s}
+
+
 def empty_panel_queries(api: QueryAPI, root: Path, variables: str) -> list[str]:
-    """The dashboard's queries that return no data, every variable at All (``variables`` =
-    "all") or at values that have data ("concrete")."""
+    """The dashboard's queries that return no data, with variables chosen as
+    :func:`chosen_values` does."""
     empty = []
     for title, expr, instant in panel_queries(root):
-        uses_variables = any(f"${name}" in expr for name in VARIABLES)
-        values = concrete_values(api, expr) if variables != "all" and uses_variables else {}
+        values = chosen_values(api, expr, variables)
         query = substitute(expr, values, range_seconds=120, step=2)
         result = api.query(query) if instant else api.query_range(query, 60, 2)
         if not result:

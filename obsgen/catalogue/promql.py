@@ -47,6 +47,9 @@ from llmobs.teams import team_pattern
 
 #: Grafana template variables, by the label they filter.
 DASHBOARD_FILTERS = ("agent_id", "model", "provider")
+#: The variable a histogram's latency panels have a rule of their own for: one agent chosen,
+#: the other variables at All, is how the dashboard is used most after All.
+AGENT = "agent_id"
 #: A label no series carries: matching it against the variables tells whether all are at All.
 ALL_SELECTED = "__obsgen_all_selected__"
 #: The window of the rate rules the dashboard and the SLO alerts read.
@@ -237,6 +240,12 @@ def _switched(series: Series, by: tuple[str, ...], read: str, function: str, win
         text = aggregate("sum", read.format(selector(fine.record, filtered)), by)
         return Expr(text, frozenset({fine}))
     coarse = window_rule(function, series, window, by)
+    if "le" in by and AGENT in filters and len(filters) > 1:
+        per_agent = window_rule(function, series, window, [AGENT, *by])
+        text = _either(
+            coarse.record, fine.record, series.matchers, filters, read, by, per_agent.record
+        )
+        return Expr(text, frozenset({coarse, per_agent, fine}))
     text = _either(coarse.record, fine.record, series.matchers, filters, read, by)
     return Expr(text, frozenset({coarse, fine}))
 
@@ -248,19 +257,23 @@ def _either(
     filters: Iterable[str],
     read: str,
     by: Iterable[str],
+    per_agent: str | None = None,
 ) -> str:
     """``read`` of ``coarse`` when every variable in ``filters`` is at All, else of ``fine``
-    filtered by them."""
+    filtered by them; with a ``per_agent`` rule, of that one when only agents are chosen."""
     filters, matchers = tuple(filters), tuple(matchers)
     switch = "".join(f"${label}" for label in filters)
-    all_branch = selector(coarse, [*matchers, (ALL_SELECTED, "=~", switch)])
-    some_branch = selector(
-        fine, [*matchers, *variable_matchers(filters), (ALL_SELECTED, "!~", switch)]
-    )
-    return (
-        f"({aggregate('sum', read.format(all_branch), by)}\n"
-        f"or\n{aggregate('sum', read.format(some_branch), by)})"
-    )
+    branches = [selector(coarse, [*matchers, (ALL_SELECTED, "=~", switch)])]
+    if per_agent is None:
+        fine_only: list[tuple[str, str, str]] = [(ALL_SELECTED, "!~", switch)]
+    else:
+        others = "".join(f"${label}" for label in filters if label != AGENT)
+        only_agents = [(ALL_SELECTED, "=~", others), (ALL_SELECTED, "!~", switch)]
+        branches.append(selector(per_agent, [*matchers, *variable_matchers([AGENT]), *only_agents]))
+        fine_only = [(ALL_SELECTED, "!~", others)]
+    branches.append(selector(fine, [*matchers, *variable_matchers(filters), *fine_only]))
+    reads = (aggregate("sum", read.format(branch), by) for branch in branches)
+    return "(" + "\nor\n".join(reads) + ")"
 
 
 def top_rule(source: RecordingRule, label: str, count: int) -> tuple[RecordingRule, RecordingRule]:
@@ -425,11 +438,26 @@ def per_second(seconds_each: Expr) -> Expr:
     return seconds_each.then(f"1 / ({seconds_each} > 0)")
 
 
+def variable_label(label: str) -> str:
+    """The label that holds a dashboard variable's values in its values rule: a name no other
+    series carries, so that listing its values (``/api/v1/label/<name>/values``, which asks
+    which series have the label) reads a few postings rather than the fleet's."""
+    return f"dashboard_{label}"
+
+
 def label_values(label: str) -> Expr:
-    """Grafana's query for the values of a dashboard variable: from the request-rate rule kept
-    by that label alone, a few series rather than every series of the fleet."""
-    rule = window_rule("rate", requests(), RULE_WINDOW, (label,))
-    return Expr(f"label_values({rule.record}, {label})", frozenset({rule}))
+    """Grafana's query for the values of a dashboard variable: a rule of one series per value,
+    under :func:`variable_label`, from the request-rate rule kept by that label alone. Both
+    the label-values and the series endpoint then read a few series."""
+    ranking = window_rule("rate", requests(), RULE_WINDOW, (label,))
+    values = variable_label(label)
+    relabelled = (
+        f'label_replace({ranking.record}, "{values}", "$1", {string_literal(label)}, "(.*)")'
+    )
+    rule = RecordingRule(
+        rule_name((values,), REQUESTS.name, "values"), aggregate("group", relabelled, (values,))
+    )
+    return Expr(f"label_values({rule.record}, {values})", frozenset({rule, ranking}))
 
 
 def busiest(expr: Expr, label: str, ranking: Expr, count: int) -> Expr:

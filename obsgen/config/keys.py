@@ -50,6 +50,20 @@ STORE = {
     "write_url": "where the scrapers write (default: query_url + /api/v1/write; vminsert's "
     ".../insert/<tenant>/prometheus/api/v1/write)",
 }
+KUBERNETES = {
+    "namespace": "the namespace of the service and of every object obsgen renders for it",
+    "release": "the release label the prometheus-operator selects rules, monitors and "
+    "AlertmanagerConfigs by (kube-prometheus-stack's Helm release name)",
+    "monitor": "service (a ServiceMonitor selects the service) or pod (a PodMonitor selects "
+    "its pods)",
+    "selector": "labels of the service (or pods) to scrape (default: app.kubernetes.io/name: "
+    "the scrape job name)",
+    "port": "the name of the service's (or container's) port that serves /metrics",
+    "secret": "the Secret holding each *_file of the config under its file name "
+    "(`kubectl create secret generic <secret> --from-file=...`)",
+    "dashboard_labels": "labels that make Grafana's dashboard sidecar load the dashboard's "
+    'ConfigMap (default: grafana_dashboard: "1", kube-prometheus-stack\'s)',
+}
 SLO = {
     "success_rate_percent": "LLMSuccessRateLow fires below this share of requests succeeding",
     "error_rate_percent": "LLMErrorRateHigh fires above this share of requests failing",

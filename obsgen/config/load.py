@@ -12,6 +12,7 @@ from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 
 from . import keys
 from . import validation as check
+from .kubernetes import kubernetes
 from .model import (
     DEFAULT_CONFIG,
     DEFAULT_OBJECTIVES,
@@ -323,6 +324,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
         runbook_url=r.value(top, (), "runbook_url", check.url, default_runbook_url()),
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
+        kubernetes=kubernetes(r, top, ("kubernetes",)),
         source=source,
         lines=lines,
     )

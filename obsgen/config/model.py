@@ -109,6 +109,26 @@ class Topology:
         return self.kind == "central"
 
 
+MONITORS = ("service", "pod")
+#: The label kube-prometheus-stack's Grafana dashboard sidecar loads ConfigMaps by, by default.
+DASHBOARD_SIDECAR_LABELS = (("grafana_dashboard", "1"),)
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    """What ``obsgen build kubernetes`` renders for the prometheus-operator: where, selected by
+    what, and which Secret holds the files the config names."""
+
+    namespace: str = "default"
+    release: str = "kube-prometheus-stack"
+    monitor: str = "service"
+    #: Labels of the service or pods; empty: ``app.kubernetes.io/name`` = the scrape job.
+    selector: tuple[tuple[str, str], ...] = ()
+    port: str = "metrics"
+    secret: str = "obsgen-notifications"
+    dashboard_labels: tuple[tuple[str, str], ...] = DASHBOARD_SIDECAR_LABELS
+
+
 @dataclass(frozen=True)
 class Objective:
     """An error-budget SLO on one SLI: the share of its events that must be good over
@@ -240,6 +260,8 @@ class Config:
     runbook_url: str = field(default_factory=default_runbook_url)
     alert_for: tuple[tuple[str, str], ...] = ()
     notifications: Notifications = field(default_factory=Notifications)
+    #: The prometheus-operator objects to render, if the config asks for them.
+    kubernetes: Kubernetes | None = None
     source: str = DEFAULT_CONFIG
     #: The line of every key in the file, for issues found after reading it.
     lines: dict[tuple[str | int, ...], int] = field(

@@ -10,7 +10,10 @@ from obsgen.config import Config
 from .alert_scenarios import test_files
 from .alerts import alert_groups
 from .checks import config_issues
+from .kubernetes import KubernetesPlan, kubernetes_plan
 from .model import (
+    NOTIFICATION_TEXT,
+    NOTIFICATION_TITLE,
     AlertGroup,
     AlertmanagerPlan,
     AlertSpec,
@@ -31,12 +34,15 @@ from .servers import Servers, servers
 __all__ = [
     "COMPLETENESS_ROW",
     "MARKDOWN_HEADER",
+    "NOTIFICATION_TEXT",
+    "NOTIFICATION_TITLE",
     "AlertGroup",
     "AlertSpec",
     "AlertTestFile",
     "AlertmanagerPlan",
     "Annotation",
     "Dashboard",
+    "KubernetesPlan",
     "Panel",
     "Plan",
     "Query",
@@ -103,4 +109,5 @@ def build(config: Config) -> Plan:
         alert_tests=minute_tests,
         week_alert_tests=week_tests,
         runbooks=runbooks(),
+        kubernetes=kubernetes_plan(config),
     )

@@ -11,6 +11,8 @@ from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, RENAMED, TICKET_BUR
 from obsgen.config import Config, ConfigError
 from obsgen.config.validation import Reader, did_you_mean, duration_seconds
 
+from .kubernetes import kubernetes_issues
+
 
 def config_issues(config: Config) -> ConfigError | None:
     """Every issue of ``config`` against the catalogue, None if there is none."""
@@ -46,4 +48,5 @@ def config_issues(config: Config) -> ConfigError | None:
             "the store keeps one sample of every series per scrape interval, the rules' "
             "results too",
         )
+    kubernetes_issues(config, r)
     return ConfigError(r.issues) if r.issues else None

@@ -9,7 +9,17 @@ from obsgen.catalogue.alerts import Scenario, template_text
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config.model import PrometheusSettings, Receiver
 
+from .kubernetes import KubernetesPlan
 from .servers import Servers
+
+#: A notification's title and text, as Alertmanager templates: the alerts' own annotations.
+NOTIFICATION_TITLE = (
+    "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}"
+)
+NOTIFICATION_TEXT = (
+    "{{ range .Alerts }}{{ .Annotations.description }}\n"
+    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
+)
 
 
 @dataclass(frozen=True)
@@ -196,6 +206,8 @@ class Plan:
     week_alert_tests: AlertTestFile
     #: The runbook document the alerts link to (Markdown).
     runbooks: str
+    #: The prometheus-operator objects' settings, if the config asks for them.
+    kubernetes: KubernetesPlan | None = None
 
     def alert_specs(self) -> tuple[AlertSpec, ...]:
         return tuple(rule for group in self.alerts for rule in group.rules)

@@ -17,6 +17,7 @@ from . import (
     central_stack,
     dashboard_readme,
     grafana,
+    kubernetes,
     prometheus_config,
     rule_files,
     scraper_config,
@@ -53,6 +54,9 @@ def render_all(plan: Plan) -> dict[str, str]:
         files[paths.SCRAPER] = scraper_config.render(plan)
         files[paths.CENTRAL_COMPOSE] = central_stack.compose(plan)
         files[paths.CENTRAL_DATASOURCE] = central_stack.datasource(plan)
+    if plan.kubernetes is not None:
+        rule_texts = [files[path] for path in paths.RULE_FILES]
+        files |= kubernetes.render(plan, files[paths.DASHBOARD], rule_texts)
     for path, content in files.items():
         _parse_back(path, content)
     return files

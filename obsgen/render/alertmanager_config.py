@@ -3,16 +3,9 @@ the inhibitions between alerts."""
 
 from __future__ import annotations
 
-from obsgen.plan import Plan
+from obsgen.plan import NOTIFICATION_TEXT, NOTIFICATION_TITLE, Plan
 
 from .templating import environment
-
-#: A notification's title and text, as Alertmanager templates: the alerts' own annotations.
-TITLE = "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}: {{ .CommonAnnotations.summary }}"
-TEXT = (
-    "{{ range .Alerts }}{{ .Annotations.description }}\n"
-    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
-)
 
 
 def _matcher(alertnames: tuple[str, ...] | list[str]) -> str:
@@ -27,5 +20,5 @@ def render(plan: Plan) -> str:
     env = environment()
     env.filters["matcher"] = _matcher
     return env.get_template("alertmanager.yml.j2").render(
-        header=plan.header, plan=plan.alertmanager, TITLE=TITLE, TEXT=TEXT
+        header=plan.header, plan=plan.alertmanager, TITLE=NOTIFICATION_TITLE, TEXT=NOTIFICATION_TEXT
     )

@@ -33,9 +33,16 @@ def render(board: Dashboard, dashboard_file: str, recording_rules_file: str) -> 
         "## Variables",
         "",
         "- `datasource`: the Prometheus data source every panel and annotation queries.",
-        "- `agent_id`, `model`, `provider`: label values of `llm_requests_total`, multi-select "
+        "- `agent_id`, `model`, `provider`: the values seen in `llm_requests_total`, multi-select "
         "with All, refreshed when the time range changes. A panel applies only the filters "
         "whose label its metric has: cache panels have no provider, active requests no model.",
+        "",
+        "  Each is read from a recording rule of one series per value, under a label of its own:",
+        "",
+        *(f"  - `{v.name}`: `{v.query}`" for v in board.variables),
+        "",
+        "  so that Grafana's label-values and series requests read a few series rather than "
+        "every series of the fleet.",
         "",
         "## Annotations",
         "",
@@ -57,7 +64,9 @@ def render(board: Dashboard, dashboard_file: str, recording_rules_file: str) -> 
         "count only in part. With every variable at *All* a panel reads a rule summed down to "
         "the panel's own grouping; with any variable set it reads the rule that keeps "
         "`agent_id`, `model` and `provider` and filters it. The matcher on "
-        f"`{board.switch_label}` (a label no series has) picks between the two.",
+        f"`{board.switch_label}` (a label no series has) picks between the two. Latency "
+        "panels have a third: with agents chosen and the other variables at *All* they read "
+        "the rule that keeps `agent_id` and `le` alone.",
         "",
     ]
     panels = [panel for panel in board.panels if panel.kind != "row"]

@@ -38,7 +38,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("target", type=click.Choice(TARGET_CHOICES), default="all")
+@click.argument("target", type=click.Choice(TARGET_CHOICES), required=False)
+@click.option(
+    "--target",
+    "target_option",
+    type=click.Choice(TARGET_CHOICES),
+    help="The same as TARGET.",
+)
 @config_option
 @out_option
 @click.option(
@@ -47,18 +53,29 @@ def cli() -> None:
     help="Write nothing; exit 1 naming every file that differs from what the config "
     "generates (for CI).",
 )
-def build(target: str, config_path: str, out_dir: str, check: bool) -> None:
+def build(
+    target: str | None, target_option: str | None, config_path: str, out_dir: str, check: bool
+) -> None:
     """Generate the dashboard, Prometheus config, rules and rule tests from the config.
 
     TARGET is dashboards, alerts, prometheus, alertmanager, central (the central topology's
-    scraper config, compose file and Grafana data source) or all. The output is
-    byte-identical across runs, and each file is written atomically.
+    scraper config, compose file and Grafana data source), kubernetes (the
+    prometheus-operator's objects) or all (the default: every file the config asks for). The
+    output is byte-identical across runs, and each file is written atomically.
     """
+    if target and target_option and target != target_option:
+        raise UsageError(f"two targets given, {target} and {target_option}: give one")
+    target = target or target_option or "all"
     config = load_config(config_path)
     if target == "central" and not config.topology.central:
         raise UsageError(
             f"{config_path}: topology.kind is {config.topology.kind}; the central files are "
             "built for topology.kind: central"
+        )
+    if target == "kubernetes" and config.kubernetes is None:
+        raise UsageError(
+            f"{config_path}: has no kubernetes section; add one (`kubernetes: {{namespace: "
+            "llm}`, see docs/kubernetes.md) to build the prometheus-operator's objects"
         )
     files = output.generate(config, target)
     root = Path(out_dir)
@@ -111,6 +128,8 @@ def validate(config_path: str, out_dir: str) -> None:
         checks += promtool.check_central(
             root, config.topology.scraper, paths.SCRAPER, list(paths.RULE_FILES)
         )
+    if config.kubernetes is not None:
+        checks += promtool.check_prometheus_rule(root, paths.KUBERNETES_RULES)
     for step, ok, printed in checks:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {step}")
         if not ok:

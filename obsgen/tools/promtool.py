@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+
+import yaml
 
 
 def available() -> str | None:
@@ -64,3 +67,13 @@ def check_central(out_dir: Path, scraper: str, scraper_config: str, rule_files: 
         ok, output = run("check", "config", out_dir / scraper_config)
         results.append((f"promtool check config {scraper_config}", ok, output))
     return results
+
+
+def check_prometheus_rule(out_dir: Path, manifest: str) -> list[tuple[str, bool, str]]:
+    """The rule groups a PrometheusRule embeds, checked by promtool as a rule file."""
+    groups = yaml.safe_load((out_dir / manifest).read_text())["spec"]["groups"]
+    with tempfile.TemporaryDirectory(prefix="obsgen-") as folder:
+        rules = Path(folder) / "prometheus-rule-groups.yml"
+        rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+        ok, output = run("check", "rules", rules)
+    return [(f"promtool check rules (the groups of {manifest})", ok, output)]

@@ -55,6 +55,7 @@ EVERY_SECTION: dict[str, Any] = {
         },
         "routes": {},
     },
+    "kubernetes": {},
 }
 
 

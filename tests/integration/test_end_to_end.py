@@ -26,11 +26,15 @@ from obsgen.tools import stack_assets
 from obsgen.tools.stack import LocalStack, Ports, port_is_free
 from tests import helpers
 from tests.dashboard_queries import (
+    VARIABLES,
     QueryAPI,
+    concrete_values,
     dashboard,
     empty_panel_queries,
     panel,
     recording_rules_without_series,
+    substitute,
+    variable_values,
 )
 from tests.helpers import free_port
 
@@ -196,13 +200,51 @@ def test_prometheus_scrapes_the_demo_and_every_schema_metric(stack):
 # -- 2. Every dashboard query returns data ------------------------------------------------------
 
 
-@pytest.mark.parametrize("variables", ["all", "concrete"])
+@pytest.mark.parametrize("variables", ["all", "concrete", "agent"])
 def test_every_panel_query_returns_data(stack, variables):
     eventually(lambda: stack.query("llm_label_overflow_total"), "no label overflow yet")
     eventually(lambda: stack.query("llm_errors_total"), "no errors recorded yet")
     time.sleep(5)  # several scrapes, so rates over $__rate_interval have two samples
     empty = empty_panel_queries(stack, stack.root, variables)
     assert not empty, "panel queries that returned no data:\n" + "\n".join(empty)
+
+
+def test_the_per_agent_latency_rule_agrees_with_the_full_rule(stack):
+    """With one agent chosen a latency panel reads the rule kept by agent and bucket; a model
+    choice that matches every model (``.+``) reads the rule that keeps every label instead.
+    Both are the same quantile."""
+    title = "Request Latency Distribution"
+    expr = panel(stack.root, title)["targets"][0]["expr"]
+    agent = concrete_values(stack, expr)["agent_id"]
+    per_agent = substitute(expr, {"agent_id": agent}, range_seconds=120, step=2)
+    full = substitute(expr, {"agent_id": agent, "model": ".+"}, range_seconds=120, step=2)
+    assert "agent_id_le:" in expr and per_agent != full
+
+    def both() -> tuple[float, float] | None:
+        at = time.time() - 3  # a time both rules were evaluated at (every second)
+        values = [stack.value(query, at) for query in (per_agent, full)]
+        return (values[0], values[1]) if None not in values else None
+
+    one, other = eventually(both, f"{title} has no value for agent {agent}")
+    assert one == pytest.approx(other, rel=1e-9)
+
+
+def test_variables_list_the_recorded_values_on_both_endpoints(stack):
+    queries = {
+        v["name"]: v["query"]["query"]
+        for v in dashboard(stack.root)["templating"]["list"]
+        if v["type"] == "query"
+    }
+    assert set(queries) == set(VARIABLES)
+    for name, query in queries.items():
+        recorded = {
+            s["metric"][name] for s in stack.query(f"count by ({name}) (llm_requests_total)")
+        }
+        assert len(recorded) > 1
+        eventually(
+            lambda q=query, r=recorded: variable_values(stack, q) == (r, r) or None,
+            f"{name}: {query} does not list {sorted(recorded)} on both endpoints",
+        )
 
 
 # -- 3. Every recording rule produces series ----------------------------------------------------

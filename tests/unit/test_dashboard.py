@@ -197,7 +197,8 @@ def test_template_variables(board):
     for name in ("agent_id", "model", "provider"):
         variable = variables[name]
         assert variable["type"] == "query" and variable["datasource"] == DATASOURCE
-        assert variable["query"]["query"] == f"label_values({name}:llm_requests:rate5m, {name})"
+        values = f"dashboard_{name}"
+        assert variable["query"]["query"] == f"label_values({values}:llm_requests:values, {values})"
         assert variable["includeAll"] and variable["multi"] and variable["allValue"] == ".*"
         assert variable["refresh"] == 2  # on time-range change
 

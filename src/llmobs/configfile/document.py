@@ -42,6 +42,7 @@ SECTIONS = {
     "runbook_url": "where each alert's runbook_url points (its section is #alertname)",
     "alerts": "overrides of the generated alerts",
     "notifications": "where Alertmanager sends the alerts",
+    "kubernetes": "the prometheus-operator objects `obsgen build kubernetes` renders",
 }
 #: The keys of ``teams:``.
 TEAM_KEYS = {
