@@ -16,6 +16,8 @@ from llmobs.schema import METRICS
 from obsgen import paths
 
 VARIABLES = ("agent_id", "model", "provider")
+#: The label the dashboard's queries switch rules on (no series carries it).
+ALL_SELECTED = "__obsgen_all_selected__"
 
 
 class QueryAPI:
@@ -126,12 +128,12 @@ def concrete_values(api: QueryAPI, expr: str) -> dict[str, str]:
 
 def chosen_values(api: QueryAPI, expr: str, variables: str) -> dict[str, str]:
     """Variable values for ``expr``: none (``variables`` = "all"), values that have data for
-    every variable ("concrete"), or for the agent only, the others at All ("agent")."""
+    every variable ("concrete"), or for one variable alone (its name), the others at All."""
     if variables == "all" or not any(f"${name}" in expr for name in VARIABLES):
         return {}
     values = concrete_values(api, expr)
-    if variables == "agent":
-        return {name: value for name, value in values.items() if name == "agent_id"}
+    if variables in VARIABLES:
+        return {name: value for name, value in values.items() if name == variables}
     return values
 
 

@@ -20,11 +20,21 @@ T = TypeVar("T")
 PROMTOOL = shutil.which("promtool")
 
 
+#: Ports this process has handed out: a port closed after probing is free again, and the
+#: system may well offer it to the next probe, so two servers of one test would share it.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on now, never one this process handed
+    out before."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def eventually(
@@ -90,7 +100,9 @@ def free_ports(count: int) -> int:
     """The first of ``count`` consecutive TCP ports on 127.0.0.1 that nothing listens on."""
     for _ in range(100):
         first = free_port()
-        if all(_port_free(first + offset) for offset in range(1, count)):
+        block = range(first + 1, first + count)
+        if all(p not in _HANDED_OUT and _port_free(p) for p in block):
+            _HANDED_OUT.update(block)
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
 

@@ -47,9 +47,6 @@ from llmobs.teams import team_pattern
 
 #: Grafana template variables, by the label they filter.
 DASHBOARD_FILTERS = ("agent_id", "model", "provider")
-#: The variable a histogram's latency panels have a rule of their own for: one agent chosen,
-#: the other variables at All, is how the dashboard is used most after All.
-AGENT = "agent_id"
 #: A label no series carries: matching it against the variables tells whether all are at All.
 ALL_SELECTED = "__obsgen_all_selected__"
 #: The window of the rate rules the dashboard and the SLO alerts read.
@@ -240,14 +237,16 @@ def _switched(series: Series, by: tuple[str, ...], read: str, function: str, win
         text = aggregate("sum", read.format(selector(fine.record, filtered)), by)
         return Expr(text, frozenset({fine}))
     coarse = window_rule(function, series, window, by)
-    if "le" in by and AGENT in filters and len(filters) > 1:
-        per_agent = window_rule(function, series, window, [AGENT, *by])
-        text = _either(
-            coarse.record, fine.record, series.matchers, filters, read, by, per_agent.record
-        )
-        return Expr(text, frozenset({coarse, per_agent, fine}))
-    text = _either(coarse.record, fine.record, series.matchers, filters, read, by)
-    return Expr(text, frozenset({coarse, fine}))
+    singles = {f: window_rule(function, series, window, [f, *by]) for f in filters}
+    records = {f: rule.record for f, rule in singles.items()}
+    text = _either(coarse.record, fine.record, series.matchers, filters, read, by, records)
+    return Expr(text, frozenset({coarse, fine, *singles.values()}))
+
+
+def _chosen_alone(label: str, filters: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """Matchers true when ``label`` is the only one of ``filters`` not at All."""
+    others = "".join(f"${other}" for other in filters if other != label)
+    return [(ALL_SELECTED, "=~", others), (ALL_SELECTED, "!~", f"${label}")]
 
 
 def _either(
@@ -257,21 +256,20 @@ def _either(
     filters: Iterable[str],
     read: str,
     by: Iterable[str],
-    per_agent: str | None = None,
+    singles: dict[str, str],
 ) -> str:
-    """``read`` of ``coarse`` when every variable in ``filters`` is at All, else of ``fine``
-    filtered by them; with a ``per_agent`` rule, of that one when only agents are chosen."""
+    """``read`` of ``coarse`` when every variable in ``filters`` is at All; of ``singles[f]``
+    (kept by ``f`` and ``by``) filtered by ``f`` when ``f`` alone is chosen; else of ``fine``
+    filtered by them all. The three cases exclude each other, so one branch answers."""
     filters, matchers = tuple(filters), tuple(matchers)
     switch = "".join(f"${label}" for label in filters)
     branches = [selector(coarse, [*matchers, (ALL_SELECTED, "=~", switch)])]
-    if per_agent is None:
-        fine_only: list[tuple[str, str, str]] = [(ALL_SELECTED, "!~", switch)]
-    else:
-        others = "".join(f"${label}" for label in filters if label != AGENT)
-        only_agents = [(ALL_SELECTED, "=~", others), (ALL_SELECTED, "!~", switch)]
-        branches.append(selector(per_agent, [*matchers, *variable_matchers([AGENT]), *only_agents]))
-        fine_only = [(ALL_SELECTED, "!~", others)]
-    branches.append(selector(fine, [*matchers, *variable_matchers(filters), *fine_only]))
+    for label in filters:
+        alone = _chosen_alone(label, filters)
+        branches.append(selector(singles[label], [*matchers, *variable_matchers([label]), *alone]))
+    # Two or more chosen: for every variable, another one is chosen.
+    several = [(ALL_SELECTED, "!~", _chosen_alone(f, filters)[0][2]) for f in filters]
+    branches.append(selector(fine, [*matchers, *variable_matchers(filters), *several]))
     reads = (aggregate("sum", read.format(branch), by) for branch in branches)
     return "(" + "\nor\n".join(reads) + ")"
 
@@ -286,6 +284,11 @@ def top_rule(source: RecordingRule, label: str, count: int) -> tuple[RecordingRu
         f"topk({count}, sum_over_time({ranking.record}[{TOP_WINDOW}]))"
     )
     return RecordingRule(f"{level}:{metric}:{operation}_top{count}", expr), ranking
+
+
+def gauge_rule(spec: MetricSpec, by: Iterable[str]) -> RecordingRule:
+    """A gauge summed by ``by``, recorded."""
+    return RecordingRule(rule_name(by, spec.name, "sum"), aggregate("sum", spec.name, by))
 
 
 class RuleReader:
@@ -314,8 +317,10 @@ class RuleReader:
         coarse = window_rule("rate", series, RULE_WINDOW, by)
         fine = window_rule("rate", series, RULE_WINDOW, [*series.filters, *by])
         top, ranking = top_rule(coarse, label, count)
-        text = _either(top.record, fine.record, series.matchers, series.filters, "{}", by)
-        return Expr(text, frozenset({coarse, fine, top, ranking}))
+        singles = {f: window_rule("rate", series, RULE_WINDOW, [f, *by]) for f in series.filters}
+        records = {f: rule.record for f, rule in singles.items()}
+        text = _either(top.record, fine.record, series.matchers, series.filters, "{}", by, records)
+        return Expr(text, frozenset({coarse, fine, top, ranking, *singles.values()}))
 
     def budget_used(self) -> Expr:
         """The share of each budget its period has spent."""
@@ -336,10 +341,13 @@ class RuleReader:
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
         top list), else for every chosen agent."""
-        source = RecordingRule(rule_name(by, spec.name, "sum"), aggregate("sum", spec.name, by))
+        source = gauge_rule(spec, by)
         top, ranking = top_rule(source, "agent_id", count)
-        text = _either(top.record, spec.name, (), Series(spec).filters, "{}", by)
-        return Expr(text, frozenset({source, top, ranking}))
+        filters = Series(spec).filters
+        singles = {f: gauge_rule(spec, _labels([f, *by])) for f in filters}
+        records = {f: rule.record for f, rule in singles.items()}
+        text = _either(top.record, spec.name, (), filters, "{}", by, records)
+        return Expr(text, frozenset({source, top, ranking, *singles.values()}))
 
 
 class RawReader:

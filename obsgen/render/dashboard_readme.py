@@ -62,11 +62,10 @@ def render(board: Dashboard, dashboard_file: str, recording_rules_file: str) -> 
         "with thousands of agents. Rates are 5-minute rates; totals over the time range "
         "integrate them (`sum_over_time` times the rule interval), so the last few minutes "
         "count only in part. With every variable at *All* a panel reads a rule summed down to "
-        "the panel's own grouping; with any variable set it reads the rule that keeps "
-        "`agent_id`, `model` and `provider` and filters it. The matcher on "
-        f"`{board.switch_label}` (a label no series has) picks between the two. Latency "
-        "panels have a third: with agents chosen and the other variables at *All* they read "
-        "the rule that keeps `agent_id` and `le` alone.",
+        "the panel's own grouping; with one variable set, the rule kept by that variable (and "
+        "the grouping) filtered by it; with two or more, the rule that keeps `agent_id`, "
+        "`model` and `provider` filtered by them. Matchers on "
+        f"`{board.switch_label}` (a label no series has) pick the one branch that answers.",
         "",
     ]
     panels = [panel for panel in board.panels if panel.kind != "row"]

@@ -26,6 +26,7 @@ from obsgen.tools import stack_assets
 from obsgen.tools.stack import LocalStack, Ports, port_is_free
 from tests import helpers
 from tests.dashboard_queries import (
+    ALL_SELECTED,
     VARIABLES,
     QueryAPI,
     concrete_values,
@@ -200,7 +201,7 @@ def test_prometheus_scrapes_the_demo_and_every_schema_metric(stack):
 # -- 2. Every dashboard query returns data ------------------------------------------------------
 
 
-@pytest.mark.parametrize("variables", ["all", "concrete", "agent"])
+@pytest.mark.parametrize("variables", ["all", "concrete", *VARIABLES])
 def test_every_panel_query_returns_data(stack, variables):
     eventually(lambda: stack.query("llm_label_overflow_total"), "no label overflow yet")
     eventually(lambda: stack.query("llm_errors_total"), "no errors recorded yet")
@@ -209,24 +210,40 @@ def test_every_panel_query_returns_data(stack, variables):
     assert not empty, "panel queries that returned no data:\n" + "\n".join(empty)
 
 
-def test_the_per_agent_latency_rule_agrees_with_the_full_rule(stack):
-    """With one agent chosen a latency panel reads the rule kept by agent and bucket; a model
-    choice that matches every model (``.+``) reads the rule that keeps every label instead.
-    Both are the same quantile."""
-    title = "Request Latency Distribution"
+@pytest.mark.parametrize("alone", VARIABLES)
+@pytest.mark.parametrize("title", ["Request Latency Distribution", "Requests per Agent"])
+def test_a_variable_chosen_alone_reads_its_own_rule_and_agrees_with_the_full_one(
+    stack, title, alone
+):
+    """With one variable chosen a panel reads the rule kept by that variable; choosing another
+    variable as ``.+`` (every value) reads the rule that keeps every label instead. Both
+    answer the same. (``.+`` leaves out series without that label: the other variable is one
+    every series has.)"""
     expr = panel(stack.root, title)["targets"][0]["expr"]
-    agent = concrete_values(stack, expr)["agent_id"]
-    per_agent = substitute(expr, {"agent_id": agent}, range_seconds=120, step=2)
-    full = substitute(expr, {"agent_id": agent, "model": ".+"}, range_seconds=120, step=2)
-    assert "agent_id_le:" in expr and per_agent != full
+    value = eventually(lambda: concrete_values(stack, expr)[alone], f"no series to choose {alone}")
+    metric = "llm_request_duration_seconds_count" if "duration" in expr else "llm_requests_total"
+    other = next(
+        name
+        for name in VARIABLES
+        if name != alone and not stack.query(f'count({metric}{{{name}=""}})')
+    )
+    by_itself = substitute(expr, {alone: value}, range_seconds=120, step=2)
+    in_full = substitute(expr, {alone: value, other: ".+"}, range_seconds=120, step=2)
+    assert f'{alone}=~"{value}",{ALL_SELECTED}=~' in by_itself
 
-    def both() -> tuple[float, float] | None:
-        at = time.time() - 3  # a time both rules were evaluated at (every second)
-        values = [stack.value(query, at) for query in (per_agent, full)]
-        return (values[0], values[1]) if None not in values else None
+    def agree() -> bool | None:
+        """Both answers at one time, equal; None while either is empty or they differ (a
+        group may be mid-evaluation at that time, one rule written and the next not yet)."""
+        at = time.time() - 3
+        one, two = (
+            sorted((tuple(sorted(s["metric"].items())), float(s["value"][1])) for s in found)
+            for found in (stack.query(q, at) for q in (by_itself, in_full))
+        )
+        if not one or [k for k, _ in one] != [k for k, _ in two]:
+            return None
+        return [v for _, v in one] == pytest.approx([v for _, v in two], rel=1e-9) or None
 
-    one, other = eventually(both, f"{title} has no value for agent {agent}")
-    assert one == pytest.approx(other, rel=1e-9)
+    eventually(agree, f"{title} with {alone}={value} alone differs from the full rule's")
 
 
 def test_variables_list_the_recorded_values_on_both_endpoints(stack):

@@ -120,17 +120,61 @@ def test_panels_read_recording_rules_not_raw_counters():
             assert raw in ([], ["llm_active_requests"]), (title, expr)
 
 
-def test_a_switched_query_reads_the_coarse_rule_only_with_every_variable_at_all():
-    """Each filtered read has a branch selected when the variables are all at All (their
-    regexes then match the empty value of a label no series has) and one for the rest."""
+VARIABLE_NAMES = ("agent_id", "model", "provider")
+
+
+def _switched_selectors(expr: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """(rule, matchers) of every selector of ``expr`` that switches on the variables."""
+    found = []
+    for name, body in re.findall(r"([\w:]+)\{([^}]*)\}", expr):
+        matchers = re.findall(r'(\w+)(=~|!~|!=|=)"([^"]*)"', body)
+        if any(label == ALL_SELECTED for label, _, _ in matchers):
+            found.append((name, matchers))
+    return found
+
+
+def _selects(matchers: list[tuple[str, str, str]], chosen: dict[str, str]) -> bool:
+    """Whether the switch matchers hold with ``chosen`` values (the rest at All, ``.*``)."""
+    for label, op, value in matchers:
+        if label != ALL_SELECTED:
+            continue
+        for variable in VARIABLE_NAMES:
+            value = value.replace(f"${variable}", chosen.get(variable, ".*"))
+        if bool(re.fullmatch(value, "")) != (op == "=~"):
+            return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {},
+        {"agent_id": "a"},
+        {"model": "m"},
+        {"provider": "p"},
+        {"agent_id": "a", "model": "m"},
+        {"model": "m", "provider": "p"},
+        {"agent_id": "a", "model": "m", "provider": "p"},
+    ],
+    ids=["all", "agent", "model", "provider", "agent+model", "model+provider", "every"],
+)
+def test_one_branch_of_each_switched_read_answers_and_it_filters_by_what_is_chosen(chosen):
+    """Every way the variables can be set selects exactly one branch of each switched read:
+    at All the coarse rule, unfiltered; one variable chosen, a rule filtered by it alone; two
+    or more, the rule filtered by all of them."""
     for title, exprs in panel_queries(load(CONFIGS[0])).items():
         for expr in exprs:
-            at_all = re.findall(ALL_SELECTED + r'=~"([^"]*)"', expr)
-            filtered = re.findall(ALL_SELECTED + r'!~"([^"]*)"', expr)
-            assert at_all == filtered, title
-            for switch in at_all:
-                assert re.fullmatch(re.sub(r"\$\w+", ".*", switch), "")
-                assert not re.fullmatch(switch.replace("$agent_id", "a", 1).replace("$", ""), "")
+            selectors = _switched_selectors(expr)
+            reads = sum(_selects(m, {}) for _, m in selectors)
+            active = [(rule, m) for rule, m in selectors if _selects(m, chosen)]
+            assert len(active) == reads, (title, chosen)
+            for rule, matchers in active:
+                switch = "".join(v for label, _, v in matchers if label == ALL_SELECTED)
+                relevant = {v for v in chosen if f"${v}" in switch}
+                if len(relevant) > 1:  # the full rule, filtered by every variable it has
+                    relevant = {v for v in VARIABLE_NAMES if f"${v}" in switch}
+                filtered = {label for label, _, value in matchers if value == f"${label}"}
+                assert filtered == relevant, (title, rule, chosen)
 
 
 def quantile_arguments(expr: str) -> list[str]:
