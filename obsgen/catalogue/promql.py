@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from llmobs.schema import (
@@ -274,16 +274,41 @@ def _either(
     return "(" + "\nor\n".join(reads) + ")"
 
 
-def top_rule(source: RecordingRule, label: str, count: int) -> tuple[RecordingRule, RecordingRule]:
+def top_rule(
+    source: RecordingRule, label: str, count: int, within: str | None = None
+) -> tuple[RecordingRule, RecordingRule]:
     """``source`` kept only for the ``count`` values of ``label`` with the most requests over
-    :data:`TOP_WINDOW`, and the request-rate rule that ranks them."""
-    ranking = window_rule("rate", requests(), RULE_WINDOW, (label,))
+    :data:`TOP_WINDOW` (with ``within``, the ``count`` busiest of each value of that label,
+    which ``source`` must keep), and the request-rate rule that ranks them."""
+    kept = (label, within) if within else (label,)
+    ranking = window_rule("rate", requests(), RULE_WINDOW, kept)
     level, metric, operation = source.record.split(":")
+    top = f"topk by ({within}) " if within else "topk"
     expr = (
-        f"{source.record}\nand on ({label})\n"
-        f"topk({count}, sum_over_time({ranking.record}[{TOP_WINDOW}]))"
+        f"{source.record}\nand on ({', '.join(kept)})\n"
+        f"{top}({count}, sum_over_time({ranking.record}[{TOP_WINDOW}]))"
     )
-    return RecordingRule(f"{level}:{metric}:{operation}_top{count}", expr), ranking
+    suffix = f"_top{count}" + (f"_per_{within}" if within else "")
+    return RecordingRule(f"{level}:{metric}:{operation}{suffix}", expr), ranking
+
+
+def _busiest_singles(
+    label: str, filters: tuple[str, ...], count: int, source: Callable[[str], RecordingRule]
+) -> tuple[dict[str, str], set[RecordingRule]]:
+    """The rule each variable chosen alone reads in a panel of the busiest values of
+    ``label``: the values chosen when ``label`` is, else the ``count`` busiest of each value
+    of that variable (``source(variable)`` keeps both labels); and every rule they read."""
+    records: dict[str, str] = {}
+    rules: set[RecordingRule] = set()
+    for variable in filters:
+        rule = source(variable)
+        rules.add(rule)
+        if variable != label:
+            top, ranking = top_rule(rule, label, count, variable)
+            rules |= {top, ranking}
+            rule = top
+        records[variable] = rule.record
+    return records, rules
 
 
 def gauge_rule(spec: MetricSpec, by: Iterable[str]) -> RecordingRule:
@@ -317,10 +342,14 @@ class RuleReader:
         coarse = window_rule("rate", series, RULE_WINDOW, by)
         fine = window_rule("rate", series, RULE_WINDOW, [*series.filters, *by])
         top, ranking = top_rule(coarse, label, count)
-        singles = {f: window_rule("rate", series, RULE_WINDOW, [f, *by]) for f in series.filters}
-        records = {f: rule.record for f, rule in singles.items()}
+        records, singles = _busiest_singles(
+            label,
+            series.filters,
+            count,
+            lambda variable: window_rule("rate", series, RULE_WINDOW, [variable, *by]),
+        )
         text = _either(top.record, fine.record, series.matchers, series.filters, "{}", by, records)
-        return Expr(text, frozenset({coarse, fine, top, ranking, *singles.values()}))
+        return Expr(text, frozenset({coarse, fine, top, ranking, *singles}))
 
     def budget_used(self) -> Expr:
         """The share of each budget its period has spent."""
@@ -344,10 +373,11 @@ class RuleReader:
         source = gauge_rule(spec, by)
         top, ranking = top_rule(source, "agent_id", count)
         filters = Series(spec).filters
-        singles = {f: gauge_rule(spec, _labels([f, *by])) for f in filters}
-        records = {f: rule.record for f, rule in singles.items()}
+        records, singles = _busiest_singles(
+            "agent_id", filters, count, lambda variable: gauge_rule(spec, _labels([variable, *by]))
+        )
         text = _either(top.record, spec.name, (), filters, "{}", by, records)
-        return Expr(text, frozenset({source, top, ranking, *singles.values()}))
+        return Expr(text, frozenset({source, top, ranking, *singles}))
 
 
 class RawReader:

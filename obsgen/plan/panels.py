@@ -282,7 +282,8 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             "timeseries",
             REQ_PER_SEC,
             f"Requests per second by agent: the {BUSIEST_AGENTS} agents with the most requests "
-            "over the last 24 hours, or the agents chosen with the agent_id variable.",
+            "over the last 24 hours (of the model or provider chosen alone), or the agents "
+            "chosen with the agent_id variable.",
             (
                 Target(
                     lambda r: r.busiest_rate(q.requests(), "agent_id", BUSIEST_AGENTS),
@@ -361,7 +362,8 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             "timeseries",
             REQUESTS_UNIT,
             f"Requests in flight by agent and provider: the {BUSIEST_AGENTS} agents with the most "
-            "requests over the last 24 hours, or the agents chosen with the agent_id variable.",
+            "requests over the last 24 hours (of the provider chosen alone), or the agents "
+            "chosen with the agent_id variable.",
             (
                 Target(
                     lambda r: r.busiest_gauge(

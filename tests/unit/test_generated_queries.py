@@ -268,3 +268,19 @@ def test_team_is_derived_with_the_configured_separator():
     panels = {panel.title: panel for panel in plan.build(full).dashboard.panels}
     (team_cost,) = panels["Cost per Team"].queries
     assert '"$1$2", "agent_id", "([^/]+)/.*|(.*)"' in team_cost.expr
+
+
+@pytest.mark.parametrize("title", ["Requests per Agent", "Active Requests"])
+def test_a_busiest_agents_panel_keeps_its_top_list_when_a_model_or_provider_is_chosen(title):
+    """With a model or provider chosen alone, a panel of the busiest agents reads the busiest
+    agents of that value (a few series), not every agent that used it."""
+    (expr,) = panel_queries(load(CONFIGS[0]))[title]
+    for variable in ("model", "provider"):
+        if f"${variable}" not in expr:
+            continue
+        active = [
+            rule
+            for rule, matchers in _switched_selectors(expr)
+            if _selects(matchers, {variable: "x"})
+        ]
+        assert active == [next(r for r in active if r.endswith(f"_top10_per_{variable}"))]
