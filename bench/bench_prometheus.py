@@ -231,7 +231,7 @@ def _prepare(options, folder: Path, data: Path) -> Fleet:
     return fleet
 
 
-def _choices(fleet: Fleet) -> list[Choice]:
+def _choices() -> list[Choice]:
     """Every variable at All, then one value of each variable: the ways the board is used."""
     return [
         Choice("every variable at All"),
@@ -328,7 +328,7 @@ def main() -> bool:
             f"{time.perf_counter() - started:.0f} s"
         )
 
-    choices = _choices(fleet)
+    choices = _choices()
     prometheus = Prometheus(data, list(files.values()), folder)
     try:
         print(f"prometheus: {_settle(data)}")

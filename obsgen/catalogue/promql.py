@@ -8,13 +8,14 @@ read by the dashboard and the alerts alike.
 An :class:`Expr` carries the recording rules it reads, so whoever plans the expressions also
 knows which rules to record.
 
-Dashboard reads switch between two recording rules. When every template variable a metric has
-is at *All* (``.*``), the panel reads a rule aggregated down to the panel's own grouping (a few
-series); otherwise it reads the rule that keeps ``agent_id``, ``model`` and ``provider`` and
-filters it. The switch is a matcher on :data:`ALL_SELECTED`, a label no series carries: a
-matcher on a missing label compares the empty string, which the concatenated variable regexes
-(``$agent_id$model$provider``) match only when each is ``.*``. The branch not taken selects no
-series, so Prometheus reads nothing for it.
+Dashboard reads switch between recording rules. When every template variable a metric has is
+at *All* (``.*``), the panel reads a rule aggregated down to the panel's own grouping (a few
+series); when one variable alone is chosen, the rule kept by that variable and the grouping,
+filtered by it; when two or more are, the rule that keeps ``agent_id``, ``model`` and
+``provider``, filtered by them. The switch is matchers on :data:`ALL_SELECTED`, a label no
+series carries: a matcher on a missing label compares the empty string, which concatenated
+variable regexes (``$agent_id$model$provider``) match only when each is ``.*``. The branches
+not taken select no series, so Prometheus reads nothing for them.
 
 Example:
     >>> from llmobs.schema import REQUESTS
@@ -243,10 +244,15 @@ def _switched(series: Series, by: tuple[str, ...], read: str, function: str, win
     return Expr(text, frozenset({coarse, fine, *singles.values()}))
 
 
+def _others(label: str, filters: tuple[str, ...]) -> str:
+    """The variables of ``filters`` but ``label``, concatenated: the empty string matches it
+    only when each of them is at All."""
+    return "".join(f"${other}" for other in filters if other != label)
+
+
 def _chosen_alone(label: str, filters: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """Matchers true when ``label`` is the only one of ``filters`` not at All."""
-    others = "".join(f"${other}" for other in filters if other != label)
-    return [(ALL_SELECTED, "=~", others), (ALL_SELECTED, "!~", f"${label}")]
+    return [(ALL_SELECTED, "=~", _others(label, filters)), (ALL_SELECTED, "!~", f"${label}")]
 
 
 def _either(
@@ -268,7 +274,7 @@ def _either(
         alone = _chosen_alone(label, filters)
         branches.append(selector(singles[label], [*matchers, *variable_matchers([label]), *alone]))
     # Two or more chosen: for every variable, another one is chosen.
-    several = [(ALL_SELECTED, "!~", _chosen_alone(f, filters)[0][2]) for f in filters]
+    several = [(ALL_SELECTED, "!~", _others(f, filters)) for f in filters]
     branches.append(selector(fine, [*matchers, *variable_matchers(filters), *several]))
     reads = (aggregate("sum", read.format(branch), by) for branch in branches)
     return "(" + "\nor\n".join(reads) + ")"
@@ -337,7 +343,8 @@ class RuleReader:
 
     def busiest_rate(self, series: Series, label: str, count: int) -> Expr:
         """Per-second rate by ``label``: at All only for the ``count`` busiest values (a
-        recorded top list), else for every chosen value."""
+        recorded top list), with another variable chosen alone the ``count`` busiest of its
+        value, else for every chosen value."""
         by = (label,)
         coarse = window_rule("rate", series, RULE_WINDOW, by)
         fine = window_rule("rate", series, RULE_WINDOW, [*series.filters, *by])
@@ -369,7 +376,8 @@ class RuleReader:
 
     def busiest_gauge(self, spec: MetricSpec, by: tuple[str, ...], count: int) -> Expr:
         """A gauge summed by ``by``: at All only for the ``count`` busiest agents (a recorded
-        top list), else for every chosen agent."""
+        top list), with another variable chosen alone the ``count`` busiest of its value, else
+        for every chosen agent."""
         source = gauge_rule(spec, by)
         top, ranking = top_rule(source, "agent_id", count)
         filters = Series(spec).filters
