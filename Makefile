@@ -72,7 +72,8 @@ test: install system-deps schema-deps
 # The SDK instrumentation against the oldest release of each SDK it supports (each adapter
 # names it: scripts/oldest_sdks.py), in a venv of their own; `make test` ran the newest.
 OLDEST_VENV := $(VENV)-oldest-sdks
-SDK_TESTS := tests/integration/test_instrument_sdks.py tests/integration/test_instrument_gemini_bedrock.py
+SDK_TESTS := tests/integration/test_instrument_sdks.py tests/integration/test_instrument_gemini_bedrock.py \
+	tests/integration/test_instrument_billing.py
 
 test-oldest-sdks: install
 	@echo "SDK tests against the oldest supported releases: $$($(PYTHON) scripts/oldest_sdks.py | tr '\n' ' ')"

@@ -8,7 +8,11 @@ binary event stream. The model name picks a scenario: ``…-break`` ends a strea
 event cut short; for Bedrock an exception event); ``…-429once`` is refused with 429 once, then
 answered. Chat completions asked at ``measured_url`` report a prompt of a token per four
 characters of the messages' text and as many output tokens as ``max_tokens`` allows (else
-MEASURED_OUTPUT_TOKENS). Every answer carries rate-limit headers: RATE_LIMITS."""
+MEASURED_OUTPUT_TOKENS). Every answer carries rate-limit headers: RATE_LIMITS. As the real APIs
+do, OpenAI answers name the request's ``service_tier`` (``default`` if it named none), a
+Responses request with a ``web_search`` tool gets a ``web_search_call`` output item, and an
+Anthropic request with a web search tool reports WEB_SEARCHES searches, one whose prompt marks a
+cache breakpoint with a one-hour ``ttl`` reports its cache writes as one-hour writes."""
 
 from __future__ import annotations
 
@@ -42,6 +46,42 @@ ANTHROPIC_START_USAGE = {
     "output_tokens": 1,
 }
 ANTHROPIC_OUTPUT_TOKENS = 60
+WEB_SEARCHES = 2
+
+
+def openai_tier(body: dict[str, Any]) -> str:
+    """The tier an OpenAI answer names: the one asked for, else ``default``."""
+    return str(body.get("service_tier") or "default")
+
+
+def asks_web_search(body: dict[str, Any]) -> bool:
+    """Whether a request offers the provider's web search tool."""
+    return any(str(tool.get("type", "")).startswith("web_search") for tool in body.get("tools", ()))
+
+
+def asks_one_hour_cache(body: dict[str, Any]) -> bool:
+    """Whether an Anthropic request marks a cache breakpoint kept an hour."""
+    return '"ttl": "1h"' in json.dumps(body)
+
+
+def anthropic_start_usage(body: dict[str, Any]) -> dict[str, Any]:
+    """The usage of an Anthropic answer's start: ANTHROPIC_START_USAGE, its cache writes split
+    by how long they are kept, and its tier."""
+    writes = ANTHROPIC_START_USAGE["cache_creation_input_tokens"]
+    long_writes = writes if asks_one_hour_cache(body) else 0
+    usage = {
+        **ANTHROPIC_START_USAGE,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": writes - long_writes,
+            "ephemeral_1h_input_tokens": long_writes,
+        },
+        "service_tier": "standard",
+    }
+    if asks_web_search(body):
+        usage["server_tool_use"] = {"web_search_requests": WEB_SEARCHES}
+    return usage
+
+
 GEMINI_USAGE = {
     "promptTokenCount": 500,
     "cachedContentTokenCount": 400,
@@ -83,23 +123,27 @@ def measured_usage(body: dict[str, Any]) -> dict[str, Any]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
-def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+def _chunk(
+    model: str, delta: dict[str, Any], finish: str | None = None, tier: str = "default"
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-local",
         "object": "chat.completion.chunk",
         "created": 1764288000,
         "model": model,
+        "service_tier": tier,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
 
 
-def _responses_events(model: str) -> list[dict[str, Any]]:
+def _responses_events(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     response = {
         "id": "resp_local",
         "object": "response",
         "created_at": 1764288000,
         "model": model,
         "status": "completed",
+        "service_tier": openai_tier(body),
         "output": [
             {
                 "type": "message",
@@ -115,6 +159,10 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
         "usage": RESPONSES_USAGE,
     }
     item = response["output"][0]
+    if asks_web_search(body):
+        search = {"type": "web_search_call", "id": "ws_local", "status": "completed"}
+        search["action"] = {"type": "search", "query": "local"}
+        response["output"] = [search, item]
     part = item["content"][0]
     where = {"item_id": "msg_local", "output_index": 0, "content_index": 0}
     deltas = [
@@ -139,7 +187,8 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
     return [{**event, "sequence_number": number} for number, event in enumerate(events)]
 
 
-def _anthropic_events(model: str) -> list[dict[str, Any]]:
+def _anthropic_events(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    start_usage = anthropic_start_usage(body)
     message = {
         "id": "msg_local",
         "type": "message",
@@ -148,13 +197,17 @@ def _anthropic_events(model: str) -> list[dict[str, Any]]:
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": ANTHROPIC_START_USAGE,
+        "usage": start_usage,
     }
     deltas = [
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}
         for w in WORDS
     ]
-    final_usage = {**ANTHROPIC_START_USAGE, "output_tokens": ANTHROPIC_OUTPUT_TOKENS}
+    final_usage = {**start_usage, "output_tokens": ANTHROPIC_OUTPUT_TOKENS}
+    delta_usage: dict[str, Any] = {"output_tokens": ANTHROPIC_OUTPUT_TOKENS}
+    if "server_tool_use" in start_usage:  # the searches run after the start: counted in the delta
+        delta_usage["server_tool_use"] = start_usage["server_tool_use"]
+        message["usage"] = {k: v for k, v in start_usage.items() if k != "server_tool_use"}
     final = {
         **message,
         "content": [{"type": "text", "text": "".join(WORDS)}],
@@ -169,7 +222,7 @@ def _anthropic_events(model: str) -> list[dict[str, Any]]:
         {
             "type": "message_delta",
             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"output_tokens": ANTHROPIC_OUTPUT_TOKENS},
+            "usage": delta_usage,
         },
         {"type": "message_stop"},
         {"message": final},  # what a call that does not stream gets (not streamed)
@@ -276,14 +329,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.endswith(":streamGenerateContent"):
             self._gemini_stream(model)
         elif self.path.endswith("/responses"):
-            self._events(model, _responses_events(model), body.get("stream"))
+            self._events(model, _responses_events(model, body), body.get("stream"))
         elif self.path.endswith("/messages"):
-            self._events(model, _anthropic_events(model), body.get("stream"))
+            self._events(model, _anthropic_events(model, body), body.get("stream"))
         elif body.get("stream"):
             self._stream(model, body)
         else:
             measured = self.path.startswith(MEASURED_PREFIX)
-            self._json(model, measured_usage(body) if measured else USAGE)
+            self._json(model, measured_usage(body) if measured else USAGE, openai_tier(body))
 
     def send_response(self, code: int, message: str | None = None) -> None:
         super().send_response(code, message)
@@ -361,12 +414,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _json(self, model: str, usage: dict[str, Any]) -> None:
+    def _json(self, model: str, usage: dict[str, Any], tier: str) -> None:
         answer = {
             "id": "chatcmpl-local",
             "object": "chat.completion",
             "created": 1764288000,
             "model": model,
+            "service_tier": tier,
             "choices": [
                 {
                     "index": 0,
@@ -384,11 +438,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         words = WORDS * (self.server.stream_repeats)  # type: ignore[attr-defined]
-        chunks = [_chunk(model, {"role": "assistant", "content": ""})]
-        chunks += [_chunk(model, {"content": word}) for word in words]
-        chunks.append(_chunk(model, {}, "stop"))
+        tier = openai_tier(body)
+        chunks = [_chunk(model, {"role": "assistant", "content": ""}, tier=tier)]
+        chunks += [_chunk(model, {"content": word}, tier=tier) for word in words]
+        chunks.append(_chunk(model, {}, "stop", tier))
         if (body.get("stream_options") or {}).get("include_usage"):
-            chunks.append({**_chunk(model, {}), "choices": [], "usage": USAGE})
+            chunks.append({**_chunk(model, {}, tier=tier), "choices": [], "usage": USAGE})
         if model.endswith("-break"):
             chunks = chunks[:3]
         for chunk in chunks:

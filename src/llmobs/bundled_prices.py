@@ -44,16 +44,21 @@ def _rate(value: Any) -> Rate | None:
     return TieredRate(base=float(value.base), tiers=tiers)
 
 
+def _per_one(per_thousand: Decimal | None) -> float:
+    return float(per_thousand) / 1000 if per_thousand else 0.0
+
+
 def rates_from_model_price(price: Any, supplement: dict[str, Rate] | None = None) -> TokenRates:
-    """Convert a genai-prices ModelPrice to TokenRates (text tokens and per-request fees),
-    filling fields it lacks from ``supplement``."""
-    per_thousand_requests = getattr(price, "requests_kcount", None)
+    """Convert a genai-prices ModelPrice to TokenRates (text tokens, fees per request and per
+    web search), filling fields it lacks from ``supplement``."""
     rates = TokenRates(
         input=_rate(getattr(price, "input_mtok", None)) or 0.0,
         output=_rate(getattr(price, "output_mtok", None)) or 0.0,
         cache_read=_rate(getattr(price, "cache_read_mtok", None)),
         cache_write=_rate(getattr(price, "cache_write_mtok", None)),
-        per_request=float(per_thousand_requests) / 1000 if per_thousand_requests else 0.0,
+        cache_write_1h=_rate(getattr(price, "cache_write_1h_mtok", None)),
+        per_request=_per_one(getattr(price, "requests_kcount", None)),
+        per_web_search=_per_one(getattr(price, "web_searches_kcount", None)),
     )
     missing = {k: v for k, v in (supplement or {}).items() if getattr(rates, k) is None}
     return replace(rates, **missing) if missing else rates  # type: ignore[arg-type]

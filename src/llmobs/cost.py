@@ -304,12 +304,14 @@ class CostTracker(CostReports):
         prompt_tokens: int = 0,
         max_tokens: int | None = None,
         enforce_all: bool = False,
+        service_tier: str | None = None,
     ) -> Reservation | None:
         """Reserve a call's worst-case cost before making it, or raise BudgetExceededError
         naming the budget it would exceed (the call must then not be made).
 
-        The amount is ``max_cost`` (USD), else the model's price for ``prompt_tokens`` in and
-        ``max_tokens`` out (``reserve_output_tokens`` when the call sets no output limit). It is
+        The amount is ``max_cost`` (USD), else the model's price on ``service_tier`` for
+        ``prompt_tokens`` in and ``max_tokens`` out (``reserve_output_tokens`` when the call
+        sets no output limit). It is
         held on every enforced budget of the agent (``enforce_all``: on every budget) and on
         every run the caller is in, across all processes sharing the store. Settle it with
         ``record_cost(..., reservation=...)``, or ``release`` it if the call is not made.
@@ -323,6 +325,7 @@ class CostTracker(CostReports):
             prompt_tokens=prompt_tokens,
             max_tokens=max_tokens,
             enforce_all=enforce_all,
+            service_tier=service_tier,
         )
 
     def enforcing(self, enforce_all: bool = False) -> bool:

@@ -7,6 +7,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from .errors import InvalidRecordError
 from .metrics import LLMMetrics, get_llm_metrics
 from .pricing import LLMCostCalculator
 from .prompt_size import prompt_token_bound
+from .service_tiers import tier_name
 from .store import CostStoreError
 from .streams import StreamReader
 from .usage import TokenUsage, extract_usage
@@ -99,17 +101,26 @@ class LLMCall:
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        web_search_requests: int = 0,
+        service_tier: str | None = None,
     ) -> None:
         """Take usage from a provider response (OpenAI, Anthropic, Gemini) or from counts.
 
         Counts follow the llmobs convention: ``prompt_tokens`` includes cached tokens,
-        ``completion_tokens`` includes reasoning tokens. Usage
-        of an unexpected shape rejects the call's record (counted in
-        ``llm_invalid_records_total``); it raises only when the metrics are strict.
+        ``completion_tokens`` includes reasoning tokens, ``cache_write_tokens`` includes the
+        1-hour writes. ``service_tier`` names the tier that served the call where the response
+        does not say (a Gemini or Bedrock batch: ``"batch"``). Usage of an unexpected shape
+        rejects the call's record (counted in ``llm_invalid_records_total``); it raises only
+        when the metrics are strict.
         """
         try:
+            tier = tier_name(service_tier)
             if response is not None:
-                self.usage = extract_usage(response)
+                usage = extract_usage(response)
+                if usage is not None and tier is not None:
+                    usage = replace(usage, service_tier=tier)
+                self.usage = usage
                 return
             self.usage = TokenUsage(
                 optional_token_count(prompt_tokens, "prompt_tokens"),
@@ -117,6 +128,9 @@ class LLMCall:
                 optional_token_count(cache_read_tokens, "cache_read_tokens"),
                 optional_token_count(cache_write_tokens, "cache_write_tokens"),
                 optional_token_count(reasoning_tokens, "reasoning_tokens"),
+                optional_token_count(cache_write_1h_tokens, "cache_write_1h_tokens"),
+                optional_token_count(web_search_requests, "web_search_requests"),
+                tier,
             )
         except InvalidRecordError as error:
             self._rejected = True
@@ -253,7 +267,8 @@ class LLMObserver:
         ``max_cost`` in USD, else the model's price for its prompt and its output limit
         ``max_tokens`` (the tracker's ``reserve_output_tokens`` when None). The prompt is
         ``prompt_tokens``, else a bound counted from ``request`` (the call's keyword
-        arguments, see ``llmobs.prompt_size``) if given (see ``CostTracker.reserve``).
+        arguments, see ``llmobs.prompt_size``) if given, priced on the request's
+        ``service_tier`` (see ``CostTracker.reserve``).
         """
         if max_cost is None and max_tokens is None and not prompt_tokens and request is None:
             return LLMCall(self, agent_id, model, provider, cached)
@@ -311,6 +326,7 @@ class LLMObserver:
                 max_cost=limits.get("max_cost"),
                 prompt_tokens=prompt,
                 max_tokens=limits.get("max_tokens"),
+                service_tier=None if request is None else request.get("service_tier"),
             )
         except BudgetExceededError:
             raise
@@ -371,14 +387,7 @@ class LLMObserver:
         cost = values.optional_cost(call.cost)
         unpriced = False
         if cost is None and call.usage is not None:
-            cost = self.calculator.cost_of(
-                call.model,
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                provider=call.provider,
-                cache_read_tokens=usage.cache_read_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-            )
+            cost = self.calculator.usage_cost(call.model, usage, provider=call.provider)
             unpriced = cost is None
         taken = self.metrics.record_request(
             call.agent_id,

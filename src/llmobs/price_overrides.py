@@ -9,9 +9,14 @@ Format::
         output: 12.0                   # USD per million completion tokens
         cache_read: 0.3                # optional, defaults to the input price
         cache_write: 3.75              # optional, defaults to the input price
+        cache_write_1h: 6.0            # optional (1-hour cache writes), defaults to 2x input
         per_request: 0.0               # optional, USD per request
+        per_web_search: 0.01           # optional, USD per web search the provider ran
+        service_tier: batch            # optional: the price of this tier only
 
-An exact name wins over a glob; among globs the first in the file wins.
+An exact name wins over a glob; among globs the first in the file wins. An entry with
+``service_tier`` prices calls served on that tier (``llmobs.service_tiers``); one without it
+prices the standard tier, from which the others are derived where the provider publishes a rule.
 """
 
 from __future__ import annotations
@@ -23,10 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from .rates import TokenRates
+from .service_tiers import KNOWN_TIERS, tier_name
 
 _REQUIRED = ("model", "input", "output")
-_PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "per_request")
-_ALLOWED = {"model", "provider", *_PRICE_KEYS}
+_PRICE_KEYS = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "cache_write_1h",
+    "per_request",
+    "per_web_search",
+)
+_ALLOWED = {"model", "provider", "service_tier", *_PRICE_KEYS}
 
 
 class PriceFileError(ValueError):
@@ -40,13 +54,17 @@ class PriceOverride:
     model: str
     provider: str | None
     rates: TokenRates
+    service_tier: str | None = None
 
     @property
     def is_glob(self) -> bool:
         return any(ch in self.model for ch in "*?[")
 
-    def matches(self, model: str, provider: str | None) -> bool:
-        """Whether this entry prices ``model`` (lower-cased) from ``provider``."""
+    def matches(self, model: str, provider: str | None, tier: str | None = None) -> bool:
+        """Whether this entry prices ``model`` (lower-cased) from ``provider`` on ``tier``
+        (None: the standard tier)."""
+        if self.service_tier != tier:
+            return False
         if self.provider is not None and self.provider != provider:
             return False
         if self.is_glob:
@@ -66,6 +84,17 @@ def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise PriceFileError(f"{where}: must be a non-empty string, got {value!r}")
     return value.strip().lower()
+
+
+def _tier(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    name = _name(value, where)
+    if name not in KNOWN_TIERS:
+        raise PriceFileError(
+            f"{where}: unknown service tier {name!r} (known: {', '.join(sorted(KNOWN_TIERS))})"
+        )
+    return tier_name(name)
 
 
 def parse_overrides(document: object, source: str) -> tuple[PriceOverride, ...]:
@@ -97,6 +126,7 @@ def parse_overrides(document: object, source: str) -> tuple[PriceOverride, ...]:
                 model=_name(entry["model"], f"{where}.model"),
                 provider=None if provider is None else _name(provider, f"{where}.provider"),
                 rates=TokenRates(**prices),
+                service_tier=_tier(entry.get("service_tier"), f"{where}.service_tier"),
             )
         )
     return tuple(overrides)
@@ -146,11 +176,12 @@ def _expanded_size(root: Any) -> int:
 
 
 def find_override(
-    overrides: tuple[PriceOverride, ...], model: str, provider: str | None
+    overrides: tuple[PriceOverride, ...], model: str, provider: str | None, tier: str | None = None
 ) -> PriceOverride | None:
-    """The entry that prices ``model``: an exact name first, else the first matching glob."""
-    exact = [o for o in overrides if not o.is_glob and o.matches(model, provider)]
+    """The entry that prices ``model`` on ``tier`` (None: standard): an exact name first, else
+    the first matching glob."""
+    exact = [o for o in overrides if not o.is_glob and o.matches(model, provider, tier)]
     if exact:
         # A provider-specific entry is more specific than one for every provider.
         return min(exact, key=lambda o: o.provider is None)
-    return next((o for o in overrides if o.is_glob and o.matches(model, provider)), None)
+    return next((o for o in overrides if o.is_glob and o.matches(model, provider, tier)), None)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import values
-from .bundled_prices import BundledModel, find_bundled_model
+from .bundled_prices import PROVIDER_ALIASES, BundledModel, find_bundled_model
 from .errors import InvalidRecordError, Reason
 from .price_overrides import PriceFileError, PriceOverride, find_override, load_overrides
 from .rates import TokenRates
+from .service_tiers import tier_name, tier_rates
+from .usage import TokenUsage
 
 if TYPE_CHECKING:
     from .metrics import LLMMetrics
@@ -53,6 +55,18 @@ class ModelPricing:
     @property
     def changes_over_time(self) -> bool:
         return self._bundled is not None and self._bundled.changes_over_time
+
+    @property
+    def provider_id(self) -> str | None:
+        """genai-prices' id of the provider whose price this is (by alias for a price file's)."""
+        if self._bundled is not None:
+            return self._bundled.provider_id
+        return None if self.provider is None else PROVIDER_ALIASES.get(self.provider, self.provider)
+
+    @property
+    def model_id(self) -> str:
+        """The model whose price this is: genai-prices' id, or the price file entry's name."""
+        return self._bundled.model_id if self._bundled is not None else self.priced_as
 
 
 def _text(value: object, field: str) -> str:
@@ -131,6 +145,7 @@ class LLMCostCalculator:
         self._pricing: dict[tuple[Any, Any], ModelPricing | None] = {}
         self._warned: set[tuple[str, str]] = set()
         self._warned_full = False
+        self._warned_tiers: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -204,30 +219,92 @@ class LLMCostCalculator:
         provider: str | None = None,
         cache_read_tokens: int | None = 0,
         cache_write_tokens: int | None = 0,
+        cache_write_1h_tokens: int | None = 0,
+        web_searches: int | None = 0,
+        service_tier: str | None = None,
         at: datetime | None = None,
     ) -> float | None:
         """The request's cost in USD, or None if the model has no known price.
 
         Raises InvalidRecordError for bad input; counts nothing.
         """
-        prompt = values.token_count(prompt_tokens, "prompt_tokens")
-        completion = values.token_count(completion_tokens, "completion_tokens")
-        cache_read = values.optional_token_count(cache_read_tokens, "cache_read_tokens")
-        cache_write = values.optional_token_count(cache_write_tokens, "cache_write_tokens")
-        if cache_read + cache_write > prompt:
-            raise InvalidRecordError(
-                Reason.INVALID_TOKENS,
-                f"cache_read_tokens + cache_write_tokens ({cache_read + cache_write}) exceed "
-                f"prompt_tokens ({prompt}); prompt_tokens must include cached tokens (for "
-                "Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
-            )
+        usage = TokenUsage(
+            prompt_tokens=values.token_count(prompt_tokens, "prompt_tokens"),
+            completion_tokens=values.token_count(completion_tokens, "completion_tokens"),
+            cache_read_tokens=values.optional_token_count(cache_read_tokens, "cache_read_tokens"),
+            cache_write_tokens=values.optional_token_count(
+                cache_write_tokens, "cache_write_tokens"
+            ),
+            cache_write_1h_tokens=values.optional_token_count(
+                cache_write_1h_tokens, "cache_write_1h_tokens"
+            ),
+            web_search_requests=values.optional_token_count(web_searches, "web_searches"),
+            service_tier=tier_name(service_tier),
+        )
+        return self.usage_cost(model, usage, provider=provider, at=at)
+
+    def usage_cost(
+        self,
+        model: str,
+        usage: TokenUsage,
+        *,
+        provider: str | None = None,
+        at: datetime | None = None,
+    ) -> float | None:
+        """What ``usage`` costs on ``model`` (its tokens, searches and tier), or None if the
+        model has no known price. Raises InvalidRecordError for bad input; counts nothing."""
+        _check_parts(usage)
         if at is not None and not isinstance(at, datetime):
             raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
         pricing = self.pricing(model, provider)
         if pricing is None:
             return None
         rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
-        return rates.cost(prompt, completion, cache_read, cache_write)
+        if usage.service_tier is not None:
+            rates = self._tier_rates(pricing, rates, usage)
+        return rates.cost(
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cache_read_tokens,
+            usage.cache_write_tokens,
+            usage.cache_write_1h_tokens,
+            usage.web_search_requests,
+        )
+
+    def _tier_rates(
+        self, pricing: ModelPricing, standard: TokenRates, usage: TokenUsage
+    ) -> TokenRates:
+        """The rates of the usage's service tier: the price file's entry for the tier, else
+        derived from the standard rates, else (unknown to both) the standard rates."""
+        tier = usage.service_tier
+        assert tier is not None
+        override = find_override(self._overrides, pricing.model, pricing.provider, tier)
+        if override is not None:
+            return override.rates
+        rates = tier_rates(
+            standard, pricing.provider_id, pricing.model_id, tier, usage.prompt_tokens
+        )
+        if rates is None:
+            self._warn_unknown_tier(tier, pricing.priced_as)
+            return standard
+        return rates
+
+    def _warn_unknown_tier(self, tier: str, priced_as: str) -> None:
+        """Log once per tier and model (for up to ``MAX_WARNED_UNPRICED`` of them) that the
+        tier has no price of its own."""
+        key = (tier[:100], priced_as)
+        with self._lock:
+            first = key not in self._warned_tiers and len(self._warned_tiers) < MAX_WARNED_UNPRICED
+            if first:
+                self._warned_tiers.add(key)
+        if first:
+            logger.warning(
+                "llmobs has no price of service tier %r for %s: it is priced at the standard "
+                "rates; add an entry with service_tier to a price file (%s) to price it",
+                key[0],
+                priced_as,
+                PRICES_FILE_ENV,
+            )
 
     def note_unpriced(self, model: str, provider: str | None) -> None:
         """Count a request of a model with no price in the metrics, and warn once per model."""
@@ -275,10 +352,16 @@ class LLMCostCalculator:
         provider: str | None = None,
         cache_read_tokens: int | None = 0,
         cache_write_tokens: int | None = 0,
+        cache_write_1h_tokens: int | None = 0,
+        web_searches: int | None = 0,
+        service_tier: str | None = None,
         at: datetime | None = None,
     ) -> float:
         """USD cost of one request; 0.0 for a model with no price or for rejected input.
 
+        ``cache_write_1h_tokens`` are the part of the cache writes kept an hour (Anthropic),
+        ``web_searches`` the searches billed per search, ``service_tier`` the tier that served
+        the call (``batch``, ``flex``, ``priority``; see ``llmobs.service_tiers``).
         Never raises for bad input unless the metrics are in strict mode.
         """
         try:
@@ -289,6 +372,9 @@ class LLMCostCalculator:
                 provider=provider,
                 cache_read_tokens=cache_read_tokens,
                 cache_write_tokens=cache_write_tokens,
+                cache_write_1h_tokens=cache_write_1h_tokens,
+                web_searches=web_searches,
+                service_tier=service_tier,
                 at=at,
             )
         except InvalidRecordError as error:
@@ -309,3 +395,21 @@ class LLMCostCalculator:
 
 
 _NO_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)  # unused by rates that never change
+
+
+def _check_parts(usage: TokenUsage) -> None:
+    """InvalidRecordError if the cache counts are more than the prompt they are part of."""
+    cached = usage.cache_read_tokens + usage.cache_write_tokens
+    if cached > usage.prompt_tokens:
+        raise InvalidRecordError(
+            Reason.INVALID_TOKENS,
+            f"cache_read_tokens + cache_write_tokens ({cached}) exceed "
+            f"prompt_tokens ({usage.prompt_tokens}); prompt_tokens must include cached tokens "
+            "(for Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
+        )
+    values.part_of(
+        usage.cache_write_1h_tokens,
+        "cache_write_1h_tokens",
+        usage.cache_write_tokens,
+        "cache_write",
+    )

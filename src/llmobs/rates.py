@@ -5,11 +5,13 @@ Token convention: ``prompt_tokens`` is every input token of the request, cached 
 of the prompt read from or written to the provider's prompt cache, each priced at its own rate
 (at the input rate where the model has none). Anthropic reports ``input_tokens`` without the
 cache tokens: pass ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens``.
+``cache_write_1h_tokens`` are the part of the cache writes kept an hour (Anthropic's 1-hour TTL),
+priced at their own rate, twice the input rate where the model has none.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 PER_MILLION = 1_000_000.0
 
@@ -33,12 +35,24 @@ class TieredRate:
                 price = tier_price
         return price
 
+    def scaled(self, factor: float) -> TieredRate:
+        """This rate with every price multiplied by ``factor``."""
+        return TieredRate(self.base * factor, tuple((s, p * factor) for s, p in self.tiers))
+
 
 Rate = float | TieredRate
+
+#: Anthropic's 1-hour cache writes cost twice the input rate (its pricing page).
+ONE_HOUR_WRITE_FACTOR = 2.0
 
 
 def _rate_at(rate: Rate, prompt_tokens: int) -> float:
     return rate if isinstance(rate, float) else rate.at(prompt_tokens)
+
+
+def scaled_rate(rate: Rate, factor: float) -> Rate:
+    """``rate`` with every price multiplied by ``factor``."""
+    return rate * factor if isinstance(rate, float) else rate.scaled(factor)
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,9 @@ class TokenRates:
     output: Rate
     cache_read: Rate | None = None
     cache_write: Rate | None = None
+    cache_write_1h: Rate | None = None
     per_request: float = 0.0
+    per_web_search: float = 0.0
 
     def cost(
         self,
@@ -63,21 +79,39 @@ class TokenRates:
         completion_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        web_searches: int = 0,
     ) -> float:
-        """USD for one request. Cache tokens are part of ``prompt_tokens``."""
+        """USD for one request. Cache tokens are part of ``prompt_tokens``, and the 1-hour
+        writes part of ``cache_write_tokens``; each web search adds ``per_web_search``."""
         input_rate = _rate_at(self.input, prompt_tokens)
         uncached = prompt_tokens - cache_read_tokens - cache_write_tokens
         total = uncached * input_rate + completion_tokens * _rate_at(self.output, prompt_tokens)
         if cache_read_tokens:
-            read = (
-                input_rate if self.cache_read is None else _rate_at(self.cache_read, prompt_tokens)
+            total += cache_read_tokens * self._rate_or(self.cache_read, input_rate, prompt_tokens)
+        short_writes = cache_write_tokens - cache_write_1h_tokens
+        if short_writes:
+            total += short_writes * self._rate_or(self.cache_write, input_rate, prompt_tokens)
+        if cache_write_1h_tokens:
+            long_rate = input_rate * ONE_HOUR_WRITE_FACTOR
+            total += cache_write_1h_tokens * self._rate_or(
+                self.cache_write_1h, long_rate, prompt_tokens
             )
-            total += cache_read_tokens * read
-        if cache_write_tokens:
-            write = (
-                input_rate
-                if self.cache_write is None
-                else _rate_at(self.cache_write, prompt_tokens)
-            )
-            total += cache_write_tokens * write
-        return total / PER_MILLION + self.per_request
+        return total / PER_MILLION + self.per_request + web_searches * self.per_web_search
+
+    @staticmethod
+    def _rate_or(rate: Rate | None, fallback: float, prompt_tokens: int) -> float:
+        return fallback if rate is None else _rate_at(rate, prompt_tokens)
+
+    def scaled(self, factor: float) -> TokenRates:
+        """These rates with every token price multiplied by ``factor`` (a batch discount);
+        fees per request and per search stay as they are."""
+        token_prices = {
+            name: scaled_rate(rate, factor)
+            for name in _TOKEN_PRICES
+            if (rate := getattr(self, name)) is not None
+        }
+        return replace(self, **token_prices)  # type: ignore[arg-type]
+
+
+_TOKEN_PRICES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")

@@ -43,9 +43,10 @@ class Reserver:
         max_cost: float | None,
         prompt_tokens: int,
         max_tokens: int | None,
+        service_tier: str | None = None,
     ) -> int:
-        """What to reserve in nano-USD: ``max_cost``, else the model's price for
-        ``prompt_tokens`` in and ``max_tokens`` (or the default output reservation) out."""
+        """What to reserve in nano-USD: ``max_cost``, else the model's price on ``service_tier``
+        for ``prompt_tokens`` in and ``max_tokens`` (or the default output reservation) out."""
         if max_cost is not None:
             return worst_case_nusd(max_cost, None)
         output = self.output_tokens if max_tokens is None else max_tokens
@@ -54,6 +55,7 @@ class Reserver:
             values.token_count(prompt_tokens, "prompt_tokens"),
             values.token_count(output, "max_tokens"),
             provider=clean_name(provider, "provider"),
+            service_tier=service_tier,
         )
         return worst_case_nusd(None, priced)
 
@@ -67,10 +69,11 @@ class Reserver:
         prompt_tokens: int,
         max_tokens: int | None,
         enforce_all: bool,
+        service_tier: str | None = None,
     ) -> Reservation | None:
         """See ``CostTracker.reserve``."""
         agent = clean_name(agent_id, "agent_id")
-        amount = self.worst_case(model, provider, max_cost, prompt_tokens, max_tokens)
+        amount = self.worst_case(model, provider, max_cost, prompt_tokens, max_tokens, service_tier)
         team = clean_name(self._team_of(agent), "team")
         enforced = [
             budget

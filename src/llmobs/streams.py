@@ -19,7 +19,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .usage import TokenUsage, count_of, detail_of, extract_usage, field_of, read_usage
+from .usage import (
+    TokenUsage,
+    count_of,
+    detail_of,
+    extract_usage,
+    field_of,
+    read_usage,
+    tier_of,
+    web_searches_of,
+)
 
 #: Event types that carry output (text, reasoning, tool input), of the Responses and Messages APIs.
 _OUTPUT_EVENTS = frozenset(
@@ -99,13 +108,18 @@ class StreamReader:
             start,
             completion_tokens=count_of(usage, "output_tokens"),
             reasoning_tokens=detail_of(usage, "output_tokens_details", "thinking_tokens"),
+            web_search_requests=web_searches_of(usage) or start.web_search_requests,
         )
 
     def _chat_chunk(self, chunk: Any) -> bool:
         """An OpenAI chat chunk: output in a choice's delta, usage in the last chunk."""
         usage = field_of(chunk, "usage")
         if usage is not None:
-            self.usage = read_usage(usage)
+            found = read_usage(usage)
+            tier = tier_of(chunk)
+            self.usage = (
+                found if found is None or tier is None else replace(found, service_tier=tier)
+            )
         for choice in field_of(chunk, "choices") or ():
             delta = field_of(choice, "delta")
             if delta is not None and (

@@ -3,14 +3,19 @@
 Every reader returns the llmobs convention: ``prompt_tokens`` counts every input token, cached
 ones included, and the cache counts are parts of it; ``completion_tokens`` counts every output
 token, reasoning ones included (OpenAI reasoning, Anthropic thinking, Gemini thoughts), and the
-reasoning count is part of it.
+reasoning count is part of it. ``cache_write_1h_tokens`` (Anthropic's 1-hour cache writes) are
+part of ``cache_write_tokens``. ``web_search_requests`` counts the searches the provider ran and
+bills per search; ``service_tier`` is the tier that served the call if the provider said
+(``service_tiers``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+from .service_tiers import tier_name
 from .values import optional_token_count
 
 
@@ -23,6 +28,9 @@ class TokenUsage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    web_search_requests: int = 0
+    service_tier: str | None = None
 
 
 def field_of(source: Any, name: str) -> Any:
@@ -74,7 +82,33 @@ def _anthropic(usage: Any) -> TokenUsage:
         cache_read_tokens=read,
         cache_write_tokens=write,
         reasoning_tokens=detail_of(usage, "output_tokens_details", "thinking_tokens"),
+        cache_write_1h_tokens=detail_of(usage, "cache_creation", "ephemeral_1h_input_tokens"),
+        web_search_requests=web_searches_of(usage),
+        service_tier=tier_of(usage),
     )
+
+
+def web_searches_of(usage: Any) -> int:
+    """Anthropic's ``usage.server_tool_use.web_search_requests`` (0 if absent)."""
+    return detail_of(usage, "server_tool_use", "web_search_requests")
+
+
+def tier_of(source: Any) -> str | None:
+    """The ``service_tier`` a response or usage names, as ``service_tiers.tier_name`` reads it."""
+    return tier_name(field_of(source, "service_tier"))
+
+
+def _openai_extras(response: Any, usage: TokenUsage, items: bool) -> TokenUsage:
+    """An OpenAI response's tier, and with ``items`` (the Responses API) the web searches
+    among its output items: both reported beside its usage."""
+    tier = tier_of(response)
+    output = field_of(response, "output") if items else None
+    searches = 0
+    if isinstance(output, (list, tuple)):
+        searches = sum(1 for item in output if field_of(item, "type") == "web_search_call")
+    if tier is None and not searches:
+        return usage
+    return replace(usage, service_tier=tier, web_search_requests=searches)
 
 
 def _gemini(usage: Any) -> TokenUsage:
@@ -98,19 +132,25 @@ def _bedrock(usage: Any) -> TokenUsage:
     )
 
 
-def read_usage(usage: Any) -> TokenUsage | None:
-    """The usage of a usage object itself, whichever provider's shape it has."""
+def _reader_of(usage: Any) -> Callable[[Any], TokenUsage] | None:
+    """The reader of a usage object's provider shape; None if it has none of them."""
     if field_of(usage, "inputTokens") is not None:
-        return _bedrock(usage)
+        return _bedrock
     if field_of(usage, "prompt_token_count") is not None:
-        return _gemini(usage)
+        return _gemini
     if field_of(usage, "prompt_tokens") is not None:
-        return _openai_chat(usage)
+        return _openai_chat
     if field_of(usage, "input_tokens") is not None:
         if field_of(usage, "input_tokens_details") is not None:
-            return _openai_responses(usage)
-        return _anthropic(usage)
+            return _openai_responses
+        return _anthropic
     return None
+
+
+def read_usage(usage: Any) -> TokenUsage | None:
+    """The usage of a usage object itself, whichever provider's shape it has."""
+    reader = _reader_of(usage)
+    return None if reader is None else reader(usage)
 
 
 def extract_usage(response: Any) -> TokenUsage | None:
@@ -140,7 +180,10 @@ def extract_usage(response: Any) -> TokenUsage | None:
         if isinstance(inner, TokenUsage):
             return inner
         if inner is not None and inner is not response:
-            found = read_usage(inner)
-            if found is not None:
+            reader = _reader_of(inner)
+            if reader is not None:
+                found = reader(inner)
+                if reader is _openai_chat or reader is _openai_responses:
+                    return _openai_extras(response, found, reader is _openai_responses)
                 return found
     return read_usage(response)
