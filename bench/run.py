@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_attribution
 import bench_costs
 import bench_instrument
 import bench_metrics
@@ -16,6 +17,7 @@ if __name__ == "__main__":
     results = [
         bench_metrics.main(),
         bench_costs.main(),
+        bench_attribution.main(),
         bench_postgres.main(),
         bench_instrument.main(),
     ]

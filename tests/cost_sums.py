@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from llmobs.attribution import tags_of_text
 from llmobs.periods import Period
 from llmobs.store import DIMENSIONS, ROLLUP_PERIODS, TOTAL, CostStore, StoredEntry
 
@@ -19,7 +20,7 @@ def expected_rollups(entries: list[StoredEntry]) -> dict[tuple[str, str, date, s
         values = (1, int(not e.priced), e.prompt_tokens, e.completion_tokens,
                   e.cache_read_tokens, e.cache_write_tokens, e.cost_nusd)  # fmt: skip
         keys = {TOTAL: TOTAL, "agent": e.agent_id, "model": e.model, "provider": e.provider,
-                "team": e.team}  # fmt: skip
+                "team": e.team, **tags_of_text(e.tags)}  # fmt: skip
         for period in ROLLUP_PERIODS:
             start = Period(period).bounds(e.day)[0]
             for dim, key in keys.items():
@@ -29,9 +30,14 @@ def expected_rollups(entries: list[StoredEntry]) -> dict[tuple[str, str, date, s
     return {key: tuple(row) for key, row in sums.items()}
 
 
+#: The tag keys the tests' entries carry.
+TEST_TAG_KEYS = ("customer", "feature")
+
+
 def stored_rollups(store: CostStore) -> dict[tuple[str, str, date, str], tuple]:
     rows = {}
     for period in ROLLUP_PERIODS:
-        for row in store.rollups(period, date.min, date.max, (TOTAL, *DIMENSIONS)):
+        dims = (TOTAL, *DIMENSIONS, *TEST_TAG_KEYS)
+        for row in store.rollups(period, date.min, date.max, dims):
             rows[(row.period, row.dim, row.start, row.key)] = tuple(getattr(row, f) for f in FIELDS)
     return rows

@@ -325,6 +325,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
         alert_for=_alert_for(r, top.get("alerts"), ("alerts",)),
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
         kubernetes=kubernetes(r, top, ("kubernetes",)),
+        attribution_keys=runtime.attribution_keys,
         source=source,
         lines=lines,
     )

@@ -262,6 +262,8 @@ class Config:
     notifications: Notifications = field(default_factory=Notifications)
     #: The prometheus-operator objects to render, if the config asks for them.
     kubernetes: Kubernetes | None = None
+    #: Attribution tag keys of the user's own, besides the built-in ones.
+    attribution_keys: tuple[str, ...] = ()
     source: str = DEFAULT_CONFIG
     #: The line of every key in the file, for issues found after reading it.
     lines: dict[tuple[str | int, ...], int] = field(
@@ -271,7 +273,7 @@ class Config:
     @property
     def runtime(self) -> RuntimeConfig:
         """What a service's runtime reads of this config (its trackers' budgets)."""
-        return RuntimeConfig(self.budgets, self.team_separator)
+        return RuntimeConfig(self.budgets, self.team_separator, self.attribution_keys)
 
     @property
     def source_name(self) -> str:

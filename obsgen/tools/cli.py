@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from llmobs import CostStoreError, CostTracker
-from llmobs.configfile import Budgets, ConfigError, load_runtime
+from llmobs.attribution import attribution_keys
+from llmobs.configfile import ConfigError, RuntimeConfig, load_runtime
 from llmobs.store import default_path
 from obsgen import config as configuration
 from obsgen import output, paths
@@ -173,10 +174,11 @@ def init(path: str, force: bool) -> None:
 @click.option(
     "--by",
     "by",
-    type=click.Choice(GROUPINGS),
     default="agent",
     show_default=True,
-    help="How to break the spend down.",
+    metavar="DIMENSION",
+    help=f"How to break the spend down: {', '.join(GROUPINGS)}, or an attribution tag "
+    "(customer, user, feature, environment, or a key of the config's attribution.keys).",
 )
 @click.option(
     "--db",
@@ -229,9 +231,16 @@ def costs(
         limit = None
     elif limit is None and fmt == "table":
         limit = TABLE_ROWS
-    budgets = _config_budgets(config_path)
+    runtime = _runtime_config(config_path)
+    budgets = None if runtime is None else runtime.budgets
+    keys = () if runtime is None else runtime.attribution_keys
+    known = [*GROUPINGS, *sorted(attribution_keys(keys))]
+    if by not in known:
+        raise UsageError(
+            f"obsgen costs: Invalid value for '--by': {by!r} is not one of {', '.join(known)}"
+        )
     try:
-        tracker = CostTracker(db or default_path(), read_only=True)
+        tracker = CostTracker(db or default_path(), read_only=True, attribution_keys=keys)
         try:
             report = CostReport.build(tracker, period, by, day, limit=limit, budgets=budgets)
         finally:
@@ -241,12 +250,12 @@ def costs(
     click.echo(report.render(fmt), nl=False)
 
 
-def _config_budgets(path: str | None) -> Budgets | None:
-    """The budgets of the config at ``path``, else of ``obsgen.yaml`` if there is one."""
+def _runtime_config(path: str | None) -> RuntimeConfig | None:
+    """The runtime's part of the config at ``path``, else of ``obsgen.yaml`` if there is one."""
     if path is None and not Path(configuration.DEFAULT_CONFIG).exists():
         return None
     try:
-        return load_runtime(path or configuration.DEFAULT_CONFIG).budgets
+        return load_runtime(path or configuration.DEFAULT_CONFIG)
     except ConfigError as exc:
         raise UsageError(str(exc.issues[0])) from None
 

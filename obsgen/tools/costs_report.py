@@ -1,6 +1,6 @@
 """The spend report behind ``obsgen costs``: one period's totals and budget first, then its
-biggest spenders one way (agent, model, provider, team) beside their own budgets, as a table,
-JSON or CSV."""
+biggest spenders one way (agent, model, provider, team, or an attribution tag such as customer)
+beside their own budgets, as a table, JSON or CSV."""
 
 from __future__ import annotations
 

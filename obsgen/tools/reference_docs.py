@@ -42,6 +42,7 @@ EVERY_SECTION: dict[str, Any] = {
     },
     "slo": {},
     "teams": {},
+    "attribution": {},
     "dashboard": {},
     "alerts": {"for": {}},
     "notifications": {
@@ -106,8 +107,8 @@ def config_page() -> str:
         "",
         "Every key of the config, by section; `obsgen init` writes a commented starter. A key",
         "left out takes its default; `null` turns off what can be off (a budget, the anomaly",
-        "alert) and is an error elsewhere. The runtime reads `budgets` and `teams` "
-        "(`CostTracker.from_config`);",
+        "alert) and is an error elsewhere. The runtime reads `budgets`, `teams` and "
+        "`attribution` (`CostTracker.from_config`);",
         "the generator reads all of it.",
     ]
     tracing.defaults["apiVersion"] = REQUIRED  # read by the document, not by value()

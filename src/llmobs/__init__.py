@@ -12,6 +12,7 @@ from importlib.metadata import version as _version
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .attribution import attribute, request_tags
 from .cost import CostTracker, get_cost_tracker
 from .cost_reports import CostEntry
 from .enforcement import (
@@ -67,6 +68,7 @@ __all__ = [
     "TokenType",
     "TokenUsage",
     "agent",
+    "attribute",
     "extract_usage",
     "get_cost_tracker",
     "get_llm_metrics",
@@ -75,6 +77,7 @@ __all__ = [
     "make_asgi_app",
     "make_wsgi_app",
     "mark_process_dead",
+    "request_tags",
     "start_metrics_server",
     "uninstrument",
     "uninstrument_sdk",

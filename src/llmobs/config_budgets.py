@@ -19,8 +19,8 @@ __all__ = ["options_of", "tracker_options"]
 def tracker_options(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The ``CostTracker`` options the config at ``path`` (else ``$LLMOBS_CONFIG``, else
     ``obsgen.yaml``) sets: the global daily, weekly and monthly budgets, the teams' and agents'
-    budgets, which are enforced, what an enforced call reserves, the time zone of their periods
-    and the team separator. A config that does not validate raises
+    budgets, which are enforced, what an enforced call reserves, the time zone of their periods,
+    the team separator and the attribution keys. A config that does not validate raises
     ``llmobs.configfile.ConfigError`` (a ValueError) naming file and line of every problem."""
     from .configfile import load_runtime  # PyYAML is loaded only by those who read a config
 
@@ -52,4 +52,5 @@ def options_of(config: RuntimeConfig) -> dict[str, Any]:
         "enforce": budgets.enforce,
         "reserve_output_tokens": budgets.reservation.output_tokens,
         "reserve_media_tokens": budgets.reservation.media_tokens,
+        "attribution_keys": config.attribution_keys,
     }

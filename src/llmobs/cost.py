@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -133,6 +133,12 @@ class CostTracker(CostReports):
         return cls(path, **{**tracker_options(config), **options})
 
     # -- what it is ----------------------------------------------------------------------------
+
+    @property
+    def tag_keys(self) -> frozenset[str]:
+        """The attribution tag keys calls may carry: customer, user, feature, environment
+        and the ``attribution_keys`` option's."""
+        return self.options.tag_keys
 
     @property
     def timezone(self) -> tzinfo:
@@ -265,8 +271,12 @@ class CostTracker(CostReports):
         cost: float | None = None,
         at: datetime | None = None,
         reservation: Reservation | None = None,
+        tags: Mapping[str, object] | None = None,
     ) -> float:
         """Record one request's cost and return it in USD.
+
+        ``tags`` attribute it (``customer``, ``user``, ``feature``, ``environment``, and the
+        tracker's ``attribution_keys``), over those of the current ``llmobs.attribute`` block.
 
         The cost is computed from current prices unless ``cost`` is given. The entry is
         queued for the background writer, or, with ``durable=True``, committed once this
@@ -285,6 +295,7 @@ class CostTracker(CostReports):
             "cache_write_tokens": cache_write_tokens,
             "cost": cost,
             "at": at,
+            "tags": tags,
         }
         return self._recorder.record(fields, reservation)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
+from .attribution import tags_of_text
 from .periods import Period, local_day, parse_period
 from .store import DIMENSIONS, NANO, TOTAL, CostStore, StoredEntry, utc_timestamp
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
@@ -38,6 +39,7 @@ class CostEntry:
     cache_write_tokens: int
     cost: float
     priced: bool
+    tags: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_stored(cls, stored: StoredEntry) -> CostEntry:
@@ -53,6 +55,7 @@ class CostEntry:
             cache_write_tokens=stored.cache_write_tokens,
             cost=usd(stored.cost_nusd),
             priced=stored.priced,
+            tags=tags_of_text(stored.tags),
         )
 
 
@@ -62,6 +65,11 @@ class CostReports:
     store: CostStore
     _writer: CostWriter
     _clock: Callable[[], datetime]
+
+    @property
+    def tag_keys(self) -> frozenset[str]:
+        """The attribution tag keys this tracker knows."""
+        raise NotImplementedError
 
     @property
     def timezone(self) -> tzinfo:
@@ -107,12 +115,14 @@ class CostReports:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """One page of the period's spend by ``by`` (agent, model, provider or team), highest
-        first: ``[{by: key, "requests": n, "cost_usd": usd}, ...]``. For fleets with more keys
-        than a summary should carry."""
+        """One page of the period's spend by ``by`` (agent, model, provider, team, or a tag key:
+        customer, user, feature, environment, ...), highest first:
+        ``[{by: key, "requests": n, "cost_usd": usd}, ...]``. For fleets with more keys than a
+        summary should carry; answered from rollups however many values there are."""
         which = parse_period(period)
-        if by not in DIMENSIONS:
-            raise ValueError(f"by must be one of {', '.join(DIMENSIONS)}, got {by!r}")
+        if by not in DIMENSIONS and by not in self.tag_keys:
+            known = ", ".join([*DIMENSIONS, *sorted(self.tag_keys)])
+            raise ValueError(f"by must be one of {known}, got {by!r}")
         for name, value in (("limit", 0 if limit is None else limit), ("offset", offset)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -165,8 +175,10 @@ class CostReports:
         model: str | None = None,
         provider: str | None = None,
         team: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> Iterator[CostEntry]:
-        """Raw entries with ``start <= timestamp < end``, oldest first, optionally filtered."""
+        """Raw entries with ``start <= timestamp < end``, oldest first, optionally filtered
+        (``tags={"customer": "acme"}``: the entries with each of these tag values)."""
         filters = {
             name: value
             for name, value in (
@@ -177,6 +189,12 @@ class CostReports:
             )
             if value is not None
         }
+        for key, value in (tags or {}).items():
+            if key not in self.tag_keys:
+                raise ValueError(
+                    f"tag key {key!r} is not one of {', '.join(sorted(self.tag_keys))}"
+                )
+            filters[key] = value
         self._writer.catch_up(READ_FLUSH_SECONDS)
         stored = self.store.entries(
             None if start is None else utc_timestamp(start),
@@ -186,18 +204,20 @@ class CostReports:
         return (CostEntry.from_stored(entry) for entry in stored)
 
     def export_csv(self, destination: str | Path | IO[str], **query: Any) -> int:
-        """Write entries (filtered as ``entries`` takes them) as CSV; return how many."""
+        """Write entries (filtered as ``entries`` takes them) as CSV, one column per tag key
+        the tracker knows; return how many."""
         if isinstance(destination, (str, Path)):
             with open(destination, "w", newline="", encoding="utf-8") as handle:
                 return self.export_csv(handle, **query)
         writer = csv.writer(destination)
-        fields = list(CostEntry.__dataclass_fields__)
-        writer.writerow(fields)
+        fields = [name for name in CostEntry.__dataclass_fields__ if name != "tags"]
+        tag_keys = sorted(self.tag_keys)
+        writer.writerow([*fields, *tag_keys])
         count = 0
         for entry in self.entries(**query):
             row = [getattr(entry, name) for name in fields]
             row[0] = entry.timestamp.isoformat()
-            writer.writerow(row)
+            writer.writerow([*row, *(entry.tags.get(key, "") for key in tag_keys)])
             count += 1
         return count
 

@@ -28,6 +28,8 @@ class Reason(str, Enum):
     INTERNAL_ERROR = "internal_error"
     #: An SDK method llmobs instruments that the installed SDK lacks: its calls are not seen.
     SDK_METHOD_MISSING = "sdk_method_missing"
+    #: An attribution tag with an undeclared key or a bad value: left off, the call recorded.
+    INVALID_TAG = "invalid_tag"
 
 
 class InvalidRecordError(ValueError):

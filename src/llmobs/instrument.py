@@ -28,6 +28,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .attribution import TagSource
 from .observer import LLMObserver
 from .sdks.adapter import SDKAdapter
 from .sdks.bedrock import BedrockAdapter
@@ -69,12 +70,15 @@ def instrument(
     agent_id: str | None = None,
     provider: str | None = None,
     observer: LLMObserver | None = None,
+    tags: TagSource | None = None,
 ) -> C:
     """Observe every LLM call of ``client`` (an OpenAI, Anthropic, google-genai or boto3
     ``bedrock-runtime`` client, sync or async). Calls are recorded for the agent of the
     innermost ``llmobs.agent(...)``, else ``agent_id``, else ``unknown``; under ``provider``,
-    else the SDK's (``openai``, ``anthropic``, ``google``, ``bedrock``). Instrumenting twice
-    changes nothing. Returns the client; TypeError for a client of another kind."""
+    else the SDK's (``openai``, ``anthropic``, ``google``, ``bedrock``), attributed to
+    ``tags`` (a mapping, or a callable reading them from the call's keyword arguments, such as
+    ``llmobs.request_tags``) over those of ``llmobs.attribute``. Instrumenting twice changes
+    nothing. Returns the client; TypeError for a client of another kind."""
     adapter = _adapter_of(client)
     watcher = observer or LLMObserver()
     adapter.hook(client)
@@ -88,7 +92,7 @@ def instrument(
         if _ORIGINAL + method.name in vars(holder):
             continue
         observed = ObservedMethod(
-            original, adapter, method, watcher, agent_id, provider or adapter.provider
+            original, adapter, method, watcher, agent_id, provider or adapter.provider, tags
         )
         setattr(holder, _ORIGINAL + method.name, original)
         setattr(holder, method.name, observed.bound())

@@ -21,6 +21,7 @@ from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from .attribution import attribution_keys
 from .observer import LLMObserver
 from .sdks.attempts import read_headroom
 from .sdks.methods import AGENT, UNKNOWN_AGENT
@@ -89,19 +90,36 @@ class LLMObsCallback(CustomLogger):
                 duration_seconds=max((end - start).total_seconds(), 0.0),
                 first_output_seconds=first_output,
                 error=error,
+                tags=self._tags_of(kwargs),
             )
             read_headroom(self.observer.metrics, provider, model, _provider_headers(response))
         except Exception as exc:
             self.observer.metrics.count_internal_error(exc)
 
     def _agent_of(self, kwargs: dict[str, Any]) -> str:
-        for metadata in (
-            (kwargs.get("litellm_params") or {}).get("metadata"),
-            kwargs.get("metadata"),
-        ):
-            if isinstance(metadata, dict) and isinstance(metadata.get("agent_id"), str):
+        for metadata in _metadata_of(kwargs):
+            if isinstance(metadata.get("agent_id"), str):
                 return str(metadata["agent_id"])
         return AGENT.get() or self.agent_id or UNKNOWN_AGENT
+
+    def _tags_of(self, kwargs: dict[str, Any]) -> dict[str, object]:
+        """The call's attribution: its ``user`` and the metadata keys that are tag keys of
+        the observer's tracker (the built-in ones without a tracker)."""
+        tracker = self.observer.tracker
+        keys = tracker.tag_keys if tracker is not None else attribution_keys()
+        tags: dict[str, object] = {}
+        user = kwargs.get("user") or (kwargs.get("optional_params") or {}).get("user")
+        if user is not None:
+            tags["user"] = user
+        for metadata in reversed(_metadata_of(kwargs)):  # the call's own metadata wins
+            tags.update((key, value) for key, value in metadata.items() if key in keys)
+        return tags
+
+
+def _metadata_of(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metadata LiteLLM passes its loggers: the call's, then its own copy."""
+    found = ((kwargs.get("litellm_params") or {}).get("metadata"), kwargs.get("metadata"))
+    return [metadata for metadata in found if isinstance(metadata, dict)]
 
 
 def _error_of(kwargs: dict[str, Any]) -> BaseException:

@@ -54,6 +54,7 @@ class LLMCall:
         "model",
         "provider",
         "status",
+        "tags",
         "usage",
     )
 
@@ -77,6 +78,7 @@ class LLMCall:
         self.provider = provider
         self.cached = cached
         self.cost: float | None = None
+        self.tags: Mapping[str, object] | None = None
         self.status = "success"
         self.usage: TokenUsage | None = None
         self.duration_seconds: float | None = None
@@ -260,8 +262,12 @@ class LLMObserver:
         max_tokens: int | None = None,
         prompt_tokens: int = 0,
         request: Mapping[str, Any] | None = None,
+        tags: Mapping[str, object] | None = None,
     ) -> LLMCall:
         """A context manager (``with`` or ``async with``) observing one call.
+
+        ``tags`` attribute its cost (``customer=``, ``user=``, ``feature=``, ``environment=``
+        and the tracker's declared keys), over those of the current ``llmobs.attribute`` block.
 
         Where a budget is enforced, the call's worst-case cost is reserved on entering:
         ``max_cost`` in USD, else the model's price for its prompt and its output limit
@@ -271,14 +277,17 @@ class LLMObserver:
         ``service_tier`` (see ``CostTracker.reserve``).
         """
         if max_cost is None and max_tokens is None and not prompt_tokens and request is None:
-            return LLMCall(self, agent_id, model, provider, cached)
-        limits = {
-            "max_cost": max_cost,
-            "max_tokens": max_tokens,
-            "prompt_tokens": prompt_tokens,
-            "request": request,
-        }
-        return LLMCall(self, agent_id, model, provider, cached, limits)
+            call = LLMCall(self, agent_id, model, provider, cached)
+        else:
+            limits = {
+                "max_cost": max_cost,
+                "max_tokens": max_tokens,
+                "prompt_tokens": prompt_tokens,
+                "request": request,
+            }
+            call = LLMCall(self, agent_id, model, provider, cached, limits)
+        call.tags = tags
+        return call
 
     def record_finished(
         self,
@@ -290,12 +299,15 @@ class LLMObserver:
         duration_seconds: float,
         first_output_seconds: float | None = None,
         error: BaseException | None = None,
+        tags: Mapping[str, object] | None = None,
     ) -> None:
         """Record a call made and timed elsewhere, after the fact (a framework's callback):
         its usage read from ``response``, its first output ``first_output_seconds`` after its
-        start if it was streamed, ``error`` if it failed. Nothing is reserved or refused: the
-        call is already made. Never raises unless the metrics are strict."""
+        start if it was streamed, ``error`` if it failed, attributed to ``tags``. Nothing is
+        reserved or refused: the call is already made. Never raises unless the metrics are
+        strict."""
         call = LLMCall(self, agent_id, model, provider, None, reserves=False)
+        call.tags = tags
         call.__enter__()
         call.duration_seconds = duration_seconds
         if first_output_seconds is not None:
@@ -440,6 +452,7 @@ class LLMObserver:
                 cache_write_tokens=usage.cache_write_tokens,
                 cost=cost,
                 reservation=call._reservation,
+                tags=call.tags,
             )
         except CostStoreError as exc:  # a durable entry not stored: counted as dropped
             logger.error("llmobs: %s", exc)

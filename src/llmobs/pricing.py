@@ -228,20 +228,18 @@ class LLMCostCalculator:
 
         Raises InvalidRecordError for bad input; counts nothing.
         """
-        usage = TokenUsage(
-            prompt_tokens=values.token_count(prompt_tokens, "prompt_tokens"),
-            completion_tokens=values.token_count(completion_tokens, "completion_tokens"),
-            cache_read_tokens=values.optional_token_count(cache_read_tokens, "cache_read_tokens"),
-            cache_write_tokens=values.optional_token_count(
-                cache_write_tokens, "cache_write_tokens"
-            ),
-            cache_write_1h_tokens=values.optional_token_count(
-                cache_write_1h_tokens, "cache_write_1h_tokens"
-            ),
-            web_search_requests=values.optional_token_count(web_searches, "web_searches"),
-            service_tier=tier_name(service_tier),
+        return self._priced(
+            model,
+            provider,
+            at,
+            values.token_count(prompt_tokens, "prompt_tokens"),
+            values.token_count(completion_tokens, "completion_tokens"),
+            values.optional_token_count(cache_read_tokens, "cache_read_tokens"),
+            values.optional_token_count(cache_write_tokens, "cache_write_tokens"),
+            values.optional_token_count(cache_write_1h_tokens, "cache_write_1h_tokens"),
+            values.optional_token_count(web_searches, "web_searches"),
+            None if service_tier is None else tier_name(service_tier),
         )
-        return self.usage_cost(model, usage, provider=provider, at=at)
 
     def usage_cost(
         self,
@@ -253,37 +251,62 @@ class LLMCostCalculator:
     ) -> float | None:
         """What ``usage`` costs on ``model`` (its tokens, searches and tier), or None if the
         model has no known price. Raises InvalidRecordError for bad input; counts nothing."""
-        _check_parts(usage)
-        if at is not None and not isinstance(at, datetime):
-            raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
-        pricing = self.pricing(model, provider)
-        if pricing is None:
-            return None
-        rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
-        if usage.service_tier is not None:
-            rates = self._tier_rates(pricing, rates, usage)
-        return rates.cost(
+        return self._priced(
+            model,
+            provider,
+            at,
             usage.prompt_tokens,
             usage.completion_tokens,
             usage.cache_read_tokens,
             usage.cache_write_tokens,
             usage.cache_write_1h_tokens,
             usage.web_search_requests,
+            usage.service_tier,
         )
 
+    def _priced(
+        self,
+        model: str,
+        provider: str | None,
+        at: datetime | None,
+        prompt: int,
+        completion: int,
+        cache_read: int,
+        cache_write: int,
+        cache_write_1h: int,
+        searches: int,
+        tier: str | None,
+    ) -> float | None:
+        """The cost of checked counts (see ``cost_of``); InvalidRecordError if their parts do
+        not add up."""
+        if cache_read + cache_write > prompt:
+            raise InvalidRecordError(
+                Reason.INVALID_TOKENS,
+                f"cache_read_tokens + cache_write_tokens ({cache_read + cache_write}) exceed "
+                f"prompt_tokens ({prompt}); prompt_tokens must include cached tokens (for "
+                "Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
+            )
+        if cache_write_1h > cache_write:
+            values.part_of(cache_write_1h, "cache_write_1h_tokens", cache_write, "cache_write")
+        if at is not None and not isinstance(at, datetime):
+            raise InvalidRecordError(Reason.INVALID_LABEL, f"at must be a datetime, got {at!r}")
+        pricing = self.pricing(model, provider)
+        if pricing is None:
+            return None
+        rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
+        if tier is not None:
+            rates = self._tier_rates(pricing, rates, tier, prompt)
+        return rates.cost(prompt, completion, cache_read, cache_write, cache_write_1h, searches)
+
     def _tier_rates(
-        self, pricing: ModelPricing, standard: TokenRates, usage: TokenUsage
+        self, pricing: ModelPricing, standard: TokenRates, tier: str, prompt_tokens: int
     ) -> TokenRates:
-        """The rates of the usage's service tier: the price file's entry for the tier, else
-        derived from the standard rates, else (unknown to both) the standard rates."""
-        tier = usage.service_tier
-        assert tier is not None
+        """The rates of ``tier``: the price file's entry for the tier, else derived from the
+        standard rates, else (unknown to both) the standard rates."""
         override = find_override(self._overrides, pricing.model, pricing.provider, tier)
         if override is not None:
             return override.rates
-        rates = tier_rates(
-            standard, pricing.provider_id, pricing.model_id, tier, usage.prompt_tokens
-        )
+        rates = tier_rates(standard, pricing.provider_id, pricing.model_id, tier, prompt_tokens)
         if rates is None:
             self._warn_unknown_tier(tier, pricing.priced_as)
             return standard
@@ -395,21 +418,3 @@ class LLMCostCalculator:
 
 
 _NO_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)  # unused by rates that never change
-
-
-def _check_parts(usage: TokenUsage) -> None:
-    """InvalidRecordError if the cache counts are more than the prompt they are part of."""
-    cached = usage.cache_read_tokens + usage.cache_write_tokens
-    if cached > usage.prompt_tokens:
-        raise InvalidRecordError(
-            Reason.INVALID_TOKENS,
-            f"cache_read_tokens + cache_write_tokens ({cached}) exceed "
-            f"prompt_tokens ({usage.prompt_tokens}); prompt_tokens must include cached tokens "
-            "(for Anthropic, add cache_read_input_tokens and cache_creation_input_tokens)",
-        )
-    values.part_of(
-        usage.cache_write_1h_tokens,
-        "cache_write_1h_tokens",
-        usage.cache_write_tokens,
-        "cache_write",
-    )

@@ -88,20 +88,24 @@ class TokenRates:
         uncached = prompt_tokens - cache_read_tokens - cache_write_tokens
         total = uncached * input_rate + completion_tokens * _rate_at(self.output, prompt_tokens)
         if cache_read_tokens:
-            total += cache_read_tokens * self._rate_or(self.cache_read, input_rate, prompt_tokens)
-        short_writes = cache_write_tokens - cache_write_1h_tokens
-        if short_writes:
-            total += short_writes * self._rate_or(self.cache_write, input_rate, prompt_tokens)
-        if cache_write_1h_tokens:
-            long_rate = input_rate * ONE_HOUR_WRITE_FACTOR
-            total += cache_write_1h_tokens * self._rate_or(
-                self.cache_write_1h, long_rate, prompt_tokens
+            rate = self.cache_read
+            total += cache_read_tokens * (
+                input_rate if rate is None else _rate_at(rate, prompt_tokens)
             )
-        return total / PER_MILLION + self.per_request + web_searches * self.per_web_search
-
-    @staticmethod
-    def _rate_or(rate: Rate | None, fallback: float, prompt_tokens: int) -> float:
-        return fallback if rate is None else _rate_at(rate, prompt_tokens)
+        if cache_write_tokens:
+            short_writes = cache_write_tokens - cache_write_1h_tokens
+            rate = self.cache_write
+            total += short_writes * (input_rate if rate is None else _rate_at(rate, prompt_tokens))
+            if cache_write_1h_tokens:
+                rate = self.cache_write_1h
+                long_rate = (
+                    input_rate * ONE_HOUR_WRITE_FACTOR
+                    if rate is None
+                    else _rate_at(rate, prompt_tokens)
+                )
+                total += cache_write_1h_tokens * long_rate
+        cost = total / PER_MILLION + self.per_request
+        return cost + web_searches * self.per_web_search if web_searches else cost
 
     def scaled(self, factor: float) -> TokenRates:
         """These rates with every token price multiplied by ``factor`` (a batch discount);

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 
 from . import values
+from .attribution import clean_tags, tags_text
 from .budget_book import BudgetBook
 from .enforcement import Enforcer, Reservation
 from .errors import InvalidRecordError, Reason
@@ -86,6 +87,7 @@ class Recorder:
         self.durable, self.durable_timeout = options.durable, options.durable_timeout
         self._calculator, self._clock, self._team_of = calculator, clock, team_of
         self._retention_days = options.retention_days
+        self._tag_keys = options.tag_keys
         self._next_prune = 0.0
         self.writer = CostWriter(
             store,
@@ -175,8 +177,10 @@ class Recorder:
         cache_write_tokens: object,
         cost: object,
         at: object,
+        tags: object = None,
     ) -> StoredEntry:
-        """The checked, priced entry of one record; InvalidRecordError if it is not one."""
+        """The checked, priced entry of one record; InvalidRecordError if it is not one. Its
+        tags (with the current ``attribute`` block's) lose only a bad tag, which is counted."""
         agent, model_name, provider_name = (
             clean_name(agent_id, "agent_id"),
             clean_name(model, "model"),
@@ -218,7 +222,11 @@ class Recorder:
             cost_nusd=0 if usd_cost is None else round(usd_cost * NANO),
             priced=usd_cost is not None,
             uid=random.getrandbits(128).to_bytes(16, "little"),  # reseeded in forked children
+            tags=tags_text(clean_tags(tags, self._tag_keys, self._tag_rejected)),
         )
+
+    def _tag_rejected(self, error: InvalidRecordError) -> None:
+        self._calculator().metrics.count_rejection(error)
 
     def _moment(self, at: object) -> datetime:
         if at is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .attribution import attribution_keys
 from .budgets import check_budget
 from .configfile.budgets import DEFAULT_MEDIA_TOKENS, DEFAULT_OUTPUT_TOKENS, MAX_RESERVED_TOKENS
 from .enforcement import RESERVATION_SECONDS, WHEN_STORE_FAILS, Budget
@@ -52,8 +53,9 @@ class TrackerOptions:
     sets no output limit), ``reserve_media_tokens`` (per image, audio or file in a prompt).
     Recording: ``durable`` (write before ``record_cost`` returns, trying for up to
     ``durable_timeout`` seconds), ``queue_size`` (records waiting for the background writer),
-    ``retention_days`` (raw entries kept), ``calculator``, ``clock``. ``read_only`` opens an
-    existing store only to read it.
+    ``retention_days`` (raw entries kept), ``calculator``, ``clock``. Attribution:
+    ``attribution_keys``, tag keys calls may carry besides customer, user, feature and
+    environment. ``read_only`` opens an existing store only to read it.
     """
 
     daily_budget: float | None = UNSET
@@ -75,6 +77,7 @@ class TrackerOptions:
     calculator: LLMCostCalculator | None = field(default=None, compare=False)
     clock: Callable[[], datetime] | None = field(default=None, compare=False)
     read_only: bool = False
+    attribution_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for period in ("daily_budget", "weekly_budget", "monthly_budget"):
@@ -102,6 +105,13 @@ class TrackerOptions:
             _positive_int("retention_days", self.retention_days)
         for flag in ("enforce", "durable", "read_only"):
             object.__setattr__(self, flag, bool(getattr(self, flag)))
+        attribution_keys(self.attribution_keys)  # ValueError naming a bad key
+        object.__setattr__(self, "attribution_keys", tuple(self.attribution_keys))
+
+    @property
+    def tag_keys(self) -> frozenset[str]:
+        """Every tag key a record may carry: the built-in ones and ``attribution_keys``."""
+        return attribution_keys(self.attribution_keys)
 
     def given_budgets(self) -> dict[str, float | None]:
         """The global budgets given (by option name); those left ``UNSET`` are not here."""

@@ -214,3 +214,31 @@ def test_help_describes_every_option():
     out = obsgen("costs", "--help").stdout
     for option in ("--period", "--by", "--db", "--format", "--json", "--date", "--limit", "--all"):
         assert option in out
+
+
+def test_spend_by_customer_and_by_a_key_the_config_declares(tmp_path):
+    path = tmp_path / "costs.sqlite3"
+    calc = LLMCostCalculator(overrides=[], metrics=LLMMetrics(CollectorRegistry()))
+    tracker = CostTracker(path, calculator=calc, attribution_keys=("region",))
+    for customer, region, cost, count in [("acme", "eu", 2.0, 3), ("globex", "us", 5.0, 1)]:
+        for _ in range(count):
+            tracker.record_cost("svc", "gpt-4o", "openai", 1, 1, cost=cost, at=NOW,
+                                tags={"customer": customer, "region": region})  # fmt: skip
+    tracker.record_cost("svc", "gpt-4o", "openai", 1, 1, cost=1.0, at=NOW)  # untagged
+    tracker.close()
+    args = ("costs", "--db", str(path), "--date", "2026-11-25", "--format", "csv")
+    by_customer = obsgen(*args, "--by", "customer", cwd=tmp_path)
+    assert by_customer.returncode == 0, by_customer.stderr
+    rows = list(csv.reader(io.StringIO(by_customer.stdout)))
+    assert rows == [
+        ["customer", "requests", "cost_usd", "budget_usd"],
+        ["acme", "3", "6.000000", ""],
+        ["globex", "1", "5.000000", ""],
+    ]
+    undeclared = obsgen(*args, "--by", "region", cwd=tmp_path)
+    assert undeclared.returncode == 2 and "'region' is not one of" in undeclared.stderr
+    config = tmp_path / "obsgen.yaml"
+    config.write_text("apiVersion: obsgen/v1\nattribution:\n  keys: [region]\n")
+    by_region = obsgen(*args, "--by", "region", cwd=tmp_path)
+    assert by_region.returncode == 0, by_region.stderr
+    assert by_region.stdout.splitlines()[1:] == ["eu,3,6.000000,", "us,1,5.000000,"]

@@ -588,3 +588,22 @@ def test_concurrent_instrumented_calls_of_several_processes_never_overspend(
     assert spent <= budget  # never past the budget, whatever the concurrency
     assert admitted * one_call == pytest.approx(spent)
     assert spent >= budget / 2  # and the budget was used, not refused from the start
+
+
+def test_calls_are_attributed_from_the_request_and_the_context(server, observed):
+    _, observer, _ = observed
+    client = client_for(server, observer, tags=llmobs.request_tags)
+    with llmobs.agent("svea.pm"), llmobs.attribute(customer="acme", feature="search"):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, user="u-1")
+        client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, metadata={"feature": "summary"}, store=True
+        )
+    failing = client_for(server, observer, tags=lambda request: 1 / 0)
+    failing.chat.completions.create(model="gpt-4o", messages=MESSAGES)  # still made, untagged
+    entries = list(observer.tracker.entries())
+    assert [(e.agent_id, e.tags) for e in entries] == [
+        ("svea.pm", {"customer": "acme", "feature": "search", "user": "u-1"}),
+        ("svea.pm", {"customer": "acme", "feature": "summary"}),
+        ("svea.writer", {}),
+    ]
+    assert sample(observer.metrics.registry, "llm_invalid_records_total", reason="internal_error")

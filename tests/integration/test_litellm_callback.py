@@ -162,3 +162,20 @@ def test_async_calls_under_20_at_once(server, recorded):
     asyncio.run(main())
     assert gpt(registry, "llm_requests_total", status="success") == 20
     assert gpt(registry, "llm_tokens_used_total", token_type="completion") == 20 * 30
+
+
+def test_the_calls_user_and_metadata_tags_attribute_its_cost(server, recorded):
+    registry, observer = recorded
+    litellm.completion(
+        model="openai/gpt-4o",
+        messages=MESSAGES,
+        api_base=server.url,
+        api_key="sk-local",
+        user="end-user-7",
+        metadata={"customer": "acme", "feature": "search", "trace": "not a tag"},
+    )
+    settled(lambda: gpt(registry, "llm_requests_total", status="success"), 1)
+    settled(lambda: len(list(observer.tracker.entries())), 1)
+    (entry,) = observer.tracker.entries()
+    assert entry.tags == {"customer": "acme", "feature": "search", "user": "end-user-7"}
+    assert sample(registry, "llm_invalid_records_total", reason="invalid_tag") == 0

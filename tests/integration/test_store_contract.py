@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from llmobs import CostStoreError, CostTracker
+from llmobs.attribution import tags_of_text, tags_text
 from llmobs.store import CostStore, Hold, Shortfall, StoredEntry, open_store
 from tests.cost_sums import expected_rollups, stored_rollups
 
@@ -341,11 +342,13 @@ def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
     store = open_store(cost_db)
     store.add_batch([entry(1)])
     store.close()
-    # version 2 is this version without reservations (3) and without entry ids (4)
+    # version 2 is this version without reservations (3), entry ids (4) and tags (5)
     for statement in (
         "DROP TABLE holds",
         "DROP INDEX entries_uid",
         "ALTER TABLE entries DROP COLUMN uid",
+        "ALTER TABLE entries DROP COLUMN tags",
+        "DROP INDEX rollup_ranked",
         "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
     ):
         tamper(cost_db, statement)
@@ -364,3 +367,61 @@ def test_a_version_2_database_is_upgraded_when_opened_for_writing(cost_db):
     with pytest.raises(CostStoreError, match="lacks its table"):  # now at this version
         tamper(cost_db, "DROP TABLE holds")
         open_store(cost_db)
+
+
+CUSTOMERS = ["acme", "globex", 'o\'brien "co"', "ünïcode gmbh"]
+
+
+def tagged(n: int) -> StoredEntry:
+    tags = {"customer": CUSTOMERS[n % len(CUSTOMERS)]}
+    if n % 2:
+        tags["feature"] = ("search", "summary")[n % 4 // 2]
+    return entry(n)._replace(
+        tags=tags_text(tuple(sorted(tags.items()))), uid=n.to_bytes(16, "little")
+    )
+
+
+def test_tags_are_kept_summed_per_value_and_filterable(cost_db):
+    store = open_store(cost_db)
+    entries = [tagged(n) for n in range(40)] + [entry(n) for n in range(40, 50)]
+    store.add_batch(entries[:17])
+    store.add_batch(entries[17:])
+    assert [e.tags for e in store.entries()] == [e.tags for e in entries]
+    assert stored_rollups(store) == expected_rollups(entries)
+    month = date(2026, 10, 1)
+    ranked = store.ranked("month", month, "customer")
+    october = [e for e in entries[:40] if e.day.month == 10]
+    expected = {c: sum(e.cost_nusd for e in october if tags_of_text(e.tags)["customer"] == c)
+                for c in CUSTOMERS}  # fmt: skip
+    assert {row.key: row.cost_nusd for row in ranked} == expected
+    assert [row.cost_nusd for row in ranked] == sorted((r.cost_nusd for r in ranked), reverse=True)
+    quoted = list(store.entries(filters={"customer": CUSTOMERS[2]}))
+    assert quoted == [
+        e for e in entries if e.tags and CUSTOMERS[2] in tags_of_text(e.tags).values()
+    ]
+    both = list(store.entries(filters={"customer": "globex", "feature": "search"}))
+    assert both and all(tags_of_text(e.tags) == {"customer": "globex", "feature": "search"}
+                        for e in both)  # fmt: skip
+    with pytest.raises(ValueError, match="cannot filter entries by 'priced'"):
+        list(store.entries(filters={"priced": "1"}))
+    store.close()
+
+
+def test_a_version_4_database_gets_tags_and_keeps_its_entries(cost_db):
+    store = open_store(cost_db)
+    store.add_batch([entry(1)])
+    store.close()
+    tamper(cost_db, "ALTER TABLE entries DROP COLUMN tags")
+    tamper(cost_db, "DROP INDEX rollup_ranked")
+    tamper(cost_db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    if not cost_db.startswith("postgresql://"):  # an SQLite file is read as it is
+        reader = open_store(cost_db, read_only=True)
+        assert [e.tags for e in reader.entries()] == [None]
+        reader.close()
+    upgraded = open_store(cost_db)
+    upgraded.add_batch([tagged(2)])
+    assert [e.tags for e in upgraded.entries()] == [None, tagged(2).tags]
+    assert [row.key for row in upgraded.ranked("month", date(2026, 10, 1), "customer")] == [
+        tags_of_text(tagged(2).tags)["customer"]
+    ]
+    upgraded.close()

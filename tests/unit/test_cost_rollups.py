@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmobs import CostStoreError, CostTracker
+from llmobs.attribution import tags_text
 from llmobs.store import SCHEMA_VERSION, TOTAL, SQLiteStore, StoredEntry
-from tests.cost_sums import expected_rollups, stored_rollups
+from tests.cost_sums import TEST_TAG_KEYS, expected_rollups, stored_rollups
 
 V1_DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "cost_db_v1.sql"
 entry = st.builds(
@@ -34,6 +35,12 @@ entry = st.builds(
     cost_nusd=st.integers(0, 10**15),
     priced=st.booleans(),
     uid=st.none(),  # entries with ids: test_store_contract
+    tags=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(TEST_TAG_KEYS), st.sampled_from(["acme", "globex", "ünï"]), min_size=1
+        ).map(lambda tags: tags_text(tuple(sorted(tags.items())))),
+    ),
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..attribution import attribution_keys
 from ..teams import DEFAULT_SEPARATOR, check_separator
 from .budgets import Budgets, read_budgets
 from .location import CONFIG_ENV, DEFAULT_CONFIG, config_path
@@ -43,6 +44,11 @@ SECTIONS = {
     "alerts": "overrides of the generated alerts",
     "notifications": "where Alertmanager sends the alerts",
     "kubernetes": "the prometheus-operator objects `obsgen build kubernetes` renders",
+    "attribution": "the tag keys calls may carry besides customer, user, feature, environment",
+}
+#: The keys of ``attribution:``.
+ATTRIBUTION_KEYS = {
+    "keys": "tag keys of your own (lower-case names), kept and summed like the built-in ones",
 }
 #: The keys of ``teams:``.
 TEAM_KEYS = {
@@ -57,6 +63,7 @@ class RuntimeConfig:
 
     budgets: Budgets = field(default_factory=Budgets)
     team_separator: str = DEFAULT_SEPARATOR
+    attribution_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,19 @@ def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
     teams = r.mapping(top.get("teams"), ("teams",), TEAM_KEYS)
     separator = r.value(teams, ("teams",), "separator", check_separator, DEFAULT_SEPARATOR)
     budgets = read_budgets(r, top.get("budgets"), ("budgets",), separator or DEFAULT_SEPARATOR)
-    return RuntimeConfig(budgets, separator)
+    attribution = r.mapping(top.get("attribution"), ("attribution",), ATTRIBUTION_KEYS)
+    keys = r.value(attribution, ("attribution",), "keys", _declared_keys, ())
+    return RuntimeConfig(budgets, separator, keys)
+
+
+def _declared_keys(value: object) -> tuple[str, ...]:
+    """A list of attribution tag keys; ValueError naming a bad one."""
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of tag keys, got {describe(value)}")
+    attribution_keys(value)
+    if len(set(value)) < len(value):
+        raise ValueError("lists a key twice")
+    return tuple(value)
 
 
 def load_runtime(path: str | os.PathLike[str] | None = None) -> RuntimeConfig:

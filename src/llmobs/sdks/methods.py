@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from ..attribution import TagSource
 from ..enforcement import BudgetExceededError
 from ..observer import LLMCall, LLMObserver
 from .adapter import Method, SDKAdapter
@@ -44,9 +45,22 @@ class ObservedMethod:
         observer: LLMObserver,
         agent_id: str | None,
         provider: str,
+        tags: TagSource | None = None,
     ) -> None:
         self.original, self.adapter, self.method = original, adapter, method
         self.observer, self.agent_id, self.provider = observer, agent_id, provider
+        self.tags = tags
+
+    def tags_of(self, kwargs: dict[str, Any]) -> Mapping[str, object] | None:
+        """The tags of a call with these arguments: as given, or what the callable given
+        reads from them (if it fails, the failure is counted and the call has none)."""
+        if self.tags is None or isinstance(self.tags, Mapping):
+            return self.tags
+        try:
+            return self.tags(kwargs)
+        except Exception as exc:
+            self.observer.metrics.count_internal_error(exc)
+            return None
 
     def start(self, kwargs: dict[str, Any]) -> tuple[LLMCall, bool]:
         """The call, entered (a budget may refuse it here), and whether the stream's usage
@@ -59,6 +73,7 @@ class ObservedMethod:
             self.provider,
             max_tokens=adapter.max_tokens_of(kwargs),
             request=kwargs,
+            tags=self.tags_of(kwargs),
         )
         call.__enter__()
         return call, strip_usage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
@@ -31,21 +32,33 @@ def _add(into: dict[RollupKey, Sums], key: RollupKey, sums: Sums) -> None:
             row[i] += value
 
 
+def _accumulate(row: Sums, e: StoredEntry) -> None:
+    row[0] += 1
+    row[1] += not e.priced
+    row[2] += e.prompt_tokens
+    row[3] += e.completion_tokens
+    row[4] += e.cache_read_tokens
+    row[5] += e.cache_write_tokens
+    row[6] += e.cost_nusd
+
+
 def _per_day(entries: Sequence[StoredEntry]) -> dict[RollupKey, Sums]:
-    """The day rollups of ``entries``: per day, in total and per dimension value."""
+    """The day rollups of ``entries``: per day, in total, per dimension value and per tag.
+    Tags are summed apart from the other dimensions, so that many customers do not multiply
+    the groups of agents and models."""
     groups: dict[tuple[date, str, str, str, str], Sums] = {}
+    tagged: dict[tuple[date, str], Sums] = {}
     for e in entries:
         group = (e.day, e.agent_id, e.model, e.provider, e.team)
         row = groups.get(group)
         if row is None:
             row = groups[group] = [0] * 7
-        row[0] += 1
-        row[1] += not e.priced
-        row[2] += e.prompt_tokens
-        row[3] += e.completion_tokens
-        row[4] += e.cache_read_tokens
-        row[5] += e.cache_write_tokens
-        row[6] += e.cost_nusd
+        _accumulate(row, e)
+        if e.tags:
+            tags_row = tagged.get((e.day, e.tags))
+            if tags_row is None:
+                tags_row = tagged[(e.day, e.tags)] = [0] * 7
+            _accumulate(tags_row, e)
     days: dict[RollupKey, Sums] = {}
     for (day, agent_id, model, provider, team), sums in groups.items():
         _add(days, RollupKey("day", TOTAL, day, TOTAL), sums)
@@ -53,12 +66,19 @@ def _per_day(entries: Sequence[StoredEntry]) -> dict[RollupKey, Sums]:
         _add(days, RollupKey("day", "model", day, model), sums)
         _add(days, RollupKey("day", "provider", day, provider), sums)
         _add(days, RollupKey("day", "team", day, team), sums)
+    parsed: dict[str, dict[str, str]] = {}
+    for (day, tags), sums in tagged.items():
+        pairs = parsed.get(tags)
+        if pairs is None:
+            pairs = parsed[tags] = json.loads(tags)
+        for key, value in pairs.items():
+            _add(days, RollupKey("day", key, day, value), sums)
     return days
 
 
 def rollups(entries: Sequence[StoredEntry]) -> dict[RollupKey, Sums]:
     """What ``entries`` add to each rollup row: each day, week and month, in total and per
-    agent, model, provider and team."""
+    agent, model, provider, team and tag value."""
     days = _per_day(entries)
     out = dict(days)
     starts: dict[date, tuple[date, date]] = {}

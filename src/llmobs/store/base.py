@@ -1,17 +1,19 @@
 """What a cost store is: the records it keeps, the sums it answers, and the one error it raises.
 
 Every backend keeps raw entries and, maintained with every write, their rollups: the sums of each
-day, week and month in total and per agent, model, provider and team. A summary, a report or a
-budget check therefore reads a few precomputed rows, however many entries and label sets there
-are. A store also keeps a few settings shared by every process (time zone, budgets) and which
-budget alerts have fired. Costs are integer nano-dollars, so sums are exact however many writers
-add to them.
+day, week and month in total and per agent, model, provider and team, and per value of each
+attribution tag (customer, user, feature, ...; the dimension is the tag's key). A summary, a
+report or a budget check therefore reads a few precomputed rows, however many entries and label
+sets there are. A store also keeps a few settings shared by every process (time zone,
+budgets) and which budget alerts have fired. Costs are integer nano-dollars, so sums are exact
+however many writers add to them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 NANO = 1_000_000_000
 MEMORY = ":memory:"
 DB_ENV = "LLMOBS_COST_DB"
@@ -39,7 +41,8 @@ class StoredEntry(NamedTuple):
     """One raw entry as stored (its fields in the order of the stores' columns).
 
     ``uid`` (16 random bytes, set by the tracker) makes writing it idempotent: a batch whose
-    commit was lost with its connection and is written again adds each entry once.
+    commit was lost with its connection and is written again adds each entry once. ``tags``
+    are its attribution tags as compact JSON (``attribution.tags_text``), None for none.
     """
 
     ts: float
@@ -55,6 +58,7 @@ class StoredEntry(NamedTuple):
     cost_nusd: int
     priced: bool
     uid: bytes | None = None
+    tags: str | None = None
 
 
 ROLLUP_PERIODS = ("day", "week", "month")
@@ -275,24 +279,46 @@ class CostStore(ABC):
             )
 
 
+def is_tag_key(name: object) -> bool:
+    """Whether ``name`` can be an attribution tag's key (a rollup dimension of its own)."""
+    return (
+        isinstance(name, str) and TAG_KEY.fullmatch(name) is not None and name not in RESERVED_NAMES
+    )
+
+
+#: What a tag key looks like: a short lower-case identifier.
+TAG_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+#: Names a tag key cannot take: the entries' columns and the rollups' own dimensions.
+RESERVED_NAMES = frozenset(
+    {*StoredEntry._fields, *DIMENSIONS, "id", "period", "dim", "start", "key"}
+)
+
+
 def check_rollup_query(period: str, dims: Sequence[str]) -> None:
     """ValueError unless ``period`` and every one of ``dims`` is a kept rollup."""
     if period not in ROLLUP_PERIODS:
         raise ValueError(f"period must be one of {', '.join(ROLLUP_PERIODS)}, got {period!r}")
     for dim in dims:
-        if dim != TOTAL and dim not in DIMENSIONS:
-            raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, got {dim!r}")
+        if dim != TOTAL and dim not in DIMENSIONS and not is_tag_key(dim):
+            raise ValueError(
+                f"dimension must be one of {', '.join(DIMENSIONS)} or a tag key, got {dim!r}"
+            )
 
 
 ENTRY_PAGE = 5_000
 
 
 def entry_conditions(
-    start_ts: float | None, end_ts: float | None, filters: dict[str, str] | None, mark: str
+    start_ts: float | None,
+    end_ts: float | None,
+    filters: dict[str, str] | None,
+    mark: str,
+    tag_of: Callable[[str], str],
 ) -> tuple[str, list[object]]:
     """The SQL conditions (each after " AND ") selecting entries by time and ``filters``, with
-    their parameters, for a backend whose placeholder is ``mark``; ValueError for a column
-    entries cannot be filtered by."""
+    their parameters, for a backend whose placeholder is ``mark`` and whose expression of a
+    tag's value is ``tag_of(key)``; ValueError for a column or tag entries cannot be filtered
+    by."""
     conditions: list[str] = []
     params: list[object] = []
     if start_ts is not None:
@@ -302,9 +328,12 @@ def entry_conditions(
         conditions.append(f"ts < {mark}")
         params.append(end_ts)
     for column, value in (filters or {}).items():
-        if column not in FILTERABLE:
+        if column in FILTERABLE:
+            conditions.append(f"{column} = {mark}")
+        elif is_tag_key(column):
+            conditions.append(f"{tag_of(column)} = {mark}")
+        else:
             raise ValueError(f"cannot filter entries by {column!r}")
-        conditions.append(f"{column} = {mark}")
         params.append(value)
     return "".join(f" AND {condition}" for condition in conditions), params
 

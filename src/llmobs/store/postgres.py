@@ -27,7 +27,14 @@ from .base import (
     StoredEntry,
     inserted,
 )
-from .sql import DELETE_EXPIRED_HOLDS, ENTRY_COLUMNS, ROLLUP_COLUMNS, SPENT_AND_HELD, SQLStore
+from .sql import (
+    DELETE_EXPIRED_HOLDS,
+    ENTRY_COLUMNS,
+    ROLLUP_COLUMNS,
+    SPENT_AND_HELD,
+    SQLStore,
+    ranked_index,
+)
 
 try:
     import psycopg
@@ -44,6 +51,8 @@ CONNECT_TIMEOUT_SECONDS = 10
 POOL_SIZE = 4
 #: Serialises creating the schema across every process (any fixed 64-bit number).
 _SCHEMA_LOCK = 0x6C6C6D6F62730001
+#: How PostgreSQL sorts text by its bytes, as SQLite does.
+_BYTE_ORDER = ' COLLATE "C"'
 #: What each later version added, run in order on an older database (2 was the first here).
 _UPGRADES: dict[int, tuple[str, ...]] = {
     3: (
@@ -64,9 +73,13 @@ _UPGRADES[4] = (  # entries get an id of their own: a retried write adds each on
     "ALTER TABLE llmobs.entries ADD COLUMN uid bytea",
     "CREATE UNIQUE INDEX entries_uid ON llmobs.entries (uid)",
 )
+_UPGRADES[5] = (  # attribution tags (JSON), and tag values ranked by spend
+    "ALTER TABLE llmobs.entries ADD COLUMN tags text",
+    ranked_index("llmobs.", _BYTE_ORDER),
+)
 _FIRST_VERSION = 2
 _TABLES_OF = {2: {"meta", "entries", "rollup", "budget_alerts"}}
-_TABLES_OF[3] = _TABLES_OF[4] = _TABLES_OF[2] | {"holds"}
+_TABLES_OF[3] = _TABLES_OF[4] = _TABLES_OF[5] = _TABLES_OF[2] | {"holds"}
 _SUM_TYPES = ", ".join(f"{field} bigint NOT NULL" for field in SUM_FIELDS)
 _CREATE = (
     "CREATE SCHEMA IF NOT EXISTS llmobs",
@@ -107,7 +120,7 @@ _INSERT_ENTRIES = f"""
 INSERT INTO llmobs.entries ({ENTRY_COLUMNS})
 SELECT * FROM unnest(%s::float8[], %s::date[], %s::text[], %s::text[], %s::text[], %s::text[],
                      %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::bool[],
-                     %s::bytea[])
+                     %s::bytea[], %s::text[])
 """
 #: A retry's insert: entries stored already are skipped, and the new ones' uids returned.
 _INSERT_NEW_ENTRIES = _INSERT_ENTRIES + "ON CONFLICT (uid) DO NOTHING RETURNING uid"
@@ -166,7 +179,7 @@ class PostgresStore(SQLStore):
     batch_multiple = 1
     placeholder = "%s"
     schema = "llmobs."
-    byte_order = ' COLLATE "C"'
+    byte_order = _BYTE_ORDER
 
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = POOL_SIZE) -> None:
         self.location = redacted(url)
@@ -302,6 +315,9 @@ class PostgresStore(SQLStore):
     def _lock_setting(self, conn: Any, key: str) -> None:
         # One writer per key at a time, even while the key has no row to lock yet.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('llmobs.meta.' || %s))", (key,))
+
+    def _tag_value(self, key: str) -> str:
+        return f"(tags::jsonb ->> '{key}')"
 
     # -- writing ------------------------------------------------------------------------------
 

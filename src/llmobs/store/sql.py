@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from .base import (
+    DIMENSIONS,
     ENTRY_PAGE,
     SUM_FIELDS,
     TOTAL,
@@ -29,7 +30,7 @@ from .base import (
 ROLLUP_COLUMNS = "period, dim, start, key, " + ", ".join(SUM_FIELDS)
 ENTRY_COLUMNS = (
     "ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens, "
-    "cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid"
+    "cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid, tags"
 )
 BUDGET_ROW = "period = {p} AND dim = {p} AND start = {p} AND key = {p}"
 _HELD = (
@@ -41,6 +42,17 @@ SPENT_AND_HELD = (
     f"SELECT COALESCE((SELECT cost_nusd FROM {{s}}rollup WHERE {BUDGET_ROW}), 0), ({_HELD})"
 )
 DELETE_EXPIRED_HOLDS = "DELETE FROM {s}holds WHERE " + BUDGET_ROW + " AND expires <= {p}"
+#: The rollup rows of attribution tags: ranked by spend through an index of their own (which
+#: the rows of the built-in dimensions, rewritten with every entry, do not pay for).
+TAG_ROWS = "dim NOT IN ('', " + ", ".join(f"'{dim}'" for dim in DIMENSIONS) + ")"
+
+
+def ranked_index(schema: str, byte_order: str) -> str:
+    """The index that ranks a period's tag values by spend (schema version 5)."""
+    return (
+        f"CREATE INDEX rollup_ranked ON {schema}rollup "
+        f"(period, dim, start, cost_nusd DESC, key{byte_order}) WHERE {TAG_ROWS}"
+    )
 
 
 class SQLStore(CostStore):
@@ -83,6 +95,10 @@ class SQLStore(CostStore):
 
     def _entry_columns(self) -> str:
         return ENTRY_COLUMNS
+
+    @abstractmethod
+    def _tag_value(self, key: str) -> str:
+        """The SQL expression of an entry's value of the tag ``key`` (a checked tag key)."""
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -164,8 +180,9 @@ class SQLStore(CostStore):
         self, period: str, start: date, dim: str, limit: int | None = None, offset: int = 0
     ) -> list[RollupRow]:
         check_rollup_query(period, (dim,))
+        tag_rows = "" if dim == TOTAL or dim in DIMENSIONS else f" AND {TAG_ROWS}"
         return self._rollup_rows(
-            "period = {p} AND dim = {p} AND start = {p} "
+            f"period = {{p}} AND dim = {{p}} AND start = {{p}}{tag_rows} "
             f"ORDER BY cost_nusd DESC, key{self.byte_order} LIMIT {{p}} OFFSET {{p}}",
             (period, dim, self._date(start), self.unlimited if limit is None else limit, offset),
         )
@@ -191,7 +208,9 @@ class SQLStore(CostStore):
         end_ts: float | None = None,
         filters: dict[str, str] | None = None,
     ) -> Iterator[StoredEntry]:
-        conditions, params = entry_conditions(start_ts, end_ts, filters, self.placeholder)
+        conditions, params = entry_conditions(
+            start_ts, end_ts, filters, self.placeholder, self._tag_value
+        )
         query = (
             f"SELECT id, {self._entry_columns()} FROM {self.schema}entries "
             f"WHERE (ts, id) > ({self.placeholder}, {self.placeholder})"
@@ -206,5 +225,5 @@ class SQLStore(CostStore):
 
     def _entry_of(self, row: Sequence[Any]) -> StoredEntry:
         """An entry from ``SELECT id, <ENTRY_COLUMNS>``."""
-        _, ts, day, *rest, priced, uid = row
-        return StoredEntry._make((ts, self._day(day), *rest, bool(priced), uid))
+        _, ts, day, *rest, priced, uid, tags = row
+        return StoredEntry._make((ts, self._day(day), *rest, bool(priced), uid, tags))

@@ -29,7 +29,14 @@ from .base import (
     StoredEntry,
     inserted,
 )
-from .sql import DELETE_EXPIRED_HOLDS, ENTRY_COLUMNS, ROLLUP_COLUMNS, SPENT_AND_HELD, SQLStore
+from .sql import (
+    DELETE_EXPIRED_HOLDS,
+    ENTRY_COLUMNS,
+    ROLLUP_COLUMNS,
+    SPENT_AND_HELD,
+    SQLStore,
+    ranked_index,
+)
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -96,6 +103,8 @@ _ENTRY_UID = (
     "ALTER TABLE entries ADD COLUMN uid BLOB",
     "CREATE UNIQUE INDEX IF NOT EXISTS entries_uid ON entries (uid)",
 )
+#: Version 5 gave entries their attribution tags (JSON text), and tag values their ranking.
+_ENTRY_TAGS = ("ALTER TABLE entries ADD COLUMN tags TEXT", ranked_index("", ""))
 #: The tables of each schema version. Version 1 kept per-day group sums (``daily``) and day
 #: totals (``daily_total``) where version 2 keeps rollups.
 _TABLES_OF = {
@@ -103,6 +112,7 @@ _TABLES_OF = {
     2: {"meta", "entries", "rollup", "budget_alerts"},
     3: {"meta", "entries", "rollup", "holds", "budget_alerts"},
     4: {"meta", "entries", "rollup", "holds", "budget_alerts"},
+    5: {"meta", "entries", "rollup", "holds", "budget_alerts"},
 }
 
 # Each write is one multi-row statement per table: SQLite's Python module lets other threads run
@@ -110,7 +120,7 @@ _TABLES_OF = {
 # for the interpreter lock once per row while the service's threads run.
 _INSERT_ENTRY = """
 INSERT INTO entries (ts, day, agent_id, model, provider, team, prompt_tokens, completion_tokens,
-                     cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid)
+                     cache_read_tokens, cache_write_tokens, cost_nusd, priced, uid, tags)
 VALUES {rows}
 """
 #: A retry's insert: entries stored already are skipped, and the new ones' uids returned.
@@ -222,6 +232,9 @@ def _upgrade(conn: sqlite3.Connection, version: int, *, temp: bool) -> None:
             conn.execute(_HOLDS_INDEX)
     if version < 4 and not temp:  # read as it is, an older file's entries have no uid
         for statement in _ENTRY_UID:
+            conn.execute(statement)
+    if version < 5 and not temp:  # read as it is, an older file's entries have no tags
+        for statement in _ENTRY_TAGS:
             conn.execute(statement)
 
 
@@ -451,7 +464,7 @@ class SQLiteStore(SQLStore):
     def _write(
         self, entries: Sequence[StoredEntry], settled: Sequence[int], *, skip_stored: bool
     ) -> PeriodTotals:
-        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid) for e in entries]
+        rows = [(e.ts, e.day.isoformat(), *e[2:11], int(e.priced), e.uid, e.tags) for e in entries]
         with self._transaction() as conn:
             added: Sequence[StoredEntry] = entries
             if skip_stored:
@@ -500,9 +513,15 @@ class SQLiteStore(SQLStore):
         return day.isoformat()
 
     def _entry_columns(self) -> str:
+        columns = ENTRY_COLUMNS
         if self._read_version is not None and self._read_version < 4:  # read as it is
-            return ENTRY_COLUMNS.replace(", uid", ", NULL")
-        return ENTRY_COLUMNS
+            columns = columns.replace(", uid", ", NULL")
+        if self._read_version is not None and self._read_version < 5:
+            columns = columns.replace(", tags", ", NULL")
+        return columns
+
+    def _tag_value(self, key: str) -> str:
+        return f"json_extract(tags, '$.{key}')"
 
     def close(self) -> None:
         with self._lock, self._read_lock if self._reader is not self._conn else nullcontext():
