@@ -8,7 +8,7 @@ OBSGEN := $(VENV)/bin/obsgen
 GRAFANA_SDK := $(VENV)/grafana-sdk
 SCHEMA_DIR := tests/grafana_schema
 
-.PHONY: all docs install install-run system-deps schema-deps generate test unit lint format bench example up down \
+.PHONY: all docs install install-run system-deps schema-deps browser-deps generate test unit lint format bench example up down \
 	stack-up stack-down demo clean bench-prometheus test-oldest-sdks
 
 all: generate lint test
@@ -45,6 +45,10 @@ $(INSTALLED_RUN): pyproject.toml | $(PYTHON)
 system-deps:
 	scripts/install-system-deps.sh
 
+# Headless Chromium, in which the tests open the HTML pages obsgen writes.
+browser-deps:
+	scripts/install-system-deps.sh --browser
+
 # Grafana's published schema for the dashboard tests: @grafana/schema 11.6 and 12.4 (npm) and
 # grafana-foundation-sdk's Grafana 11.6 and 12 builds (each in a folder of its own); and the
 # prometheus-operator's CRD schemas for the Kubernetes manifests (npm, tests/kubernetes_schema).
@@ -65,7 +69,7 @@ $(GRAFANA_SDK)/11.6: $(PYTHON)
 $(GRAFANA_SDK)/12: $(PYTHON)
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --target $@ 'grafana-foundation-sdk==1769699241'
 
-test: install system-deps schema-deps
+test: install system-deps schema-deps browser-deps
 	$(PYTHON) -m pytest -p no:cacheprovider
 	$(MAKE) --no-print-directory test-oldest-sdks
 

@@ -10,14 +10,20 @@ import click
 
 from llmobs import CostStoreError, CostTracker
 from llmobs.attribution import attribution_keys
-from llmobs.configfile import ConfigError, RuntimeConfig, load_runtime
 from llmobs.store import default_path
 from obsgen import config as configuration
 from obsgen import output, paths
 
-from . import promtool, stack_commands
+from . import chargeback_command, promtool, stack_commands
 from .costs_report import FORMATS, GROUPINGS, TABLE_ROWS, CostReport
-from .options import UsageError, config_option, load_config, out_option
+from .options import (
+    UsageError,
+    config_option,
+    db_option,
+    load_config,
+    out_option,
+    runtime_config,
+)
 
 TARGET_CHOICES = ["all", *paths.TARGETS]
 STARTER_CONFIG = Path(configuration.__file__).parent / "starter.yaml"
@@ -163,7 +169,7 @@ def init(path: str, force: bool) -> None:
     click.echo(f"wrote {path}; edit it, then run `obsgen build`")
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--period",
     type=click.Choice(["day", "week", "month"]),
@@ -180,14 +186,7 @@ def init(path: str, force: bool) -> None:
     help=f"How to break the spend down: {', '.join(GROUPINGS)}, or an attribution tag "
     "(customer, user, feature, environment, or a key of the config's attribution.keys).",
 )
-@click.option(
-    "--db",
-    "db",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The cost tracker's SQLite file or postgresql:// URL [default: $LLMOBS_COST_DB or "
-    "~/.local/share/llmobs/costs.sqlite3].",
-)
+@db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the same as --format json).")
 @click.option(
@@ -213,7 +212,9 @@ def init(path: str, force: bool) -> None:
     help="The obsgen.yaml whose team and agent budgets are shown beside their spend "
     "[default: obsgen.yaml, when there is one].",
 )
+@click.pass_context
 def costs(
+    ctx: click.Context,
     period: str,
     by: str,
     db: str | None,
@@ -225,13 +226,16 @@ def costs(
     config_path: str | None,
 ) -> None:
     """Print LLM spend from a cost tracker's database: the period's total and budget first,
-    then its biggest spenders, each beside its own budget."""
+    then its biggest spenders, each beside its own budget. `obsgen costs report` writes a
+    month's chargeback report."""
+    if ctx.invoked_subcommand is not None:
+        return
     fmt = "json" if as_json else fmt
     if every:
         limit = None
     elif limit is None and fmt == "table":
         limit = TABLE_ROWS
-    runtime = _runtime_config(config_path)
+    runtime = runtime_config(config_path)
     budgets = None if runtime is None else runtime.budgets
     keys = () if runtime is None else runtime.attribution_keys
     known = [*GROUPINGS, *sorted(attribution_keys(keys))]
@@ -250,17 +254,8 @@ def costs(
     click.echo(report.render(fmt), nl=False)
 
 
-def _runtime_config(path: str | None) -> RuntimeConfig | None:
-    """The runtime's part of the config at ``path``, else of ``obsgen.yaml`` if there is one."""
-    if path is None and not Path(configuration.DEFAULT_CONFIG).exists():
-        return None
-    try:
-        return load_runtime(path or configuration.DEFAULT_CONFIG)
-    except ConfigError as exc:
-        raise UsageError(str(exc.issues[0])) from None
-
-
 stack_commands.register(cli)
+chargeback_command.register(costs)
 
 
 def main(args: list[str] | None = None) -> None:

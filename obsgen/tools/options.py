@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from llmobs.configfile import printable
+from llmobs.configfile import ConfigError, RuntimeConfig, load_runtime, printable
 from obsgen import config as configuration
 from obsgen import plan
 
@@ -16,6 +18,14 @@ config_option = click.option(
     show_default=True,
     type=click.Path(dir_okay=False),
     help="The obsgen config file.",
+)
+db_option = click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The cost tracker's SQLite file or postgresql:// URL [default: $LLMOBS_COST_DB or "
+    "~/.local/share/llmobs/costs.sqlite3].",
 )
 out_option = click.option(
     "-o",
@@ -59,3 +69,13 @@ def version() -> str:
         return version("obsgen")
     except PackageNotFoundError:
         return "dev"
+
+
+def runtime_config(path: str | None) -> RuntimeConfig | None:
+    """The runtime's part of the config at ``path``, else of ``obsgen.yaml`` if there is one."""
+    if path is None and not Path(configuration.DEFAULT_CONFIG).exists():
+        return None
+    try:
+        return load_runtime(path or configuration.DEFAULT_CONFIG)
+    except ConfigError as exc:
+        raise UsageError(str(exc.issues[0])) from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import IO, Any
 from .attribution import tags_of_text
 from .periods import Period, local_day, parse_period
 from .store import DIMENSIONS, NANO, TOTAL, CostStore, StoredEntry, utc_timestamp
+from .store.base import GROUPABLE
 from .summaries import DailyCostSummary, PeriodCostSummary, Totals, usd
 from .writer import CostWriter
 
@@ -117,7 +118,8 @@ class CostReports:
     ) -> list[dict[str, Any]]:
         """One page of the period's spend by ``by`` (agent, model, provider, team, or a tag key:
         customer, user, feature, environment, ...), highest first:
-        ``[{by: key, "requests": n, "cost_usd": usd}, ...]``. For fleets with more keys than a
+        ``[{by: key, "requests": n, "prompt_tokens": n, "completion_tokens": n,
+        "cost_usd": usd}, ...]``. For fleets with more keys than a
         summary should carry; answered from rollups however many values there are."""
         which = parse_period(period)
         if by not in DIMENSIONS and by not in self.tag_keys:
@@ -129,7 +131,51 @@ class CostReports:
         first = which.bounds(self._today(day))[0]
         self._writer.catch_up(READ_FLUSH_SECONDS)
         rows = self.store.ranked(which.value, first, by, limit, offset)
-        return [{by: r.key, "requests": r.requests, "cost_usd": usd(r.cost_nusd)} for r in rows]
+        return [
+            {
+                by: r.key,
+                "requests": r.requests,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cost_usd": usd(r.cost_nusd),
+            }
+            for r in rows
+        ]
+
+    def spend_by(
+        self,
+        start: datetime,
+        end: datetime,
+        by: Sequence[str],
+        *,
+        tag_values: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The spend of the entries with ``start <= timestamp < end`` per group of ``by``
+        (``day``, ``agent_id``, ``model``, ``provider``, ``team`` or tag keys; a call without
+        the tag has None), optionally only of the tag values ``tag_values`` names:
+        ``[{"customer": "acme", "model": "gpt-4o", "requests": n, "cost_usd": usd, ...}]``.
+        It reads the raw entries of the range (a report's scan; entries pruned by
+        ``retention_days`` are gone, their rollups are not)."""
+        for name in [*by, *(tag_values or {})]:
+            if name not in GROUPABLE and name not in self.tag_keys:
+                known = ", ".join([*GROUPABLE, *sorted(self.tag_keys)])
+                raise ValueError(f"cannot group spend by {name!r}: not one of {known}")
+        self._writer.catch_up(READ_FLUSH_SECONDS)
+        rows = self.store.entry_sums(
+            utc_timestamp(start),
+            utc_timestamp(end),
+            tuple(by),
+            {key: list(values) for key, values in (tag_values or {}).items()},
+        )
+        sums = ("requests", "prompt_tokens", "completion_tokens")
+        return [
+            {
+                **dict(zip(by, row[: len(by)], strict=True)),
+                **dict(zip(sums, row[len(by) : len(by) + 3], strict=True)),
+                "cost_usd": usd(row[-1]),
+            }
+            for row in rows
+        ]
 
     def get_daily_summary(self, day: date | None = None) -> DailyCostSummary:
         """The spend of ``day`` (today by default)."""

@@ -71,7 +71,13 @@ def test_a_breakdown_is_ranked_and_paged(tmp_path):
     assert ranked == ["team.agent4", "team.agent0", "team.agent2", "team.agent3", "team.agent1"]
     pages = [tracker.breakdown("month", "agent", day, limit=2, offset=n) for n in (0, 2, 4)]
     assert [row["agent"] for page in pages for row in page] == ranked
-    assert pages[0][0] == {"agent": "team.agent4", "requests": 1, "cost_usd": 5.0}
+    assert pages[0][0] == {
+        "agent": "team.agent4",
+        "requests": 1,
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "cost_usd": 5.0,
+    }
     assert tracker.breakdown("day", "agent", day + timedelta(days=1)) == []
     for bad in ({"by": "day"}, {"by": ""}, {"limit": -1}, {"offset": -2}, {"limit": True}):
         arguments = {"period": "week", "by": "agent", **bad}

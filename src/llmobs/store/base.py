@@ -26,6 +26,8 @@ NANO = 1_000_000_000
 MEMORY = ":memory:"
 DB_ENV = "LLMOBS_COST_DB"
 FILTERABLE = ("agent_id", "model", "provider", "team")
+#: The entry columns spend can be grouped by, besides tag keys.
+GROUPABLE = ("day", *FILTERABLE)
 
 
 class CostStoreError(RuntimeError):
@@ -237,6 +239,20 @@ class CostStore(ABC):
     ) -> Iterator[StoredEntry]:
         """Raw entries with ``start_ts <= ts < end_ts`` matching ``filters``, oldest first,
         read in batches so that an export of millions holds one batch in memory."""
+
+    @abstractmethod
+    def entry_sums(
+        self,
+        start_ts: float,
+        end_ts: float,
+        by: Sequence[str],
+        tag_values: dict[str, Sequence[str]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """The entries with ``start_ts <= ts < end_ts`` summed per group of ``by`` (``day``,
+        ``agent_id``, ``model``, ``provider``, ``team`` or tag keys; an entry without a tag has
+        None for it), only those whose tags have one of ``tag_values``: rows of the group's
+        values then (requests, prompt tokens, completion tokens, cost in nano-dollars). A scan
+        of the range's entries: for reports, not for every request."""
 
     @abstractmethod
     def close(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from .base import (
     DIMENSIONS,
     ENTRY_PAGE,
+    GROUPABLE,
     SUM_FIELDS,
     TOTAL,
     CostStore,
@@ -24,6 +25,7 @@ from .base import (
     StoredEntry,
     check_rollup_query,
     entry_conditions,
+    is_tag_key,
     paged_entries,
 )
 
@@ -222,6 +224,47 @@ class SQLStore(CostStore):
                 return list(conn.execute(query, (*after, *params)).fetchall())
 
         return paged_entries(fetch, self._entry_of)
+
+    def entry_sums(
+        self,
+        start_ts: float,
+        end_ts: float,
+        by: Sequence[str],
+        tag_values: dict[str, Sequence[str]] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        groups = [self._grouping(name) for name in by]
+        mark = self.placeholder
+        conditions = [f"ts >= {mark}", f"ts < {mark}"]
+        params: list[object] = [start_ts, end_ts]
+        for key, wanted in (tag_values or {}).items():
+            if not wanted:
+                return []
+            conditions.append(f"{self._grouping(key)} IN ({', '.join([mark] * len(wanted))})")
+            params.extend(wanted)
+        columns = ", ".join(groups)
+        query = (
+            f"SELECT {columns}, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
+            f"SUM(cost_nusd) FROM {self.schema}entries WHERE {' AND '.join(conditions)} "
+            f"GROUP BY {columns}"
+        )
+        with self._reading() as conn:
+            rows = conn.execute(query, params).fetchall()
+        days = [i for i, name in enumerate(by) if name == "day"]
+        return [
+            (
+                *(self._day(v) if i in days else v for i, v in enumerate(row[: len(by)])),
+                *(int(total) for total in row[len(by) :]),
+            )
+            for row in rows
+        ]
+
+    def _grouping(self, name: str) -> str:
+        """The SQL expression of an entry column or a tag key; ValueError for anything else."""
+        if name in GROUPABLE:
+            return name
+        if is_tag_key(name):
+            return self._tag_value(name)
+        raise ValueError(f"cannot group entries by {name!r}")
 
     def _entry_of(self, row: Sequence[Any]) -> StoredEntry:
         """An entry from ``SELECT id, <ENTRY_COLUMNS>``."""
