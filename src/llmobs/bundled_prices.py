@@ -75,6 +75,9 @@ class BundledModel:
     provider_id: str
     model_id: str
     schedule: tuple[tuple[Any, TokenRates], ...]
+    #: genai-prices' own entry, whose price variants price the service tiers it lists.
+    info: Any = None
+    supplement: dict[str, Rate] | None = None
 
     def rates_at(self, at: datetime) -> TokenRates:
         """The rates in force at ``at``."""
@@ -89,6 +92,21 @@ class BundledModel:
     @property
     def changes_over_time(self) -> bool:
         return len(self.schedule) > 1
+
+    def tier_rates_at(self, at: datetime, tier: str) -> TokenRates | None:
+        """The rates of ``tier`` at ``at`` where the data lists them (its price variants for
+        ``service_tier``, or ``processing`` for batch); None where it does not."""
+        context = {"processing": "batch"} if tier == "batch" else {"service_tier": tier}
+        variants = getattr(self.info, "price_variants", None) or ()
+        if not any(_applies(variant, context, at) for variant in variants):
+            return None
+        return rates_from_model_price(self.info.get_prices(at, context), self.supplement)
+
+
+def _applies(variant: Any, context: dict[str, str], at: datetime) -> bool:
+    """Whether a genai-prices price variant prices a call of ``context`` made at ``at``."""
+    active = variant.constraint is None or variant.constraint.active(at)
+    return active and all(context.get(key) == value for key, value in variant.when.items())
 
 
 def _known_provider(provider: str | None) -> str | None:
@@ -128,4 +146,10 @@ def find_bundled_model(model: str, provider: str | None) -> BundledModel | None:
         )
     else:
         schedule = ((None, rates_from_model_price(info.prices, supplement)),)
-    return BundledModel(provider_id=found_provider.id, model_id=info.id, schedule=schedule)
+    return BundledModel(
+        provider_id=found_provider.id,
+        model_id=info.id,
+        schedule=schedule,
+        info=info,
+        supplement=supplement,
+    )

@@ -56,17 +56,17 @@ class ModelPricing:
     def changes_over_time(self) -> bool:
         return self._bundled is not None and self._bundled.changes_over_time
 
+    def tier_rates_at(self, at: datetime, tier: str) -> TokenRates | None:
+        """The data's rates of ``tier`` at ``at``; None where it lists none (a price file's
+        model, or a tier the data does not price)."""
+        return None if self._bundled is None else self._bundled.tier_rates_at(at, tier)
+
     @property
     def provider_id(self) -> str | None:
         """genai-prices' id of the provider whose price this is (by alias for a price file's)."""
         if self._bundled is not None:
             return self._bundled.provider_id
         return None if self.provider is None else PROVIDER_ALIASES.get(self.provider, self.provider)
-
-    @property
-    def model_id(self) -> str:
-        """The model whose price this is: genai-prices' id, or the price file entry's name."""
-        return self._bundled.model_id if self._bundled is not None else self.priced_as
 
 
 def _text(value: object, field: str) -> str:
@@ -295,18 +295,20 @@ class LLMCostCalculator:
             return None
         rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
         if tier is not None:
-            rates = self._tier_rates(pricing, rates, tier, prompt)
+            rates = self._tier_rates(pricing, rates, tier, at)
         return rates.cost(prompt, completion, cache_read, cache_write, cache_write_1h, searches)
 
     def _tier_rates(
-        self, pricing: ModelPricing, standard: TokenRates, tier: str, prompt_tokens: int
+        self, pricing: ModelPricing, standard: TokenRates, tier: str, at: datetime | None
     ) -> TokenRates:
-        """The rates of ``tier``: the price file's entry for the tier, else derived from the
-        standard rates, else (unknown to both) the standard rates."""
+        """The rates of ``tier``: the price file's entry for it, else the data's prices of the
+        tier, else the provider's rule, else (none of these) the standard rates."""
         override = find_override(self._overrides, pricing.model, pricing.provider, tier)
         if override is not None:
             return override.rates
-        rates = tier_rates(standard, pricing.provider_id, pricing.model_id, tier, prompt_tokens)
+        rates = pricing.tier_rates_at(_moment(at), tier)
+        if rates is None:
+            rates = tier_rates(standard, pricing.provider_id, tier)
         if rates is None:
             self._warn_unknown_tier(tier, pricing.priced_as)
             return standard

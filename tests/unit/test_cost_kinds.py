@@ -20,7 +20,8 @@ M = 1_000_000
 K100 = 100_000  # under every long-context threshold (Claude's 200k, OpenAI priority's 128k)
 
 # Held-out cases written from the providers' pricing pages (anthropic.com/pricing,
-# openai.com/api/pricing and openai.com/api-priority-processing, ai.google.dev/pricing):
+# openai.com/api/pricing and openai.com/api-priority-processing, ai.google.dev/pricing,
+# aws.amazon.com/bedrock/pricing: batch at half the on-demand price):
 # (model, provider, tier, usage keywords, USD).
 LIST_PRICES = [
     ("claude-sonnet-4-5", "anthropic", None, {"w1h": K100}, 0.600),
@@ -34,8 +35,10 @@ LIST_PRICES = [
     ("o3", "openai", "flex", {"p": M, "c": M}, 1.00 + 4.00),
     ("gpt-5", "openai", "priority", {"p": K100, "c": K100}, 0.250 + 2.000),
     ("gpt-4.1-mini", "openai", "priority", {"read": K100}, 0.0175),
-    ("gpt-4.1", "openai", "priority", {"p": 200_000}, 200_000 * 2.00 / M),  # long: standard
+    ("gpt-4o", "openai", "priority", {"p": K100, "read": K100, "c": K100}, 0.425 + 0.2125 + 1.7),
     ("gemini-2.5-flash", "google", "batch", {"p": M, "c": M}, 0.15 + 1.25),
+    ("amazon.nova-pro-v1:0", "bedrock", "batch", {"p": M, "c": M}, 0.40 + 1.60),  # by the rule
+    ("o4-mini", "openai", "priority", {"p": M, "c": M}, 2.00 + 8.00),
     ("gemini-2.5-pro", "google", "batch", {"p": 300_000}, 300_000 * 1.25 / M),  # past 200k
     ("gpt-4o", "openai", None, {"searches": 1000}, 10.00),
     ("gpt-4o", "openai", "default", {"p": M}, 2.50),
