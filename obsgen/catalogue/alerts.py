@@ -142,6 +142,7 @@ def _budget_used(warning: bool) -> Callable[[Config], list[Instance]]:
                     "budget_share",
                     alert_labels=tuple(sorted(TEST_BUDGET.items())),
                     threshold=percent / 100,
+                    budgets=_configured(_tag_limits(config)),
                 ),
             )
         ]
@@ -165,8 +166,13 @@ def _forecast(config: Config) -> list[Instance]:
     ]
 
 
+def _tag_limits(config: Config) -> tuple[Limit, ...]:
+    """The budgets of named tag values (a customer's), exported under their own names."""
+    return tuple(b for b in config.budgets.limits() if b.tag is not None and b.exported)
+
+
 def _budget_labels(limit: Limit) -> dict[str, str]:
-    return {"scope": limit.scope.value, "name": limit.name, "period": limit.period.value}
+    return {"scope": limit.scope_label, "name": limit.name, "period": limit.period.value}
 
 
 def _configured(limits: tuple[Limit, ...]) -> tuple[ConfiguredBudget, ...]:
@@ -174,7 +180,7 @@ def _configured(limits: tuple[Limit, ...]) -> tuple[ConfiguredBudget, ...]:
 
 
 def _not_exported(config: Config) -> list[Instance]:
-    limits = config.budgets.limits()
+    limits = tuple(limit for limit in config.budgets.limits() if limit.exported)
     if not limits:
         return []
     absent = q.budget_absent(_budget_labels(limit) for limit in limits)
@@ -195,7 +201,7 @@ def _not_exported(config: Config) -> list[Instance]:
 
 
 def _limit_differs(config: Config) -> list[Instance]:
-    limits = config.budgets.limits()
+    limits = tuple(limit for limit in config.budgets.limits() if limit.exported)
     if not limits:
         return []
     return [

@@ -230,7 +230,15 @@ def _budget_series(
 
 
 def _budget_share_tests(rule: AlertSpec) -> list[dict[str, Any]]:
-    labels = dict(rule.scenario.alert_labels)
+    """The share alert on the test budget, and on each budget the scenario names (the tag
+    values' budgets of the config: a customer's gauges alert as the global budget's do)."""
+    tests = _budget_share_pair(rule, dict(rule.scenario.alert_labels))
+    for labels, _ in rule.scenario.budgets:
+        tests += _budget_share_pair(rule, dict(labels))
+    return tests
+
+
+def _budget_share_pair(rule: AlertSpec, labels: dict[str, str]) -> list[dict[str, Any]]:
     threshold = TEST_LIMIT * rule.scenario.threshold
     step_at = 10  # spend jumps after 10 minutes
     horizon = step_at + _minutes(rule.duration) + 10

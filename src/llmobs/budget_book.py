@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, tzinfo
 from typing import Any
 
@@ -175,9 +175,19 @@ class BudgetBook:
         ]
         return global_budgets + list(self.scoped)
 
-    def applying_to(self, agent_id: str, team: str) -> list[Budget]:
-        """Every budget that limits ``agent_id`` of ``team``."""
-        return [budget for budget in self.every() if budget.applies_to(agent_id, team)]
+    def applying_to(
+        self, agent_id: str, team: str, tags: Mapping[str, str] | None = None
+    ) -> list[Budget]:
+        """Every budget that limits a call of ``agent_id`` of ``team`` carrying ``tags``: a
+        budget of each value of a tag becomes the budget of the call's value, unless that value
+        has a budget of its own for the period."""
+        found = [b for b in self.every() if b.applies_to(agent_id, team, tags or {})]
+        own = {(b.dim, b.period) for b in found if b.tag is not None and not b.each_value}
+        return [
+            budget.of_value(budget_value(budget, tags)) if budget.each_value else budget
+            for budget in found
+            if not (budget.each_value and (budget.dim, budget.period) in own)
+        ]
 
     def any_enforced(self, enforce_all: bool) -> bool:
         """Whether any budget may refuse a call (all of them, with ``enforce_all``)."""
@@ -235,3 +245,9 @@ class BudgetBook:
         except Exception as exc:
             logger.exception("llmobs budget alert callback %r failed", callback)
             self._internal_error(exc)
+
+
+def budget_value(budget: Budget, tags: Mapping[str, str] | None) -> str:
+    """The value of ``budget``'s tag key among ``tags`` (a call's)."""
+    assert budget.tag is not None and tags is not None
+    return tags[budget.tag[0]]

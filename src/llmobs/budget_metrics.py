@@ -26,6 +26,8 @@ from .store import NANO, CostStore
 logger = logging.getLogger("llmobs")
 
 CACHE_SECONDS = 5.0
+#: The values of a budget of each tag value (each customer's) exported: those spending most.
+EACH_VALUE_EXPORTED = 20
 
 #: One budget's labels; its limit, spent and reserved in USD; when its period ends.
 BudgetRow = tuple[tuple[str, str, str], float, float, float, float]
@@ -48,12 +50,31 @@ class BudgetCollector(Collector):
         self._rows: list[BudgetRow] = []
         self._read_at = float("-inf")
 
+    def _exported(self, today: date) -> list[Budget]:
+        """The budgets with gauges: every budget of the tracker, but for a budget of each value
+        of a tag, the EACH_VALUE_EXPORTED values that spent most this period (without a budget
+        of their own): bounded however many values there are."""
+        budgets = list(self._budgets())
+        own = {(b.dim, b.key, b.period) for b in budgets if b.tag is not None}
+        exported = []
+        for budget in budgets:
+            if not budget.each_value:
+                exported.append(budget)
+                continue
+            start = budget.period.bounds(today)[0]
+            top = self._store.ranked(
+                budget.period.value, start, budget.dim, EACH_VALUE_EXPORTED + len(own)
+            )
+            values = [row.key for row in top if (budget.dim, row.key, budget.period) not in own]
+            exported += [budget.of_value(value) for value in values[:EACH_VALUE_EXPORTED]]
+        return exported
+
     def _read(self) -> list[BudgetRow]:
         rows = []
         now, today, zone = time.time(), self._today(), self._zone()
-        for budget in self._budgets():
+        for budget in self._exported(today):
             spent, held = self._store.spent_and_held(budget.hold(today), now)
-            labels = (budget.scope.value, budget.name, budget.period.value)
+            labels = (budget.scope_label, budget.name, budget.period.value)
             ends = period_end(budget.period, today, zone)
             rows.append((labels, budget.limit_usd, spent / NANO, held / NANO, ends))
         return rows

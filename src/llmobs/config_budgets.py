@@ -38,6 +38,7 @@ def options_of(config: RuntimeConfig) -> dict[str, Any]:
             team=limit.name if limit.scope is Scope.TEAM else None,
             agent_id=limit.name if limit.scope is Scope.AGENT else None,
             enforce=limit.enforce,
+            tag=None if limit.tag is None else (limit.tag, limit.name),
         )
         for limit in budgets.limits()
         if limit.scope is not Scope.GLOBAL

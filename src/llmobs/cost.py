@@ -316,13 +316,15 @@ class CostTracker(CostReports):
         max_tokens: int | None = None,
         enforce_all: bool = False,
         service_tier: str | None = None,
+        tags: Mapping[str, object] | None = None,
     ) -> Reservation | None:
         """Reserve a call's worst-case cost before making it, or raise BudgetExceededError
         naming the budget it would exceed (the call must then not be made).
 
         The amount is ``max_cost`` (USD), else the model's price on ``service_tier`` for
         ``prompt_tokens`` in and ``max_tokens`` out (``reserve_output_tokens`` when the call
-        sets no output limit). It is
+        sets no output limit). ``tags`` (over the current ``llmobs.attribute`` block's) bring
+        in the budgets of the call's tag values. It is
         held on every enforced budget of the agent (``enforce_all``: on every budget) and on
         every run the caller is in, across all processes sharing the store. Settle it with
         ``record_cost(..., reservation=...)``, or ``release`` it if the call is not made.
@@ -337,6 +339,7 @@ class CostTracker(CostReports):
             max_tokens=max_tokens,
             enforce_all=enforce_all,
             service_tier=service_tier,
+            tags=tags,
         )
 
     def enforcing(self, enforce_all: bool = False) -> bool:

@@ -14,15 +14,16 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import Enum
 
 from .budgets import check_budget
 from .periods import Period, parse_period
 from .store import NANO, TOTAL, CostStore, CostStoreError, Hold
+from .store.base import is_tag_key
 
 #: The ``name`` label of a global budget (its gauges' and alerts').
 GLOBAL_NAME = "all"
@@ -77,16 +78,37 @@ class BudgetUnavailableError(BudgetExceededError):
 
 
 class Scope(str, Enum):
-    """What a budget limits: all spend, one team's or one agent's."""
+    """What a budget limits: all spend, one team's, one agent's, or one attribution tag
+    value's (a customer's, a feature's, ...)."""
 
     GLOBAL = "global"
     TEAM = "team"
     AGENT = "agent"
+    TAG = "tag"
+
+
+#: The tag value of a budget that limits each value of its tag key on its own.
+EACH_VALUE = "*"
+_NO_TAGS: Mapping[str, str] = {}
+
+
+def _checked_tag(tag: object) -> tuple[str, str]:
+    """A budget's (tag key, value); ValueError naming what is wrong."""
+    if not isinstance(tag, tuple) or len(tag) != 2:
+        raise ValueError(f"tag must be a (key, value) pair, got {tag!r}")
+    key, value = tag
+    if not is_tag_key(key):
+        raise ValueError(f"tag key {key!r} is not an attribution key (customer, user, ...)")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"tag value must be a non-empty string, got {value!r}")
+    return key, value.strip()
 
 
 @dataclass(frozen=True)
 class Budget:
-    """A spending limit in USD per calendar period, of everything, of a team or of an agent.
+    """A spending limit in USD per calendar period, of everything, of a team, of an agent, or
+    of an attribution tag's value: ``tag=("customer", "acme")``, or ``("customer", "*")`` for
+    each customer without a budget of its own.
 
     ``enforce`` makes the tracker refuse calls that would exceed it (``BudgetExceededError``);
     otherwise it is watched only (alerts, gauges) unless the tracker or observer enforces all.
@@ -97,47 +119,72 @@ class Budget:
     team: str | None = None
     agent_id: str | None = None
     enforce: bool = False
+    tag: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if check_budget(self.limit_usd, "limit_usd") is None:
             raise ValueError("limit_usd must be a positive number of USD, got None")
         object.__setattr__(self, "period", parse_period(self.period))
-        if self.team is not None and self.agent_id is not None:
-            raise ValueError("a budget limits a team or an agent, not both")
+        if sum(owner is not None for owner in (self.team, self.agent_id, self.tag)) > 1:
+            raise ValueError("a budget limits a team, an agent or a tag value, not several")
         for name in ("team", "agent_id"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
+        if self.tag is not None:
+            object.__setattr__(self, "tag", _checked_tag(self.tag))
 
     @property
     def scope(self) -> Scope:
+        if self.tag is not None:
+            return Scope.TAG
         if self.agent_id is not None:
             return Scope.AGENT
         return Scope.TEAM if self.team is not None else Scope.GLOBAL
 
     @property
+    def scope_label(self) -> str:
+        """Its ``scope`` label: global, team, agent, or the tag's key (customer, ...)."""
+        return self.tag[0] if self.tag is not None else self.scope.value
+
+    @property
     def key(self) -> str:
         """The rollup key its spend is read from (TOTAL for the global budget)."""
+        if self.tag is not None:
+            return self.tag[1]
         return self.agent_id or self.team or TOTAL
 
     @property
     def name(self) -> str:
-        """Its ``name`` label: the team or agent, GLOBAL_NAME for a global budget."""
+        """Its ``name`` label: the team, agent or tag value, GLOBAL_NAME for a global budget."""
         return GLOBAL_NAME if self.scope is Scope.GLOBAL else self.key
 
     @property
     def dim(self) -> str:
-        return TOTAL if self.scope is Scope.GLOBAL else self.scope.value
+        return TOTAL if self.scope is Scope.GLOBAL else self.scope_label
 
-    def applies_to(self, agent_id: str, team: str) -> bool:
+    @property
+    def each_value(self) -> bool:
+        """Whether it limits each value of its tag on its own (``tag=(key, "*")``)."""
+        return self.tag is not None and self.tag[1] == EACH_VALUE
+
+    def applies_to(self, agent_id: str, team: str, tags: Mapping[str, str] = _NO_TAGS) -> bool:
+        if self.tag is not None:
+            value = tags.get(self.tag[0])
+            return value is not None and (self.each_value or value == self.tag[1])
         return self.scope is Scope.GLOBAL or self.key == (
             agent_id if self.scope is Scope.AGENT else team
         )
 
+    def of_value(self, value: str) -> Budget:
+        """This budget of each value, as the budget of ``value``."""
+        assert self.tag is not None
+        return replace(self, tag=(self.tag[0], value))
+
     def describe(self) -> str:
         """``the daily budget of team 'meetmind'``."""
         adjective = {Period.DAY: "daily", Period.WEEK: "weekly", Period.MONTH: "monthly"}
-        owner = "" if self.scope is Scope.GLOBAL else f" of {self.scope.value} {self.key!r}"
+        owner = "" if self.scope is Scope.GLOBAL else f" of {self.scope_label} {self.key!r}"
         return f"the {adjective[self.period]} budget{owner}"
 
     def hold(self, day: date) -> Hold:
@@ -302,7 +349,7 @@ class Enforcer:
                 short.spent_nusd / NANO,
                 short.held_nusd / NANO,
                 reservation.amount,
-                scope=budget.scope.value,
+                scope=budget.scope_label,
                 period=budget.period.value,
             )
         return True

@@ -339,6 +339,7 @@ class LLMObserver:
                 prompt_tokens=prompt,
                 max_tokens=limits.get("max_tokens"),
                 service_tier=None if request is None else request.get("service_tier"),
+                tags=call.tags,
             )
         except BudgetExceededError:
             raise

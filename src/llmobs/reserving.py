@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from . import values
+from .attribution import clean_tags
 from .budget_book import BudgetBook
 from .enforcement import BudgetExceededError, Enforcer, Reservation, current_runs, worst_case_nusd
 from .pricing import LLMCostCalculator
@@ -34,6 +35,7 @@ class Reserver:
         self.enforcer, self.book, self.writer = enforcer, book, writer
         self.output_tokens = options.reserve_output_tokens
         self.media_tokens = options.reserve_media_tokens
+        self.tag_keys = options.tag_keys
         self._calculator, self._today, self._team_of = calculator, today, team_of
 
     def worst_case(
@@ -70,14 +72,17 @@ class Reserver:
         max_tokens: int | None,
         enforce_all: bool,
         service_tier: str | None = None,
+        tags: object = None,
     ) -> Reservation | None:
         """See ``CostTracker.reserve``."""
         agent = clean_name(agent_id, "agent_id")
         amount = self.worst_case(model, provider, max_cost, prompt_tokens, max_tokens, service_tier)
         team = clean_name(self._team_of(agent), "team")
+        # Bad tags are counted when the call is recorded; here they only go unbudgeted.
+        call_tags = dict(clean_tags(tags, self.tag_keys, _uncounted))
         enforced = [
             budget
-            for budget in self.book.applying_to(agent, team)
+            for budget in self.book.applying_to(agent, team, call_tags)
             if enforce_all or budget.enforce or self.book.enforce
         ]
         if enforced:  # what this process recorded is spent: write its queue first (briefly)
@@ -91,3 +96,7 @@ class Reserver:
     def enforcing(self, enforce_all: bool) -> bool:
         """Whether a call may have something to reserve on: an enforced budget, or a run."""
         return bool(current_runs()) or self.book.any_enforced(enforce_all)
+
+
+def _uncounted(_error: object) -> None:
+    """A bad tag seen while reserving: counted once, when the call is recorded."""

@@ -183,3 +183,82 @@ def test_tag_values_are_ranked_through_their_index_and_other_breakdowns_are_not_
     store.close()
     assert "USING INDEX rollup_ranked" in str(plan)
     assert "'agent'" in index_sql and "'team'" in index_sql  # rewritten with every entry
+
+
+def test_a_customer_budget_refuses_that_customers_calls_only(calculator, registry):
+    from llmobs import Budget, BudgetExceededError
+
+    budgets = [
+        Budget(1.0, "month", tag=("customer", "acme"), enforce=True),
+        Budget(0.5, "month", tag=("customer", "*"), enforce=True),  # every other customer
+    ]
+    tracker = CostTracker(":memory:", calculator=calculator, budgets=budgets, clock=lambda: NOW)
+    observer = LLMObserver(calculator.metrics, tracker, calculator)
+
+    def call(customer: str | None, cost: float) -> None:
+        tags = {"customer": customer} if customer else None
+        with observer.call("svc", "gpt-4o", "openai", max_cost=cost, tags=tags) as made:
+            made.cost = cost
+            made.set_usage(prompt_tokens=10, completion_tokens=1)
+
+    call("acme", 0.6)
+    call("globex", 0.4)
+    call("initech", 0.4)
+    call(None, 5.0)  # untagged: no customer budget applies
+    with pytest.raises(BudgetExceededError, match="monthly budget of customer 'acme'"):
+        call("acme", 0.6)
+    with pytest.raises(BudgetExceededError, match="monthly budget of customer 'globex'"):
+        call("globex", 0.2)  # the default applies to each customer on its own
+    call("initech", 0.05)
+    refused = registry.get_sample_value(
+        "llm_budget_refusals_total", {"agent_id": "svc", "scope": "customer", "period": "month"}
+    )
+    assert refused == 2
+    tracker.close()
+
+
+def test_customer_budgets_are_exported_bounded(calculator):
+    from prometheus_client import CollectorRegistry
+
+    from llmobs import Budget
+    from llmobs.budget_metrics import EACH_VALUE_EXPORTED
+
+    budgets = [
+        Budget(100.0, "month", tag=("customer", "acme")),
+        Budget(2.0, "month", tag=("customer", "*")),
+    ]
+    tracker = CostTracker(":memory:", calculator=calculator, budgets=budgets, clock=lambda: NOW)
+    for n in range(EACH_VALUE_EXPORTED + 15):
+        tracker.record_cost("svc", "gpt-4o", "openai", 1, 1, cost=0.01 * (n + 1),
+                            tags={"customer": f"c{n:03d}"})  # fmt: skip
+    tracker.record_cost("svc", "gpt-4o", "openai", 1, 1, cost=7.0, tags={"customer": "acme"})
+    tracker.flush()
+    exported = CollectorRegistry()
+    tracker.export_metrics(exported)
+    names = {
+        labels["name"]: value
+        for family in exported.collect()
+        if family.name == "llm_budget_spent_usd"
+        for _, labels, value, *_ in family.samples
+        if labels["scope"] == "customer"
+    }
+    tracker.close()
+    assert names["acme"] == pytest.approx(7.0)
+    others = sorted(name for name in names if name != "acme")
+    assert len(others) == EACH_VALUE_EXPORTED  # the biggest spenders, not every customer
+    assert others[0] == f"c{15:03d}" and "c000" not in names
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        (("customer",), "a \\(key, value\\) pair"),
+        (("Customer", "a"), "not an attribution key"),
+        (("customer", " "), "non-empty string"),
+    ],
+)
+def test_a_bad_budget_tag_is_refused(tag, message):
+    from llmobs import Budget
+
+    with pytest.raises(ValueError, match=message):
+        Budget(1.0, "month", tag=tag)

@@ -142,7 +142,7 @@ CASES = [
         "budgets.dialy",
         5,
         "budgets.dialy: unknown key (did you mean daily?) (known keys: agents, anomaly_factor, "
-        "critical_percent, daily, enforce, monthly, reservation, teams, timezone, "
+        "critical_percent, daily, enforce, monthly, reservation, tags, teams, timezone, "
         "warning_percent, weekly)",
     ),
     (
@@ -405,10 +405,13 @@ def test_names_that_mean_something_in_the_output_languages_are_accepted():
 def test_every_configured_budget_is_one_limit_of_scope_name_and_period():
     budgets = load(ROOT / "tests" / "fixtures" / "full.yaml").budgets
     limits = {
-        (lim.scope.value, lim.name, lim.period.value): (lim.usd, lim.enforce)
+        (lim.scope_label, lim.name, lim.period.value): (lim.usd, lim.enforce)
         for lim in budgets.limits()
     }
     assert limits == {
+        ("customer", "acme", "month"): (500.0, True),
+        ("customer", "*", "month"): (50.0, False),
+        ("region", "eu", "day"): (300.0, False),
         ("global", "all", "day"): (250.0, False),
         ("global", "all", "week"): (1200.0, False),
         ("global", "all", "month"): (4000.0, False),
@@ -626,3 +629,31 @@ def test_the_topology_defaults_to_one_prometheus_and_a_local_store(tmp_path):
     path.write_text(mutate("topology", {"kind": "central", "store": {"write_url": cluster}}))
     store = load(path).topology.store
     assert store.write_base == "http://vminsert:8480/insert/7/prometheus"
+
+
+@pytest.mark.parametrize(
+    ("budgets", "message"),
+    [
+        ({"tags": {"plan": {"gold": 5}}}, "budgets.tags.plan: 'plan' is not an attribution key"),
+        ({"tags": {"Plan": {"gold": 5}}}, "is not an attribution tag key"),
+        ({"tags": ["customer"]}, "must map tag keys to their values' budgets"),
+        ({"tags": {"customer": {"acme": {"hourly": 5}}}}, "unknown key"),
+    ],
+)
+def test_a_tag_budget_must_name_a_known_key_and_a_budget(budgets, message):
+    from obsgen.config.load import parse
+
+    document = {"apiVersion": "obsgen/v1", "budgets": budgets}
+    with pytest.raises(ConfigError, match=message):
+        parse(document, {}, "obsgen.yaml")
+
+
+def test_tag_budgets_become_the_trackers_budgets():
+    from llmobs import Budget
+    from llmobs.config_budgets import options_of
+
+    config = load(ROOT / "tests" / "fixtures" / "full.yaml")
+    budgets = options_of(config.runtime)["budgets"]
+    assert Budget(500.0, "month", enforce=True, tag=("customer", "acme")) in budgets
+    assert Budget(50.0, "month", tag=("customer", "*")) in budgets
+    assert options_of(config.runtime)["attribution_keys"] == ("region",)

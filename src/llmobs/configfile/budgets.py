@@ -1,15 +1,16 @@
-"""The ``budgets:`` section: spend limits per calendar period of everything, of teams and of
-agents, the percentages they alert at, their time zone, which are enforced, and what an
-enforced call reserves before it is sent. The runtime's trackers and the generated alerts
-read this one model."""
+"""The ``budgets:`` section: spend limits per calendar period of everything, of teams, of
+agents and of attribution tag values (a customer's, or each customer's), the percentages they
+alert at, their time zone, which are enforced, and what an enforced call reserves before it is
+sent. The runtime's trackers and the generated alerts read this one model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..enforcement import GLOBAL_NAME, Scope
+from ..enforcement import EACH_VALUE, GLOBAL_NAME, Scope
 from ..periods import Period, parse_timezone
+from ..store.base import is_tag_key
 from . import reading as check
 from .reading import Path, Reader
 
@@ -30,6 +31,19 @@ class Limit:
     period: Period
     usd: float
     enforce: bool = False
+    #: The tag key of a tag value's budget (its name is the value, or EACH_VALUE).
+    tag: str | None = None
+
+    @property
+    def scope_label(self) -> str:
+        """Its ``scope`` label: global, team, agent, or the tag's key."""
+        return self.tag if self.tag is not None else self.scope.value
+
+    @property
+    def exported(self) -> bool:
+        """Whether a tracker exports its gauges under its own name (a budget of each value
+        is exported under the values that spend most)."""
+        return self.name != EACH_VALUE
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class Budgets:
     anomaly_factor: float | None = 3.0
     teams: tuple[ScopedBudget, ...] = ()
     agents: tuple[ScopedBudget, ...] = ()
+    #: Budgets of attribution tag values, per tag key: a value's own, or ``*`` for each value.
+    tags: tuple[tuple[str, tuple[ScopedBudget, ...]], ...] = ()
     #: IANA time zone where days, weeks and months begin.
     timezone: str = "UTC"
     #: Refuse calls that would exceed any budget (otherwise only those marked ``enforce``).
@@ -85,14 +101,15 @@ class Budgets:
     reservation: Reservation = field(default_factory=Reservation)
 
     def limits(self) -> tuple[Limit, ...]:
-        """Every budget configured: global, then teams', then agents'."""
+        """Every budget configured: global, then teams', agents' and tag values'."""
         overall = ScopedBudget(GLOBAL_NAME, self.daily, self.weekly, self.monthly, self.enforce)
-        scoped = [(Scope.GLOBAL, overall)]
-        scoped += [(Scope.TEAM, team) for team in self.teams]
-        scoped += [(Scope.AGENT, agent) for agent in self.agents]
+        scoped: list[tuple[Scope, str | None, ScopedBudget]] = [(Scope.GLOBAL, None, overall)]
+        scoped += [(Scope.TEAM, None, team) for team in self.teams]
+        scoped += [(Scope.AGENT, None, agent) for agent in self.agents]
+        scoped += [(Scope.TAG, key, value) for key, values in self.tags for value in values]
         return tuple(
-            Limit(scope, budget.name, period, amount, self.enforce or budget.enforce)
-            for scope, budget in scoped
+            Limit(scope, budget.name, period, amount, self.enforce or budget.enforce, tag)
+            for scope, tag, budget in scoped
             for period, amount in budget.amounts()
         )
 
@@ -125,6 +142,25 @@ def _named_budgets(r: Reader, data: Any, path: Path) -> tuple[ScopedBudget, ...]
         return ()
     budgets = [_scoped_budget(r, name, value, (*path, str(name))) for name, value in data.items()]
     return tuple(sorted((b for b in budgets if b is not None), key=lambda b: b.name))
+
+
+def _tag_budgets(
+    r: Reader, data: Any, path: Path
+) -> tuple[tuple[str, tuple[ScopedBudget, ...]], ...]:
+    """``budgets.tags``: per tag key, its values' budgets (``*``: each value's)."""
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        r.fail(path, f"must map tag keys to their values' budgets, got {check.describe(data)}")
+        return ()
+    found = []
+    for key, values in data.items():
+        where = (*path, str(key))
+        if not is_tag_key(key):
+            r.fail(where, f"{check.describe(key)} is not an attribution tag key (customer, ...)")
+            continue
+        found.append((str(key), _named_budgets(r, values, where)))
+    return tuple(sorted(found))
 
 
 def _timezone(value: Any) -> str:
@@ -174,6 +210,8 @@ BUDGET_KEYS = {
     "the same hour's a week before (above 1, at most 1000); null turns it off",
     "teams": "budgets per team: a USD amount a day, or a mapping of periods and enforce",
     "agents": "budgets per agent id, the same way",
+    "tags": "budgets per attribution tag value, by tag key: {customer: {acme: {monthly: 500}}}; "
+    "the value * sets each value's budget (each customer without one of its own)",
     "timezone": "the IANA time zone where days, weeks and months begin",
     "enforce": "refuse calls that would exceed any budget (BudgetExceededError), not only "
     "the budgets marked enforce",
@@ -220,6 +258,7 @@ def read_budgets(r: Reader, data: Any, path: Path, team_separator: str) -> Budge
         ),
         teams=_named_budgets(r, section.get("teams"), (*path, "teams")),
         agents=_named_budgets(r, section.get("agents"), (*path, "agents")),
+        tags=_tag_budgets(r, section.get("tags"), (*path, "tags")),
         timezone=r.value(section, path, "timezone", _timezone, default.timezone),
         enforce=r.value(section, path, "enforce", check.boolean, default.enforce),
         reservation=_reservation(r, section.get("reservation"), (*path, "reservation")),

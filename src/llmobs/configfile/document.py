@@ -122,6 +122,14 @@ def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
     budgets = read_budgets(r, top.get("budgets"), ("budgets",), separator or DEFAULT_SEPARATOR)
     attribution = r.mapping(top.get("attribution"), ("attribution",), ATTRIBUTION_KEYS)
     keys = r.value(attribution, ("attribution",), "keys", _declared_keys, ())
+    known = attribution_keys(keys or ())
+    for key, _ in budgets.tags:
+        if key not in known:
+            r.fail(
+                ("budgets", "tags", key),
+                f"{key!r} is not an attribution key: declare it in attribution.keys (known: "
+                f"{', '.join(sorted(known))})",
+            )
     return RuntimeConfig(budgets, separator, keys)
 
 
