@@ -70,7 +70,7 @@ $(GRAFANA_SDK)/12: $(PYTHON)
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --target $@ 'grafana-foundation-sdk==1769699241'
 
 test: install system-deps schema-deps browser-deps
-	$(PYTHON) -m pytest -p no:cacheprovider
+	$(PYTHON) -m pytest -p no:cacheprovider --durations=30
 	$(MAKE) --no-print-directory test-oldest-sdks
 
 # The SDK instrumentation against the oldest release of each SDK it supports (each adapter
