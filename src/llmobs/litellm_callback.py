@@ -16,6 +16,7 @@ alert); for enforcement use ``llmobs.instrument`` or ``LLMObserver.call``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from .attribution import attribution_keys
 from .observer import LLMObserver
 from .sdks.attempts import read_headroom
 from .sdks.methods import AGENT, UNKNOWN_AGENT
+from .usage import detail_of, extract_usage, field_of, tier_of, web_searches_of
 
 #: The prefix LiteLLM gives the provider's response headers it passes on.
 _HEADER_PREFIX = "llm_provider-"
@@ -86,7 +88,7 @@ class LLMObsCallback(CustomLogger):
                 agent_id,
                 model,
                 provider,
-                response,
+                _usage_of(response),
                 duration_seconds=max((end - start).total_seconds(), 0.0),
                 first_output_seconds=first_output,
                 error=error,
@@ -114,6 +116,28 @@ class LLMObsCallback(CustomLogger):
         for metadata in reversed(_metadata_of(kwargs)):  # the call's own metadata wins
             tags.update((key, value) for key, value in metadata.items() if key in keys)
         return tags
+
+
+def _usage_of(response: Any) -> Any:
+    """The usage of a LiteLLM response, with what LiteLLM keeps of the provider's beyond plain
+    tokens: one-hour cache writes, web searches and the service tier (as Anthropic reports
+    them); the response itself when it carries no usage."""
+    usage = extract_usage(response)
+    raw = field_of(response, "usage") if usage is not None else None
+    if raw is None or usage is None:
+        return response
+    details = field_of(raw, "prompt_tokens_details")
+    one_hour = (
+        0
+        if details is None
+        else detail_of(details, "cache_creation_token_details", "ephemeral_1h_input_tokens")
+    )
+    return replace(
+        usage,
+        cache_write_1h_tokens=one_hour,
+        web_search_requests=web_searches_of(raw) or usage.web_search_requests,
+        service_tier=tier_of(raw) or usage.service_tier,
+    )
 
 
 def _metadata_of(kwargs: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from llmobs.litellm_callback import LLMObsCallback  # noqa: E402
 from llmobs.price_overrides import PriceOverride  # noqa: E402
 from llmobs.rates import TokenRates  # noqa: E402
 from tests.helpers import eventually  # noqa: E402
-from tests.provider_server import WORDS  # noqa: E402
+from tests.provider_server import WEB_SEARCHES, WORDS  # noqa: E402
 from tests.unit.samples import sample, tokens_by_type  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -179,3 +179,25 @@ def test_the_calls_user_and_metadata_tags_attribute_its_cost(server, recorded):
     (entry,) = observer.tracker.entries()
     assert entry.tags == {"customer": "acme", "feature": "search", "user": "end-user-7"}
     assert sample(registry, "llm_invalid_records_total", reason="invalid_tag") == 0
+
+
+def test_anthropic_through_litellm_is_priced_with_its_hour_writes_and_searches(server, recorded):
+    registry, _ = recorded
+    system = [
+        {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]
+    litellm.completion(
+        model="anthropic/claude-sonnet-4-6",
+        messages=[{"role": "system", "content": system}, *MESSAGES],
+        api_base=server.url.removesuffix("/v1"),
+        api_key="sk-ant-local",
+        max_tokens=256,
+        tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+    )
+    where = {"agent_id": "svea.writer", "model": "claude-sonnet-4-6", "provider": "anthropic"}
+    settled(lambda: sample(registry, "llm_requests_total", **where, status="success"), 1)
+    # Claude Sonnet 4.6 list prices: 3 in, 0.30 cache hits, 6 one-hour writes, 15 out per
+    # million tokens, USD 10 per 1,000 searches; the server's usage: 20 in, 300 read, 80
+    # written for an hour, 60 out, WEB_SEARCHES searches.
+    expected = (20 * 3 + 300 * 0.30 + 80 * 6 + 60 * 15) / 1e6 + WEB_SEARCHES * 10 / 1000
+    assert sample(registry, "llm_cost_total", **where) == pytest.approx(expected, rel=1e-9)
