@@ -178,6 +178,7 @@ class Demo:
                 cached=call.cached,
                 prompt_tokens=prompt,
                 max_tokens=most,
+                tags={"customer": call.customer},
             ) as llm_call,
         ):
             llm_call.duration_seconds = call.duration_seconds

@@ -91,6 +91,8 @@ class Call:
     retried: bool = False
     #: Of the completion tokens, those spent on reasoning.
     reasoning_tokens: int = 0
+    #: The customer the call is made for (its attribution tag).
+    customer: str | None = None
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -99,6 +101,14 @@ def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
 
 def _pick(rng: random.Random, items, weights):
     return rng.choices(items, weights=weights, k=1)[0]
+
+
+#: The demo's customers: a long tail, a few of them spending most.
+CUSTOMERS = 200
+
+
+def _customer(rng: random.Random) -> str:
+    return f"customer-{int(rng.paretovariate(1.1)) % CUSTOMERS:03d}"
 
 
 @dataclass
@@ -132,6 +142,7 @@ class Workload:
                 True,
                 None,
                 False,
+                customer=_customer(rng),
             )
         prompt = max(1, int(_lognormal(rng, 1200 * self.spend_factor, 0.7)))
         completion = max(1, int(_lognormal(rng, 250, 0.6)))
@@ -166,4 +177,5 @@ class Workload:
             cancelled,
             retried,
             reasoning,
+            _customer(rng),
         )

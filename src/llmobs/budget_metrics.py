@@ -10,7 +10,6 @@ one read per budget.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, tzinfo
@@ -21,11 +20,11 @@ from prometheus_client.registry import Collector
 from .enforcement import Budget
 from .periods import period_end
 from .schema import BUDGET_LIMIT, BUDGET_PERIOD_END, BUDGET_RESERVED, BUDGET_SPENT
+from .scrape_cache import ScrapeCache
 from .store import NANO, CostStore
 
 logger = logging.getLogger("llmobs")
 
-CACHE_SECONDS = 5.0
 #: The values of a budget of each tag value (each customer's) exported: those spending most.
 EACH_VALUE_EXPORTED = 20
 
@@ -46,9 +45,7 @@ class BudgetCollector(Collector):
     ) -> None:
         self._store, self._budgets, self._today, self._failed = store, budgets, today, failed
         self._zone = zone
-        self._lock = threading.Lock()
-        self._rows: list[BudgetRow] = []
-        self._read_at = float("-inf")
+        self._cache = ScrapeCache(self._read, failed)
 
     def _exported(self, today: date) -> list[Budget]:
         """The budgets with gauges: every budget of the tracker, but for a budget of each value
@@ -81,15 +78,7 @@ class BudgetCollector(Collector):
 
     def rows(self) -> list[BudgetRow]:
         """The budgets' values, read again when the last read is older than CACHE_SECONDS."""
-        with self._lock:
-            if time.monotonic() - self._read_at >= CACHE_SECONDS:
-                try:
-                    self._rows = self._read()
-                except Exception as exc:  # a scrape never fails for it; the gauges pause
-                    self._failed(exc)
-                    self._rows = []
-                self._read_at = time.monotonic()
-            return self._rows
+        return self._cache.rows()
 
     @staticmethod
     def _families() -> list[GaugeMetricFamily]:

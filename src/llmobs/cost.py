@@ -17,7 +17,9 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 
+from .attribution_metrics import AttributionCollector
 from .budget_book import BUDGET_NAMES, BudgetBook
 from .budget_metrics import BudgetCollector
 from .budgets import BudgetCallback, check_percent
@@ -116,7 +118,7 @@ class CostTracker(CostReports):
             self._today_local,
             self._team_of,
         )
-        self._exported: tuple[CollectorRegistry, BudgetCollector] | None = None
+        self._exported: list[tuple[CollectorRegistry, Collector]] = []
 
     @classmethod
     def from_config(
@@ -234,27 +236,35 @@ class CostTracker(CostReports):
 
     def export_metrics(self, registry: CollectorRegistry | None = None) -> None:
         """Export the budget gauges (``llm_budget_limit_usd``, ``_spent_usd``,
-        ``_reserved_usd``) where ``/metrics`` is served from (``registry``, by default the
-        default one, or in multiprocess mode every worker's aggregate). ValueError if another
-        tracker exports them there already."""
-        if self._exported is not None:
+        ``_reserved_usd``) and the biggest spenders per attribution tag
+        (``llm_attributed_spend_usd``) where ``/metrics`` is served from (``registry``, by
+        default the default one, or in multiprocess mode every worker's aggregate). ValueError
+        if another tracker exports them there already."""
+        if self._exported:
             return
-        collector = BudgetCollector(
-            self.store,
-            self.book.every,
-            self._today_local,
-            lambda: self.timezone,
-            self._recorder.trouble.write_failed,
-        )
+        failed = self._recorder.trouble.write_failed
+        collectors: list[Collector] = [
+            BudgetCollector(
+                self.store, self.book.every, self._today_local, lambda: self.timezone, failed
+            ),
+            AttributionCollector(self.store, self.tag_keys, self._today_local, failed),
+        ]
         target = exposition_registry(registry)
         try:
-            target.register(collector)
+            for collector in collectors:
+                target.register(collector)
+                self._exported.append((target, collector))
         except ValueError:
+            self._unexport()
             raise ValueError(
                 "another cost tracker exports the budget gauges on this registry already; "
                 "export one tracker's, or give each its own registry"
             ) from None
-        self._exported = (target, collector)
+
+    def _unexport(self) -> None:
+        while self._exported:
+            registry, collector = self._exported.pop()
+            registry.unregister(collector)
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -367,10 +377,7 @@ class CostTracker(CostReports):
         is dropped and counted), then close the database and stop exporting the budget
         gauges. Returns whether nothing was lost. A store that is failing gets one more attempt,
         not the whole ``timeout``."""
-        if self._exported is not None:
-            registry, collector = self._exported
-            self._exported = None
-            registry.unregister(collector)
+        self._unexport()
         stored = self._writer.close(timeout)
         self.store.close()
         return stored

@@ -313,6 +313,18 @@ BUDGET_PERIOD_END = MetricSpec(
     unit="seconds",
 )
 
+#: Spend by attribution tag, bounded: a cost tracker exports the values of each tag key that
+#: spent most in the current day and month (``CostTracker.export_metrics``), read from the cost
+#: store, where every value is kept. Like the budget gauges, the same on every replica.
+ATTRIBUTED_SPEND = MetricSpec(
+    name="llm_attributed_spend_usd",
+    kind=MetricKind.GAUGE,
+    labels=("tag", "value", "period"),
+    help="What the tag values (customers, users, features, ...) that spent most in the current "
+    "calendar day or month have spent, in US dollars: the ten biggest per tag key and period.",
+    unit="usd",
+)
+
 #: The core metrics of every LLM call, in the order the documentation lists them.
 CORE_METRICS: tuple[MetricSpec, ...] = (
     REQUESTS,
@@ -358,7 +370,7 @@ BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_PERIOD_END,
 )
 #: Every metric llmobs exposes.
-METRICS: tuple[MetricSpec, ...] = RECORDED_METRICS + BUDGET_METRICS
+METRICS: tuple[MetricSpec, ...] = RECORDED_METRICS + BUDGET_METRICS + (ATTRIBUTED_SPEND,)
 
 
 class TokenType(str, Enum):

@@ -262,3 +262,35 @@ def test_a_bad_budget_tag_is_refused(tag, message):
 
     with pytest.raises(ValueError, match=message):
         Budget(1.0, "month", tag=tag)
+
+
+def test_the_biggest_spenders_per_tag_are_exported_bounded(calculator):
+    from prometheus_client import CollectorRegistry
+
+    from llmobs.attribution_metrics import TOP_VALUES
+
+    tracker = CostTracker(":memory:", calculator=calculator, clock=lambda: NOW)
+    for n in range(TOP_VALUES + 20):
+        tags = {"customer": f"c{n:02d}", "feature": ("search", "chat")[n % 2]}
+        tracker.record_cost("svc", "gpt-4o", "openai", 1, 1, cost=0.5 + n, tags=tags)
+    tracker.flush()
+    exported = CollectorRegistry()
+    tracker.export_metrics(exported)
+
+    def spent(tag: str, period: str) -> dict[str, float]:
+        return {
+            labels["value"]: value
+            for family in exported.collect()
+            if family.name == "llm_attributed_spend_usd"
+            for _, labels, value, *_ in family.samples
+            if labels["tag"] == tag and labels["period"] == period
+        }
+
+    top = spent("customer", "month")
+    assert len(top) == TOP_VALUES and top == spent("customer", "day")
+    assert min(top) == f"c{20:02d}" and top[f"c{29:02d}"] == pytest.approx(29.5)
+    assert set(spent("feature", "month")) == {"search", "chat"}
+    with pytest.raises(ValueError, match="exports the budget gauges on this registry"):
+        CostTracker(":memory:", calculator=calculator).export_metrics(exported)
+    tracker.close()
+    assert not spent("customer", "month")  # a closed tracker exports nothing
