@@ -7,6 +7,7 @@ burst, SIGUSR2 for a spending spike) change what it does; ``GET /status`` report
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -39,6 +40,7 @@ from .demo_workload import (
     TENANTS,
     Call,
     Workload,
+    customer,
 )
 
 BURST_SECONDS = 60.0
@@ -211,13 +213,15 @@ class Demo:
 
     def _worker(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
+        # Customers from a generator of their own: the calls drawn stay what they were.
+        customers = random.Random(self.seed * 1000 + index + 500)
         while not self.stopped.is_set():
             if self.paused.is_set():
                 self.stopped.wait(0.05)
                 continue
             self._wait_for_slot()
             self._update_modes()
-            call = self.workload.draw(rng)
+            call = dataclasses.replace(self.workload.draw(rng), customer=customer(customers))
             with contextlib.suppress(ProviderError, BudgetExceededError):
                 self._record(call)
             self.totals.add(failed=call.error_type is not None)

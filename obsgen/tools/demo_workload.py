@@ -107,7 +107,8 @@ def _pick(rng: random.Random, items, weights):
 CUSTOMERS = 200
 
 
-def _customer(rng: random.Random) -> str:
+def customer(rng: random.Random) -> str:
+    """A customer a call is made for: a long tail, a few of them spending most."""
     return f"customer-{int(rng.paretovariate(1.1)) % CUSTOMERS:03d}"
 
 
@@ -142,7 +143,6 @@ class Workload:
                 True,
                 None,
                 False,
-                customer=_customer(rng),
             )
         prompt = max(1, int(_lognormal(rng, 1200 * self.spend_factor, 0.7)))
         completion = max(1, int(_lognormal(rng, 250, 0.6)))
@@ -177,5 +177,4 @@ class Workload:
             cancelled,
             retried,
             reasoning,
-            _customer(rng),
         )
