@@ -366,6 +366,11 @@ class RuleReader:
         """A gauge's lowest value across replicas, by its labels."""
         return lowest(spec)
 
+    def once(self, spec: MetricSpec, **where: str) -> Expr:
+        """A gauge every replica exports alike (read from the shared cost store), once: the
+        ``max`` across replicas by its labels; ``where`` pins labels to values."""
+        return across_replicas(spec, "max", **where)
+
     def slo_burn(self, sli: str, seconds: float | None, budget: float, window: str) -> Expr:
         """How fast an SLI spends its error budget over ``window`` (1: as fast as it lasts)."""
         return burn_rate(slo_error_ratio(sli, seconds, window), budget)
@@ -417,6 +422,10 @@ class RawReader:
 
     def lowest(self, spec: MetricSpec) -> Expr:
         return Expr(aggregate("min", spec.name, spec.labels))
+
+    def once(self, spec: MetricSpec, **where: str) -> Expr:
+        pinned = selector(spec.name, [(k, "=", v) for k, v in where.items()])
+        return Expr(aggregate("max", pinned, spec.labels))
 
     def budget_used(self) -> Expr:
         once = [

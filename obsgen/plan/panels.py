@@ -14,6 +14,7 @@ from typing import Any
 
 from llmobs.schema import (
     ACTIVE_REQUESTS,
+    ATTRIBUTED_SPEND,
     BUDGET_REFUSALS,
     BUILD_INFO,
     CACHE_HITS,
@@ -117,6 +118,11 @@ def _round(read: Callable[[Reader], Expr]) -> Callable[[Reader], Expr]:
         return expr.then(f"round({expr})")
 
     return rounded
+
+
+def _top_spenders(reader: Reader) -> Expr:
+    spent = reader.once(ATTRIBUTED_SPEND, period="month")
+    return spent.then(f"sort_desc({spent})")
 
 
 def _budget_steps(config: Config) -> tuple[tuple[Step, ...], str]:
@@ -435,7 +441,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             f"{config.budgets.critical_percent:g}%. The agent, model and provider variables do "
             "not apply.",
             (Target(lambda r: r.budget_used(), "{{scope}} {{name}} per {{period}}", True),),
-            Grid(0, 46, 12, 8),
+            Grid(0, 46, 8, 8),
             (
                 Step(GREEN, None),
                 Step(YELLOW, config.budgets.warning_percent / 100),
@@ -444,14 +450,29 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
             maximum=1,
         ),
+        _draft(
+            "Top Spenders this Month",
+            "bargauge",
+            USD,
+            "The customers, users, features (each attribution tag) that spent most in the "
+            "current calendar month, as the cost tracker exports them (llm_attributed_spend_usd: "
+            "the ten biggest values of each tag key, once however many replicas). Every value is "
+            "in the cost store: obsgen costs --by customer, or a chargeback report. The agent, "
+            "model and provider variables do not apply.",
+            (Target(_top_spenders, "{{tag}} {{value}}", True),),
+            Grid(8, 46, 8, 8),
+            (Step(BLUE, None),),
+            minimum=0,
+        ),
         _rate_panel(
             "Calls Refused by Budgets",
             "Calls an enforced budget or a run's cap refused before they were made, per second, "
-            "by what refused them: a budget's scope (global, team, agent, run) and period.",
+            "by what refused them: a budget's scope (global, team, agent, an attribution tag "
+            "such as customer, run) and period.",
             Series(BUDGET_REFUSALS),
             ("scope", "period"),
             "{{scope}} per {{period}}",
-            Grid(12, 46, 12, 8),
+            Grid(16, 46, 8, 8),
         ),
         _row(STREAMING_ROW, 54),
         _draft(

@@ -52,6 +52,7 @@ def test_rows_on_completeness_budgets_streaming_and_error_budgets_follow(board):
         ("Folded, Rejected and Dropped Records", "timeseries"),
         ("Budgets", "row"),
         ("Budget Used", "bargauge"),
+        ("Top Spenders this Month", "bargauge"),
         ("Calls Refused by Budgets", "timeseries"),
         ("Streaming", "row"),
         ("Time to First Token", "timeseries"),
@@ -103,6 +104,14 @@ def test_budget_used_reads_each_budget_once_and_colours_at_the_alert_shares(boar
         ("yellow", 0.8),
         ("red", 1.0),
     ]
+
+
+def test_top_spenders_read_the_months_attributed_spend_once_biggest_first(board):
+    (target,) = by_title(board)["Top Spenders this Month"]["targets"]
+    assert target["instant"] and target["legendFormat"] == "{{tag}} {{value}}"
+    assert target["expr"] == (
+        'sort_desc(period_tag_value:llm_attributed_spend_usd:max{period="month"})'
+    )
 
 
 def test_house_rules_on_every_panel(board):
