@@ -35,6 +35,7 @@ from llmobs.schema import (
     ERRORS,
     INVALID_RECORDS,
     LABEL_OVERFLOW,
+    PRICE_DATA_TIME,
     RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
     TIME_TO_FIRST_TOKEN,
@@ -458,6 +459,20 @@ def _down(config: Config) -> list[Instance]:
     ]
 
 
+def _stale_prices(config: Config) -> list[Instance]:
+    days = config.prices.max_age_days
+    return [
+        Instance(
+            expr=q.compare(q.age_of_oldest(PRICE_DATA_TIME), ">", days * 86400),
+            summary="The model prices an LLM service uses are old: its spend may be wrong",
+            description=f"The oldest prices a replica uses were fetched {DURATION} ago (more "
+            f"than {days} days): new models go unpriced and price changes are missed. Run "
+            "obsgen prices update.",
+            scenario=Scenario("stale", PRICE_DATA_TIME, threshold=days * 86400),
+        )
+    ]
+
+
 def _counted(
     spec: MetricSpec,
     by: tuple[str, ...],
@@ -580,6 +595,7 @@ CATALOGUE: tuple[AlertEntry, ...] = (
             "last hour were recorded at 0 USD.",
         ),
     ),
+    AlertEntry("LLMPriceDataStale", TELEMETRY, "warning", "1h", _stale_prices),
     AlertEntry(
         "LLMLabelOverflow",
         TELEMETRY,

@@ -607,6 +607,12 @@ def scrape_down(job: str) -> Expr:
     return Expr(f"up{{job={string_literal(job)}}} == 0")
 
 
+def age_of_oldest(spec: MetricSpec) -> Expr:
+    """Seconds since the oldest time a replica exports in ``spec`` (a timestamp gauge); a
+    replica that has set none (0) is left out."""
+    return Expr(f"time() - min({spec.name} != 0)")
+
+
 def while_scraped(expr: Expr, job: str) -> Expr:
     """``expr`` only while some target of ``job`` answers (else another alert says so)."""
     return expr.then(f"(\n{expr}\n)\nand on ()\n{scrape_up(job)}")

@@ -93,6 +93,14 @@ DASHBOARD = {
     "uid": "its fixed uid (its URL is /d/<uid>)",
     "refresh": "how often it refreshes (at most 1d)",
 }
+PRICES = {
+    "update_url": "where `obsgen prices update` fetches genai-prices' data file (default: "
+    "genai-prices' published file)",
+    "data_file": "the file it writes, which services read (LLMOBS_PRICE_DATA) (default: "
+    "prices.json)",
+    "max_age_days": "LLMPriceDataStale fires when the prices a service uses were fetched longer "
+    "ago (1 to 3650; default 30)",
+}
 ALERTS = {
     "for": "how long each named alert's condition must hold before it fires (0s: at once, at "
     "most 6h)",

@@ -25,6 +25,7 @@ from .model import (
     Config,
     Dashboard,
     Objective,
+    Prices,
     PrometheusSettings,
     RemoteWrite,
     Scrape,
@@ -289,6 +290,25 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
     )
 
 
+_MAX_AGE = check.count_between(1, 3650, "days")
+
+
+def _prices(r: Reader, data: Any, path: tuple) -> Prices:
+    section = r.mapping(data, path, keys.PRICES)
+    default = Prices()
+    return Prices(
+        update_url=r.value(section, path, "update_url", check.url, default.update_url),
+        data_file=r.value(section, path, "data_file", check.text, default.data_file),
+        max_age_days=r.value(
+            section,
+            path,
+            "max_age_days",
+            check.count_between(1, 3650, "days"),
+            default.max_age_days,
+        ),
+    )
+
+
 def _alert_for(r: Reader, data: Any, path: tuple) -> tuple[tuple[str, str], ...]:
     """``alerts.for``: durations by alert name (the plan checks the names against the alerts
     it generates)."""
@@ -326,6 +346,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
         kubernetes=kubernetes(r, top, ("kubernetes",)),
         attribution_keys=runtime.attribution_keys,
+        prices=_prices(r, top.get("prices"), ("prices",)),
         source=source,
         lines=lines,
     )

@@ -179,6 +179,16 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Prices:
+    """Where model prices are fetched from, where they are written, how old they may get."""
+
+    #: None: genai-prices' published data file.
+    update_url: str | None = None
+    data_file: str = "prices.json"
+    max_age_days: int = 30
+
+
+@dataclass(frozen=True)
 class Slack:
     """A Slack channel; the webhook URL (a secret) is read by Alertmanager from a file."""
 
@@ -264,6 +274,7 @@ class Config:
     kubernetes: Kubernetes | None = None
     #: Attribution tag keys of the user's own, besides the built-in ones.
     attribution_keys: tuple[str, ...] = ()
+    prices: Prices = field(default_factory=Prices)
     source: str = DEFAULT_CONFIG
     #: The line of every key in the file, for issues found after reading it.
     lines: dict[tuple[str | int, ...], int] = field(

@@ -522,6 +522,28 @@ def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     return _pair(rule, [(name, f"1x{samples}")], [(name, f"0x{samples}")], 0, 0, labels, horizon)
 
 
+def _stale_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Two replicas export when their prices were fetched; the alert reads the older. Quiet:
+    both an hour short of the limit when judged. Loud: one a minute past it from the start,
+    so at the end of ``for:`` its age is the limit plus that hold and a minute."""
+    limit = rule.scenario.threshold
+    name = _metric(rule.scenario).name
+    horizon = _after_hold(rule, 10)
+    samples = horizon + 5
+
+    def exported(older: float) -> list[tuple[str, str]]:
+        fresh = horizon * 60 - limit / 2
+        return [
+            (_series(name, {"instance": REPLICAS[0]}), f"{fresh:.0f}+0x{samples}"),
+            (_series(name, {"instance": REPLICAS[1]}), f"{older:.0f}+0x{samples}"),
+        ]
+
+    fire_at = _minutes(rule.duration)
+    shown = fire_at * 60 + limit + 60
+    quiet = exported(horizon * 60 - (limit - 3600))
+    return _pair(rule, quiet, exported(-(limit + 60)), 0, shown, {}, horizon)
+
+
 def _counted_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     """A counter that stays at 0, and one that counts one a minute from minute 3 on: judged
     once the hour's window lies within the counting, where its increase is exactly 60."""
@@ -699,6 +721,7 @@ SCENARIOS = {
     "headroom": _headroom_tests,
     "target_down": _down_tests,
     "counted": _counted_tests,
+    "stale": _stale_tests,
 }
 
 

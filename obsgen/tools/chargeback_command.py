@@ -13,7 +13,7 @@ from obsgen import output
 
 from . import chargeback_page
 from .chargeback import Chargeback, parse_month
-from .options import UsageError, db_option, runtime_config
+from .options import UsageError, db_option, optional_config_option, runtime_config
 
 
 def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -50,15 +50,7 @@ def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     show_default=True,
     help="The folder the report's .csv and .html are written to.",
 )
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The obsgen.yaml whose attribution keys may be charged back by [default: obsgen.yaml, "
-    "when there is one].",
-)
+@optional_config_option("whose attribution keys may be charged back by")
 def report(
     month: date | None, by: str, db: str | None, folder: str, config_path: str | None
 ) -> None:

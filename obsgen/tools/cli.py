@@ -14,13 +14,14 @@ from llmobs.store import default_path
 from obsgen import config as configuration
 from obsgen import output, paths
 
-from . import chargeback_command, promtool, stack_commands
+from . import chargeback_command, prices_command, promtool, stack_commands
 from .costs_report import FORMATS, GROUPINGS, TABLE_ROWS, CostReport
 from .options import (
     UsageError,
     config_option,
     db_option,
     load_config,
+    optional_config_option,
     out_option,
     runtime_config,
 )
@@ -203,15 +204,7 @@ def init(path: str, force: bool) -> None:
     help=f"List the N biggest spenders [default: {TABLE_ROWS} in a table, all in JSON and CSV].",
 )
 @click.option("--all", "every", is_flag=True, help="List every one, however many.")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The obsgen.yaml whose team and agent budgets are shown beside their spend "
-    "[default: obsgen.yaml, when there is one].",
-)
+@optional_config_option("whose team and agent budgets are shown beside their spend")
 @click.pass_context
 def costs(
     ctx: click.Context,
@@ -255,6 +248,7 @@ def costs(
 
 
 stack_commands.register(cli)
+prices_command.register(cli)
 chargeback_command.register(costs)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -10,6 +12,7 @@ from llmobs.configfile import ConfigError, RuntimeConfig, load_runtime, printabl
 from obsgen import config as configuration
 from obsgen import plan
 
+F = TypeVar("F", bound=Callable[..., Any])
 config_option = click.option(
     "-c",
     "--config",
@@ -19,6 +22,21 @@ config_option = click.option(
     type=click.Path(dir_okay=False),
     help="The obsgen config file.",
 )
+
+
+def optional_config_option(read_for: str) -> Callable[[F], F]:
+    """``-c/--config``, naming an obsgen.yaml that is read only when there is one, for
+    ``read_for`` (what the command takes from it)."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"The obsgen.yaml {read_for} [default: obsgen.yaml, when there is one].",
+    )
+
+
 db_option = click.option(
     "--db",
     "db",

@@ -1,4 +1,5 @@
-"""Model prices from genai-prices' bundled data, used offline and converted to TokenRates once."""
+"""Model prices from genai-prices' data (bundled, or a file fetched by ``obsgen prices update``),
+converted to TokenRates once."""
 
 from __future__ import annotations
 
@@ -109,27 +110,28 @@ def _applies(variant: Any, context: dict[str, str], at: datetime) -> bool:
     return active and all(context.get(key) == value for key, value in variant.when.items())
 
 
-def _known_provider(provider: str | None) -> str | None:
+def _known_provider(provider: str | None, snapshot: Any) -> str | None:
     if provider is None:
         return None
-    from genai_prices import data_snapshot
-
     name = PROVIDER_ALIASES.get(provider, provider)
-    snapshot = data_snapshot.get_snapshot()
     return name if any(p.id == name for p in snapshot.providers) else None
 
 
-def find_bundled_model(model: str, provider: str | None) -> BundledModel | None:
-    """Look ``model`` up in the bundled data; None if it has no price there.
+def find_bundled_model(
+    model: str, provider: str | None, snapshot: Any = None
+) -> BundledModel | None:
+    """Look ``model`` up in genai-prices' data (``snapshot``, a ``DataSnapshot``; the bundled
+    data if None); None if it has no price there.
 
     The provider's own price list is searched first (aliases such as ``gemini`` or ``bedrock``
     map to genai-prices' ids); a model it does not list, or an unknown provider (a proxy, a
     gateway), is looked up across every provider by model name.
     """
-    from genai_prices import data_snapshot
+    if snapshot is None:
+        from genai_prices import data_snapshot
 
-    snapshot = data_snapshot.get_snapshot()
-    known = _known_provider(provider)
+        snapshot = data_snapshot.get_snapshot()
+    known = _known_provider(provider, snapshot)
     # The provider's own list first; a model it does not list (a gateway's naming) model-wide.
     for provider_id in dict.fromkeys((known, None)):
         try:

@@ -24,6 +24,7 @@ from .schema import (
     DEFAULT_MAX_LABEL_LENGTH,
     FAILED_ATTEMPTS,
     INVALID_RECORDS,
+    PRICE_DATA_TIME,
     RATE_LIMIT_KINDS,
     RATE_LIMIT_REMAINING,
     RETRIES,
@@ -330,6 +331,12 @@ class LLMMetrics:
     def record_unpriced(self, model: str, provider: str) -> bool:
         """Count one request whose model has no known price (its cost was recorded as 0)."""
         self._unpriced.get((model, provider)).record()
+        return True
+
+    @_never_raises
+    def set_price_data_time(self, fetched_at: float) -> bool:
+        """Expose when the model prices in use were fetched (Unix seconds)."""
+        self._collectors[PRICE_DATA_TIME.name].set(float(fetched_at))
         return True
 
     @_never_raises

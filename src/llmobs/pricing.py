@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import types
 from collections.abc import Callable, Sequence
@@ -15,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from . import values
 from .bundled_prices import PROVIDER_ALIASES, BundledModel, find_bundled_model
 from .errors import InvalidRecordError, Reason
-from .price_overrides import PriceFileError, PriceOverride, find_override, load_overrides
+from .price_data import PRICE_DATA_ENV, PriceData, bundled_price_data
+from .price_overrides import PriceFileError, PriceOverride, find_override
+from .price_sources import PRICES_FILE_ENV, RELOAD_SECONDS, PriceSources, read_sources, watch
 from .rates import TokenRates
 from .service_tiers import tier_name, tier_rates
 from .usage import TokenUsage
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("llmobs")
 
-PRICES_FILE_ENV = "LLMOBS_PRICES_FILE"
 UNKNOWN_PROVIDER = "unknown"
 MAX_WARNED_UNPRICED = 1_000
 MAX_CACHED_PRICINGS = 10_000
@@ -35,7 +35,8 @@ MAX_CACHED_PRICINGS = 10_000
 class ModelPricing:
     """Where a model's price comes from and what it is.
 
-    ``source`` is ``"override"`` (the user's price file) or ``"genai-prices"`` (bundled data).
+    ``source`` is ``"override"`` (the user's price file) or ``"genai-prices"`` (its data:
+    bundled, or a file fetched by ``obsgen prices update``).
     """
 
     model: str
@@ -121,10 +122,19 @@ class LLMCostCalculator:
     The process-wide default calculator (``LLMCostCalculator.default()``, used when no
     calculator is given) instead logs that error once and prices from the bundled data.
 
+    Files are read again when they change (looked at every ``reload_seconds``, or at once with
+    ``reload()``), without a restart; a changed file that is wrong is logged and the prices
+    already in use are kept. ``llm_price_data_timestamp_seconds`` says when the price data in
+    use was fetched.
+
     Args:
         overrides: a YAML price file (path), parsed overrides, or None for the file named by
             ``LLMOBS_PRICES_FILE`` if set.
         metrics: where unpriced and rejected requests are counted; ``get_llm_metrics()`` if None.
+        price_data: genai-prices' data as ``obsgen prices update`` fetches it (path, or read
+            with ``llmobs.price_data.load_price_data``), or None for the file named by
+            ``LLMOBS_PRICE_DATA`` if set, else the bundled data.
+        reload_seconds: how often to look whether the files changed; 0 never looks.
     """
 
     _default: LLMCostCalculator | None = None
@@ -135,18 +145,62 @@ class LLMCostCalculator:
         overrides: str | Path | Sequence[PriceOverride] | None = None,
         *,
         metrics: LLMMetrics | None = None,
+        price_data: str | Path | PriceData | None = None,
+        reload_seconds: float = RELOAD_SECONDS,
     ) -> None:
-        if overrides is None:
-            overrides = os.environ.get(PRICES_FILE_ENV) or ()
-        if isinstance(overrides, (str, Path)):
-            overrides = load_overrides(overrides)
-        self._overrides = tuple(overrides)
+        if (
+            isinstance(reload_seconds, bool)
+            or not isinstance(reload_seconds, (int, float))
+            or not 0 <= reload_seconds < float("inf")
+        ):
+            raise ValueError(f"reload_seconds must be 0 or more, got {reload_seconds!r}")
+        self._sources = read_sources(overrides, price_data)
         self._metrics = metrics
         self._pricing: dict[tuple[Any, Any], ModelPricing | None] = {}
         self._warned: set[tuple[str, str]] = set()
         self._warned_full = False
         self._warned_tiers: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._failed_stamps: tuple[object, object] | None = None
+        self._publish_age()
+        if self._sources.watched and reload_seconds > 0:
+            self._stop_watching = watch(self, LLMCostCalculator.reload, reload_seconds)
+
+    def reload(self) -> bool:
+        """Read the price file and price data again if either changed; whether the prices
+        changed. A file that is now wrong is logged (once per change) and the prices in use
+        are kept."""
+        sources = self._sources
+        stamps = sources.current_stamps()
+        if stamps == sources.stamps or stamps == self._failed_stamps:
+            return False
+        try:
+            fresh = sources.reread()
+        except PriceFileError as exc:
+            self._failed_stamps = stamps
+            logger.error("llmobs keeps the prices it uses: %s", exc)
+            return False
+        with self._lock:
+            self._sources = fresh
+            self._pricing.clear()
+        self._failed_stamps = None
+        self._publish_age()
+        logger.info(
+            "llmobs reloaded its prices: %d models from %s, %d overrides",
+            fresh.data.models,
+            fresh.data.source,
+            len(fresh.overrides),
+        )
+        return True
+
+    def _publish_age(self) -> None:
+        """Expose when the price data in use was fetched."""
+        self.metrics.set_price_data_time(self._sources.data.fetched_at.timestamp())
+
+    @property
+    def price_sources(self) -> PriceSources:
+        """What the calculator prices from now."""
+        return self._sources
 
     @classmethod
     def default(cls) -> LLMCostCalculator:
@@ -162,11 +216,12 @@ class LLMCostCalculator:
                         cls._default = cls()
                     except PriceFileError as exc:
                         logger.error(
-                            "llmobs ignores %s: %s; prices come from the bundled data only",
+                            "llmobs ignores %s and %s: %s; prices come from the bundled data only",
                             PRICES_FILE_ENV,
+                            PRICE_DATA_ENV,
                             exc,
                         )
-                        cls._default = cls(overrides=())
+                        cls._default = cls(overrides=(), price_data=bundled_price_data())
         return cls._default
 
     @property
@@ -186,13 +241,14 @@ class LLMCostCalculator:
             pass
         name = _text(model, "model")
         provider_name = None if provider is None else _text(provider, "provider")
-        override = find_override(self._overrides, name, provider_name)
+        sources = self._sources
+        override = find_override(sources.overrides, name, provider_name)
         if override is not None:
             found: ModelPricing | None = ModelPricing(
                 name, provider_name, "override", override.model, _rates=override.rates
             )
         else:
-            bundled = find_bundled_model(name, provider_name)
+            bundled = find_bundled_model(name, provider_name, sources.data.snapshot)
             found = (
                 None
                 if bundled is None
@@ -205,6 +261,8 @@ class LLMCostCalculator:
                 )
             )
         with self._lock:
+            if sources is not self._sources:  # reloaded meanwhile: cache the new prices only
+                return found
             if len(self._pricing) >= MAX_CACHED_PRICINGS:
                 self._pricing.clear()
             self._pricing[key] = found
@@ -303,7 +361,7 @@ class LLMCostCalculator:
     ) -> TokenRates:
         """The rates of ``tier``: the price file's entry for it, else the data's prices of the
         tier, else the provider's rule, else (none of these) the standard rates."""
-        override = find_override(self._overrides, pricing.model, pricing.provider, tier)
+        override = find_override(self._sources.overrides, pricing.model, pricing.provider, tier)
         if override is not None:
             return override.rates
         rates = pricing.tier_rates_at(_moment(at), tier)

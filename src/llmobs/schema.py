@@ -199,6 +199,16 @@ UNPRICED_REQUESTS = MetricSpec(
     help="LLM requests whose model has no known price; their cost was recorded as 0.",
     unit="requests",
 )
+PRICE_DATA_TIME = MetricSpec(
+    name="llm_price_data_timestamp_seconds",
+    kind=MetricKind.GAUGE,
+    labels=(),
+    help="When the model prices in use were fetched, in Unix seconds: a price data file's "
+    "fetch time (obsgen prices update), or for genai-prices' bundled data when it was "
+    "installed. Old prices under-count new models and miss price changes.",
+    unit="seconds",
+    multiprocess_mode="livemin",
+)
 INVALID_RECORDS = MetricSpec(
     name="llm_invalid_records_total",
     kind=MetricKind.COUNTER,
@@ -343,6 +353,7 @@ CORE_METRICS: tuple[MetricSpec, ...] = (
 SELF_METRICS: tuple[MetricSpec, ...] = (
     BUILD_INFO,
     UNPRICED_REQUESTS,
+    PRICE_DATA_TIME,
     LABEL_OVERFLOW,
     INVALID_RECORDS,
     COST_RECORDS_DROPPED,

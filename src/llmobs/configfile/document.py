@@ -45,6 +45,7 @@ SECTIONS = {
     "notifications": "where Alertmanager sends the alerts",
     "kubernetes": "the prometheus-operator objects `obsgen build kubernetes` renders",
     "attribution": "the tag keys calls may carry besides customer, user, feature, environment",
+    "prices": "where `obsgen prices update` fetches model prices, and how old they may get",
 }
 #: The keys of ``attribution:``.
 ATTRIBUTION_KEYS = {
