@@ -16,6 +16,7 @@ cache breakpoint with a one-hour ``ttl`` reports its cache writes as one-hour wr
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import struct
@@ -295,6 +296,29 @@ def event_stream_message(headers: dict[str, str], payload: dict[str, Any]) -> by
     return message + struct.pack(">I", binascii.crc32(message))
 
 
+def embedding_tokens(body: dict[str, Any]) -> int:
+    """The input tokens an embeddings request is billed for here: a word a token."""
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    return sum(len(str(text).split()) for text in texts)
+
+
+def _embeddings(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI embeddings answer: a short vector per input, and its usage."""
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    tokens = embedding_tokens(body)
+    vector: Any = [0.5, -0.25, 0.125]
+    if body.get("encoding_format") == "base64":  # the SDK asks for it unless told otherwise
+        vector = base64.b64encode(struct.pack("<3f", *vector)).decode()
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": vector} for i in range(len(texts))
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # answers in small writes: no 40 ms delayed-ACK stalls
@@ -320,7 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse()
             return
         path = self.path.split("?", 1)[0]
-        if path.endswith("/converse"):
+        if path.endswith("/embeddings"):
+            self._send_json(_embeddings(model, body))
+        elif path.endswith("/converse"):
             self._send_json(_bedrock_whole())
         elif path.endswith("/converse-stream"):
             self._bedrock_stream(model)

@@ -57,6 +57,8 @@ COMPLETENESS_ROW = "Data completeness"
 BUDGETS_ROW = "Budgets"
 #: The row of how streamed answers flow.
 STREAMING_ROW = "Streaming"
+#: The row of what calls ask for: chat, embeddings, images, audio.
+OPERATIONS_ROW = "Operations"
 #: The row of the SLOs' error budgets.
 ERROR_BUDGETS_ROW = "Error budgets"
 #: The window of the burn-rate panel: the fast page's long window.
@@ -545,7 +547,28 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             minimum=0,
             maximum=1,
         ),
-        *_error_budget_rows(config, 71),
+        _row(OPERATIONS_ROW, 71),
+        _rate_panel(
+            "Requests by Operation",
+            "Requests per second by what they asked for (the operation label): chat, "
+            "embeddings, image, audio.",
+            q.requests(),
+            ("operation",),
+            "{{operation}}",
+            Grid(0, 72, 12, 8),
+        ),
+        _draft(
+            "Cost by Operation",
+            "bargauge",
+            USD,
+            "Spend in the time range by operation: what chat, embeddings, image and audio "
+            "calls cost.",
+            (Target(lambda r: r.total(Series(COST), ("operation",)), "{{operation}}", True),),
+            Grid(12, 72, 12, 8),
+            (Step(BLUE, None),),
+            minimum=0,
+        ),
+        *_error_budget_rows(config, 80),
     )
 
 

@@ -1,8 +1,9 @@
 """SDK instrumentation: one call makes every LLM call of a client an observed one, with no
 other code, sync or async, streamed or not:
 
-- OpenAI (``chat.completions.create`` and ``.stream``, ``responses.create`` and ``.stream``),
-  and vLLM, Ollama or any server behind an OpenAI client, with ``provider`` naming it;
+- OpenAI (``chat.completions.create`` and ``.stream``, ``responses.create`` and ``.stream``,
+  ``embeddings.create`` as ``operation="embeddings"``), and vLLM, Ollama or any server behind
+  an OpenAI client, with ``provider`` naming it;
 - Anthropic (``messages.create`` and ``messages.stream``);
 - Gemini through google-genai (``models.generate_content`` and ``generate_content_stream``,
   and the same under ``client.aio``);

@@ -24,6 +24,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from .attribution import attribution_keys
 from .observer import LLMObserver
+from .schema import Operation
 from .sdks.attempts import read_headroom
 from .sdks.methods import AGENT, UNKNOWN_AGENT
 from .usage import detail_of, extract_usage, field_of, tier_of, web_searches_of
@@ -93,6 +94,7 @@ class LLMObsCallback(CustomLogger):
                 first_output_seconds=first_output,
                 error=error,
                 tags=self._tags_of(kwargs),
+                operation=_operation_of(kwargs),
             )
             read_headroom(self.observer.metrics, provider, model, _provider_headers(response))
         except Exception as exc:
@@ -116,6 +118,23 @@ class LLMObsCallback(CustomLogger):
         for metadata in reversed(_metadata_of(kwargs)):  # the call's own metadata wins
             tags.update((key, value) for key, value in metadata.items() if key in keys)
         return tags
+
+
+#: LiteLLM's call types (their async ``a`` forms too) that are not chat, by operation.
+_OPERATIONS = {
+    "embedding": Operation.EMBEDDINGS,
+    "image_generation": Operation.IMAGE,
+    "image_edit": Operation.IMAGE,
+    "transcription": Operation.AUDIO,
+    "speech": Operation.AUDIO,
+}
+
+
+def _operation_of(kwargs: dict[str, Any]) -> str:
+    """The operation of a LiteLLM call, from its ``call_type``; chat where it names another."""
+    call_type = str(kwargs.get("call_type") or "")
+    found = _OPERATIONS.get(call_type) or _OPERATIONS.get(call_type.removeprefix("a"))
+    return (found or Operation.CHAT).value
 
 
 def _usage_of(response: Any) -> Any:

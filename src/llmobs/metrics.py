@@ -107,7 +107,7 @@ class LLMMetrics:
         True
         >>> metrics.registry.get_sample_value("llm_tokens_used_total",
         ...     {"agent_id": "meetmind.coordinator", "model": "gpt-4",
-        ...      "provider": "openai", "token_type": "completion"})
+        ...      "provider": "openai", "operation": "chat", "token_type": "completion"})
         200.0
 
     Args:
@@ -195,18 +195,30 @@ class LLMMetrics:
         return series  # type: ignore[no-any-return]
 
     def _bind_request(
-        self, agent_id: object, model: object, provider: object, status: object
+        self, agent_id: object, model: object, provider: object, status: object, operation: object
     ) -> RequestSeries:
-        labels = {"agent_id": agent_id, "model": model, "provider": provider, "status": status}
+        labels = {
+            "agent_id": agent_id,
+            "model": model,
+            "provider": provider,
+            "operation": operation,
+            "status": status,
+        }
         return self._bound(RequestSeries, labels)
 
     def _bind_error(
-        self, agent_id: object, model: object, provider: object, error_type: object
+        self,
+        agent_id: object,
+        model: object,
+        provider: object,
+        error_type: object,
+        operation: object,
     ) -> ErrorSeries:
         labels = {
             "agent_id": agent_id,
             "model": model,
             "provider": provider,
+            "operation": operation,
             "error_type": error_type,
             "status": ERROR_STATUS,
         }
@@ -252,13 +264,15 @@ class LLMMetrics:
         cache_read_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
+        operation: str = "chat",
     ) -> bool:
         """Record one completed LLM request.
 
         ``cached`` is True for a response-cache hit, False for a miss and None when no cache was
         consulted (counted as neither). ``cost`` is in USD; None records no cost. Token counts
         are recorded as reported, each under its own ``token_type``; cache and reasoning tokens
-        only when given. Reasoning tokens are part of ``completion_tokens``.
+        only when given. Reasoning tokens are part of ``completion_tokens``. ``operation`` is
+        what the call asked for: ``chat`` (the default), ``embeddings``, ``image``, ``audio``.
         """
         prompt = values.token_count(prompt_tokens, "prompt_tokens")
         completion = values.token_count(completion_tokens, "completion_tokens")
@@ -268,7 +282,7 @@ class LLMMetrics:
         duration = values.optional_duration(duration_seconds)
         usd = values.optional_cost(cost)
         outcome = values.cache_outcome(cached)
-        series = self._requests.get((agent_id, model, provider, status))
+        series = self._requests.get((agent_id, model, provider, status, operation))
         series.record(
             prompt, completion, cache_read, cache_write, duration, usd, outcome, reasoning
         )
@@ -284,6 +298,7 @@ class LLMMetrics:
         *,
         duration_seconds: float | None = None,
         count_request: bool = True,
+        operation: str = "chat",
     ) -> bool:
         """Record one failed LLM request.
 
@@ -296,7 +311,7 @@ class LLMMetrics:
         """
         duration = values.optional_duration(duration_seconds)
         name = error_type if type(error_type) is str else _error_name(error_type)
-        series = self._errors.get((agent_id, model, provider, name))
+        series = self._errors.get((agent_id, model, provider, name, operation))
         series.record(duration, bool(count_request))
         return True
 

@@ -52,6 +52,7 @@ class LLMCall:
         "cost",
         "duration_seconds",
         "model",
+        "operation",
         "provider",
         "status",
         "tags",
@@ -68,6 +69,7 @@ class LLMCall:
         limits: dict[str, Any] | None = None,
         *,
         reserves: bool = True,
+        operation: str = "chat",
     ) -> None:
         self._observer = observer
         self._limits = limits or _NO_LIMITS
@@ -76,6 +78,7 @@ class LLMCall:
         self.agent_id = agent_id
         self.model = model
         self.provider = provider
+        self.operation = operation
         self.cached = cached
         self.cost: float | None = None
         self.tags: Mapping[str, object] | None = None
@@ -263,11 +266,14 @@ class LLMObserver:
         prompt_tokens: int = 0,
         request: Mapping[str, Any] | None = None,
         tags: Mapping[str, object] | None = None,
+        operation: str = "chat",
     ) -> LLMCall:
         """A context manager (``with`` or ``async with``) observing one call.
 
-        ``tags`` attribute its cost (``customer=``, ``user=``, ``feature=``, ``environment=``
-        and the tracker's declared keys), over those of the current ``llmobs.attribute`` block.
+        ``operation`` is what it asks for: ``chat`` (the default), ``embeddings``, ``image``,
+        ``audio`` (the ``operation`` label). ``tags`` attribute its cost (``customer=``,
+        ``user=``, ``feature=``, ``environment=`` and the tracker's declared keys), over those
+        of the current ``llmobs.attribute`` block.
 
         Where a budget is enforced, the call's worst-case cost is reserved on entering:
         ``max_cost`` in USD, else the model's price for its prompt and its output limit
@@ -277,7 +283,7 @@ class LLMObserver:
         ``service_tier`` (see ``CostTracker.reserve``).
         """
         if max_cost is None and max_tokens is None and not prompt_tokens and request is None:
-            call = LLMCall(self, agent_id, model, provider, cached)
+            call = LLMCall(self, agent_id, model, provider, cached, operation=operation)
         else:
             limits = {
                 "max_cost": max_cost,
@@ -285,7 +291,7 @@ class LLMObserver:
                 "prompt_tokens": prompt_tokens,
                 "request": request,
             }
-            call = LLMCall(self, agent_id, model, provider, cached, limits)
+            call = LLMCall(self, agent_id, model, provider, cached, limits, operation=operation)
         call.tags = tags
         return call
 
@@ -300,13 +306,14 @@ class LLMObserver:
         first_output_seconds: float | None = None,
         error: BaseException | None = None,
         tags: Mapping[str, object] | None = None,
+        operation: str = "chat",
     ) -> None:
         """Record a call made and timed elsewhere, after the fact (a framework's callback):
         its usage read from ``response``, its first output ``first_output_seconds`` after its
-        start if it was streamed, ``error`` if it failed, attributed to ``tags``. Nothing is
-        reserved or refused: the call is already made. Never raises unless the metrics are
-        strict."""
-        call = LLMCall(self, agent_id, model, provider, None, reserves=False)
+        start if it was streamed, ``error`` if it failed, attributed to ``tags``, as an
+        ``operation`` call. Nothing is reserved or refused: the call is already made. Never
+        raises unless the metrics are strict."""
+        call = LLMCall(self, agent_id, model, provider, None, reserves=False, operation=operation)
         call.tags = tags
         call.__enter__()
         call.duration_seconds = duration_seconds
@@ -378,6 +385,7 @@ class LLMObserver:
                 error,
                 duration_seconds=duration,
                 count_request=usage is None,
+                operation=call.operation,
             )
             if taken and usage is not None:
                 self._record_usage(call, usage, "error", None)
@@ -415,6 +423,7 @@ class LLMObserver:
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
             reasoning_tokens=usage.reasoning_tokens,
+            operation=call.operation,
         )
         if not taken:
             return

@@ -7,7 +7,7 @@ expression from it; no other module spells a metric name.
 Example:
     >>> from llmobs.schema import METRICS, REQUESTS
     >>> REQUESTS.name, REQUESTS.labels
-    ('llm_requests_total', ('agent_id', 'model', 'provider', 'status'))
+    ('llm_requests_total', ('agent_id', 'model', 'provider', 'operation', 'status'))
     >>> [m.name for m in METRICS if "provider" not in m.labels][:2]
     ['llm_cache_hits_total', 'llm_cache_misses_total']
 """
@@ -81,18 +81,30 @@ TOKEN_PACE_BUCKETS: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
 )  # fmt: skip
 
+
+class Operation(str, Enum):
+    """Values of the ``operation`` label: what a call asked the model for (the OpenTelemetry
+    GenAI conventions' ``gen_ai.operation.name``, in llmobs's words)."""
+
+    CHAT = "chat"
+    EMBEDDINGS = "embeddings"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
 REQUESTS = MetricSpec(
     name="llm_requests_total",
     kind=MetricKind.COUNTER,
-    labels=("agent_id", "model", "provider", "status"),
-    help="LLM requests completed, by agent, model, provider and status.",
+    labels=("agent_id", "model", "provider", "operation", "status"),
+    help="LLM requests completed, by agent, model, provider, operation (chat, embeddings, "
+    "image, audio) and status.",
     unit="requests",
 )
 TOKENS = MetricSpec(
     name="llm_tokens_used_total",
     kind=MetricKind.COUNTER,
-    labels=("agent_id", "model", "provider", "token_type"),
-    help="Tokens used by LLM requests, by agent, model, provider and token type "
+    labels=("agent_id", "model", "provider", "operation", "token_type"),
+    help="Tokens used by LLM requests, by agent, model, provider, operation and token type "
     "(prompt, completion, cache_read, cache_write, reasoning). prompt includes cache_read and "
     "cache_write; completion includes reasoning: never add every type.",
     unit="tokens",
@@ -121,15 +133,15 @@ ERRORS = MetricSpec(
 COST = MetricSpec(
     name="llm_cost_total",
     kind=MetricKind.COUNTER,
-    labels=("agent_id", "model", "provider"),
-    help="Cost of LLM requests in US dollars, by agent, model and provider.",
+    labels=("agent_id", "model", "provider", "operation"),
+    help="Cost of LLM requests in US dollars, by agent, model, provider and operation.",
     unit="usd",
 )
 REQUEST_DURATION = MetricSpec(
     name="llm_request_duration_seconds",
     kind=MetricKind.HISTOGRAM,
-    labels=("agent_id", "model", "provider"),
-    help="LLM request latency in seconds, by agent, model and provider.",
+    labels=("agent_id", "model", "provider", "operation"),
+    help="LLM request latency in seconds, by agent, model, provider and operation.",
     unit="seconds",
     buckets=DURATION_BUCKETS,
 )
@@ -404,6 +416,7 @@ DEFAULT_LABEL_LIMITS: dict[str, int] = {
     "agent_id": 500,
     "model": 200,
     "provider": 50,
+    "operation": 20,
     "status": 20,
     "error_type": 100,
     "tenant": 1000,

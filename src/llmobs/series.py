@@ -66,7 +66,7 @@ class SeriesCache(Generic[S]):
 
 
 class RequestSeries:
-    """Children for one (agent_id, model, provider, status) label set."""
+    """Children for one (agent_id, model, provider, operation, status) label set."""
 
     __slots__ = (
         "_collectors",
@@ -81,16 +81,16 @@ class RequestSeries:
     )
 
     def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
-        agent_id, model, provider, status = values
+        agent_id, model, provider, operation, status = values
         self._collectors = collectors
-        self._labels = (agent_id, model, provider)
-        self.requests = collectors[REQUESTS.name].labels(agent_id, model, provider, status)
+        self._labels = (agent_id, model, provider, operation)
+        self.requests = collectors[REQUESTS.name].labels(*self._labels, status)
         self._tokens = {
-            token_type: collectors[TOKENS.name].labels(agent_id, model, provider, token_type.value)
+            token_type: collectors[TOKENS.name].labels(*self._labels, token_type.value)
             for token_type in (TokenType.PROMPT, TokenType.COMPLETION)
         }
-        self.cost = collectors[COST.name].labels(agent_id, model, provider)
-        self.duration = collectors[REQUEST_DURATION.name].labels(agent_id, model, provider)
+        self.cost = collectors[COST.name].labels(*self._labels)
+        self.duration = collectors[REQUEST_DURATION.name].labels(*self._labels)
         self.hits: Any = None
         self.misses: Any = None
         self.overflows = overflows
@@ -110,7 +110,7 @@ class RequestSeries:
         from its first record on, and one without a cache exposes neither.
         """
         if self.hits is None:
-            agent_id, model, _ = self._labels
+            agent_id, model, _, _ = self._labels
             self.hits = self._collectors[CACHE_HITS.name].labels(agent_id, model)
             self.misses = self._collectors[CACHE_MISSES.name].labels(agent_id, model)
         return self.hits if hit else self.misses
@@ -148,16 +148,16 @@ class RequestSeries:
 
 
 class ErrorSeries:
-    """Children for one (agent_id, model, provider, error_type) label set."""
+    """Children for one (agent_id, model, provider, operation, error_type) label set."""
 
     __slots__ = ("_collectors", "_duration", "_labels", "errors", "overflows", "requests")
 
     def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
-        agent_id, model, provider, error_type, status = values
+        agent_id, model, provider, operation, error_type, status = values
         self._collectors = collectors
         self._labels = (agent_id, model, provider)
         self.errors = collectors[ERRORS.name].labels(agent_id, model, provider, error_type)
-        self.requests = collectors[REQUESTS.name].labels(agent_id, model, provider, status)
+        self.requests = collectors[REQUESTS.name].labels(*self._labels, operation, status)
         self._duration: Any = None
         self.overflows = overflows
 

@@ -30,7 +30,10 @@ def test_http_server_serves_metrics_on_loopback(recorded):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             body = response.read()
             assert response.headers["Content-Type"].startswith("text/plain")
-        assert b'llm_cost_total{agent_id="a",model="gpt-4o",provider="openai"} 0.5' in body
+        assert (
+            b'llm_cost_total{agent_id="a",model="gpt-4o",operation="chat",provider="openai"} 0.5'
+            in body
+        )
     finally:
         server.shutdown()
         thread.join(timeout=5)

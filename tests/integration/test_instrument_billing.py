@@ -5,10 +5,12 @@ providers' list prices, not from llmobs' price data."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import llmobs
-from tests.provider_server import ANTHROPIC_OUTPUT_TOKENS, WEB_SEARCHES
+from tests.provider_server import ANTHROPIC_OUTPUT_TOKENS, WEB_SEARCHES, embedding_tokens
 from tests.unit.samples import sample
 
 openai = pytest.importorskip("openai")
@@ -103,3 +105,33 @@ def test_anthropic_cache_writes_and_searches_are_priced_as_billed(
     expected = (20 * 3 + 300 * 0.30 + 80 * write_price + ANTHROPIC_OUTPUT_TOKENS * 15) / MTOK
     expected += WEB_SEARCHES * 10.00 / 1000 if searches else 0.0
     assert spent(registry, model, "anthropic") == pytest.approx(expected, rel=1e-9)
+
+
+EMBEDDINGS_PER_MTOK = {"text-embedding-3-small": 0.02, "text-embedding-3-large": 0.13}
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("model", list(EMBEDDINGS_PER_MTOK))
+def test_openai_embeddings_are_counted_as_their_own_operation_and_priced(
+    server, observed, model, asynchronous
+):
+    registry, observer, _ = observed
+    texts = ["the quick brown fox", "jumps over the lazy dog today"]
+    if asynchronous:
+        client = openai.AsyncOpenAI(api_key="sk-local", base_url=server.url, max_retries=0)
+        llmobs.instrument(client, agent_id="svea.writer", observer=observer)
+        answer = asyncio.run(client.embeddings.create(model=model, input=texts))
+    else:
+        answer = openai_client(server, observer).embeddings.create(model=model, input=texts)
+    assert [item.embedding for item in answer.data] == [[0.5, -0.25, 0.125]] * 2
+    tokens = embedding_tokens({"input": texts})
+    labels = {"agent_id": "svea.writer", "model": model, "provider": "openai"}
+    embeddings = {**labels, "operation": "embeddings"}
+    assert registry.get_sample_value("llm_requests_total", {**embeddings, "status": "success"}) == 1
+    prompt = {**embeddings, "token_type": "prompt"}
+    assert registry.get_sample_value("llm_tokens_used_total", prompt) == tokens
+    assert registry.get_sample_value("llm_request_duration_seconds_count", embeddings) == 1
+    expected = tokens * EMBEDDINGS_PER_MTOK[model] / MTOK
+    assert registry.get_sample_value("llm_cost_total", embeddings) == pytest.approx(expected)
+    assert sample(registry, "llm_requests_total", operation="chat") == 0
+    assert sample(registry, "llm_usage_missing_total") == 0

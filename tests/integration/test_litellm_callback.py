@@ -18,7 +18,7 @@ from llmobs.litellm_callback import LLMObsCallback  # noqa: E402
 from llmobs.price_overrides import PriceOverride  # noqa: E402
 from llmobs.rates import TokenRates  # noqa: E402
 from tests.helpers import eventually  # noqa: E402
-from tests.provider_server import WEB_SEARCHES, WORDS  # noqa: E402
+from tests.provider_server import WEB_SEARCHES, WORDS, embedding_tokens  # noqa: E402
 from tests.unit.samples import sample, tokens_by_type  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -201,3 +201,20 @@ def test_anthropic_through_litellm_is_priced_with_its_hour_writes_and_searches(s
     # written for an hour, 60 out, WEB_SEARCHES searches.
     expected = (20 * 3 + 300 * 0.30 + 80 * 6 + 60 * 15) / 1e6 + WEB_SEARCHES * 10 / 1000
     assert sample(registry, "llm_cost_total", **where) == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_embedding_through_litellm_is_its_own_operation(server, recorded):
+    registry, _ = recorded
+    texts = ["the quick brown fox", "jumps"]
+    litellm.embedding(
+        model="openai/text-embedding-3-small", input=texts, api_base=server.url, api_key="sk-l"
+    )
+    labels = {"agent_id": "svea.writer", "model": "text-embedding-3-small", "provider": "openai"}
+
+    def embedded() -> float:
+        return sample(registry, "llm_requests_total", **labels, operation="embeddings")
+
+    assert settled(embedded, 1) == 1
+    prompt = sample(registry, "llm_tokens_used_total", **labels, token_type="prompt")
+    assert prompt == embedding_tokens({"input": texts})
+    assert sample(registry, "llm_requests_total", operation="chat") == 0

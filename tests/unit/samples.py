@@ -10,8 +10,14 @@ AGENT = {"agent_id": "meetmind.coordinator", "model": "gpt-4", "provider": "open
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
-    """The sample's value, 0.0 when the series does not exist."""
-    return registry.get_sample_value(name, labels) or 0.0
+    """The sum of the samples named ``name`` that carry ``labels`` (whatever their other
+    labels, as PromQL's ``sum`` of a selector reads them); 0.0 when there is none."""
+    return sum(
+        s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 TOKEN_TYPES = ("prompt", "completion", "cache_read", "cache_write", "reasoning")

@@ -60,7 +60,12 @@ BAD_REQUESTS = [
 def test_bad_request_is_rejected_and_counted(metrics, registry, override, reason, message):
     assert metrics.record_request(**{**GOOD, **override}) is False
     assert invalid(registry, reason) == 1
-    assert registry.get_sample_value("llm_requests_total", dict(AGENT, status="success")) is None
+    assert (
+        registry.get_sample_value(
+            "llm_requests_total", dict(AGENT, operation="chat", status="success")
+        )
+        is None
+    )
     assert series_count(registry, "llm_tokens") == 0
 
 
@@ -80,9 +85,12 @@ def test_whole_floats_and_numpy_like_numbers_are_accepted(metrics, registry):
 
     assert metrics.record_request(**{**GOOD, "prompt_tokens": 100.0, "cost": Fraction(1, 4)})
     assert (
-        registry.get_sample_value("llm_tokens_used_total", dict(AGENT, token_type="prompt")) == 100
+        registry.get_sample_value(
+            "llm_tokens_used_total", dict(AGENT, operation="chat", token_type="prompt")
+        )
+        == 100
     )
-    assert registry.get_sample_value("llm_cost_total", AGENT) == 0.25
+    assert registry.get_sample_value("llm_cost_total", dict(AGENT, operation="chat")) == 0.25
 
 
 def test_each_reason_is_logged_once(metrics, caplog):

@@ -65,7 +65,9 @@ def test_cached_is_three_valued(metrics, registry, cached, hits, misses):
 def test_cache_tokens_only_when_given(metrics, registry):
     record(metrics)
     assert (
-        registry.get_sample_value("llm_tokens_used_total", dict(AGENT, token_type="cache_read"))
+        registry.get_sample_value(
+            "llm_tokens_used_total", dict(AGENT, operation="chat", token_type="cache_read")
+        )
         is None
     )
     record(metrics, cache_read_tokens=50, cache_write_tokens=7)
@@ -83,7 +85,12 @@ def test_record_error_counts_error_and_failed_request(metrics, registry):
     assert metrics.record_error(**AGENT, error_type="rate_limit") is True
     assert sample(registry, "llm_errors_total", **AGENT, error_type="rate_limit") == 1
     assert sample(registry, "llm_requests_total", **AGENT, status="error") == 1
-    assert registry.get_sample_value("llm_request_duration_seconds_count", AGENT) is None
+    assert (
+        registry.get_sample_value(
+            "llm_request_duration_seconds_count", dict(AGENT, operation="chat")
+        )
+        is None
+    )
 
 
 def test_record_error_takes_exceptions_and_duration(metrics, registry):
@@ -237,3 +244,34 @@ def test_build_info_from_the_environment(monkeypatch, registry):
     monkeypatch.setenv("LLMOBS_SERVICE_VERSION", "2026.11.27")
     LLMMetrics(registry=registry)
     assert registry.get_sample_value("llm_build_info", {"version": "2026.11.27"}) == 1
+
+
+def test_each_operation_has_its_own_series_of_requests_tokens_cost_and_latency(metrics, registry):
+    metrics.record_request(**AGENT, prompt_tokens=100, cost=0.01, duration_seconds=2.0)
+    metrics.record_request(
+        **AGENT, prompt_tokens=40, cost=0.002, duration_seconds=0.1, operation="embeddings"
+    )
+    embeddings = dict(AGENT, operation="embeddings")
+    assert registry.get_sample_value("llm_requests_total", dict(embeddings, status="success")) == 1
+    assert (
+        registry.get_sample_value("llm_tokens_used_total", dict(embeddings, token_type="prompt"))
+        == 40
+    )
+    assert registry.get_sample_value("llm_cost_total", embeddings) == 0.002
+    assert registry.get_sample_value("llm_request_duration_seconds_sum", embeddings) == 0.1
+    assert sample(registry, "llm_tokens_used_total", **AGENT, token_type="prompt") == 140
+    assert sample(registry, "llm_requests_total", operation="chat") == 1
+
+
+def test_a_failed_call_is_counted_under_its_operation(metrics, registry):
+    metrics.record_error(**AGENT, error_type="timeout", operation="image")
+    failed = dict(AGENT, operation="image", status="error")
+    assert registry.get_sample_value("llm_requests_total", failed) == 1
+    assert sample(registry, "llm_errors_total", error_type="timeout") == 1
+
+
+@pytest.mark.parametrize("operation", ["", None, 7])
+def test_a_bad_operation_is_rejected_and_counted(metrics, registry, operation):
+    assert metrics.record_request(**AGENT, operation=operation) is False
+    assert sample(registry, "llm_requests_total") == 0
+    assert sample(registry, "llm_invalid_records_total") == 1

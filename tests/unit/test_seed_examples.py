@@ -10,9 +10,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from llmobs import get_llm_metrics
 
+from .samples import sample
+
 
 def value(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    """What the series with ``labels`` (the seed's) hold, summed over any others."""
+    return sample(REGISTRY, name, **labels)
 
 
 def test_usage_example():

@@ -24,6 +24,8 @@ class Method:
     kind: Literal["call", "manager"] = "call"
     #: Streams send usage only when asked (OpenAI chat completions).
     asks_for_usage: bool = False
+    #: What its calls ask for: the ``operation`` label (``llmobs.schema.Operation``).
+    operation: str = "chat"
 
     def holder(self, client: Any) -> Any:
         for name in self.path:

@@ -74,6 +74,7 @@ class ObservedMethod:
             max_tokens=adapter.max_tokens_of(kwargs),
             request=kwargs,
             tags=self.tags_of(kwargs),
+            operation=self.method.operation,
         )
         call.__enter__()
         return call, strip_usage

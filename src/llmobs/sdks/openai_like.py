@@ -1,5 +1,6 @@
-"""The OpenAI and Anthropic SDKs: ``chat.completions`` and ``responses`` of an OpenAI client
-(a vLLM or Ollama server behind one too), ``messages`` of an Anthropic client, sync or async.
+"""The OpenAI and Anthropic SDKs: ``chat.completions``, ``responses`` and ``embeddings`` of an
+OpenAI client (a vLLM or Ollama server behind one too), ``messages`` of an Anthropic client,
+sync or async.
 
 OpenAI's stream helpers (``chat.completions.stream``, ``responses.stream``) call ``create`` and
 are observed through it; Anthropic's ``messages.stream`` makes its own request and is observed
@@ -11,6 +12,7 @@ import functools
 import sys
 from typing import Any
 
+from ..schema import Operation
 from .adapter import Method, SDKAdapter, is_async_client
 
 
@@ -46,6 +48,7 @@ class OpenAIAdapter(_HttpxSDK):
         return (
             Method(("chat", "completions"), "create", use_async, asks_for_usage=True),
             Method(("responses",), "create", use_async),
+            Method(("embeddings",), "create", use_async, operation=Operation.EMBEDDINGS.value),
         )
 
 
