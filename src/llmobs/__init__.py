@@ -30,6 +30,7 @@ from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
 from .observer import LLMCall, LLMObserver
 from .price_overrides import PriceFileError
 from .pricing import LLMCostCalculator, ModelPricing
+from .rates import Media
 from .schema import METRICS, MetricKind, MetricSpec, TokenType
 from .store import CostStoreError
 from .summaries import DailyCostSummary, PeriodCostSummary
@@ -56,6 +57,7 @@ __all__ = [
     "LLMCostCalculator",
     "LLMMetrics",
     "LLMObserver",
+    "Media",
     "MetricKind",
     "MetricSpec",
     "ModelPricing",

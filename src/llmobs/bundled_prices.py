@@ -28,11 +28,16 @@ PROVIDER_ALIASES = {
 
 #: Published prices genai-prices' data lacks, filled in where its entry has none:
 #: (provider id, model id) -> field -> rate. Gemini 1.5 Pro context-cache reads are USD 0.3125 per
-#: million tokens up to 128k prompt tokens and USD 0.625 above (ai.google.dev/pricing).
+#: million tokens up to 128k prompt tokens and USD 0.625 above (ai.google.dev/pricing). OpenAI's
+#: audio chat models bill audio apart from text: USD 40 per million audio input tokens and 80 per
+#: million audio output tokens for gpt-4o-audio-preview, 10 and 20 for its mini
+#: (openai.com/api/pricing, audio tokens).
 SUPPLEMENTS: dict[tuple[str, str], dict[str, Rate]] = {
     ("google", "gemini-1.5-pro"): {
         "cache_read": TieredRate(base=0.3125, tiers=((128_000, 0.625),)),
     },
+    ("openai", "gpt-4o-audio-preview"): {"audio_input": 40.0, "audio_output": 80.0},
+    ("openai", "gpt-4o-mini-audio-preview"): {"audio_input": 10.0, "audio_output": 20.0},
 }
 
 
@@ -49,9 +54,19 @@ def _per_one(per_thousand: Decimal | None) -> float:
     return float(per_thousand) / 1000 if per_thousand else 0.0
 
 
+def _per_unit(price: Any, names: tuple[str, ...], units: float) -> float:
+    """The first of the ``names`` prices ``price`` has, per one of ``units`` (0 if none)."""
+    for name in names:
+        value = getattr(price, name, None)
+        if value:
+            return float(value) / units
+    return 0.0
+
+
 def rates_from_model_price(price: Any, supplement: dict[str, Rate] | None = None) -> TokenRates:
-    """Convert a genai-prices ModelPrice to TokenRates (text tokens, fees per request and per
-    web search), filling fields it lacks from ``supplement``."""
+    """Convert a genai-prices ModelPrice to TokenRates (text, audio and image tokens, audio by
+    the hour, characters by the million, fees per request and per web search), filling fields
+    it lacks from ``supplement``."""
     rates = TokenRates(
         input=_rate(getattr(price, "input_mtok", None)) or 0.0,
         output=_rate(getattr(price, "output_mtok", None)) or 0.0,
@@ -60,6 +75,11 @@ def rates_from_model_price(price: Any, supplement: dict[str, Rate] | None = None
         cache_write_1h=_rate(getattr(price, "cache_write_1h_mtok", None)),
         per_request=_per_one(getattr(price, "requests_kcount", None)),
         per_web_search=_per_one(getattr(price, "web_searches_kcount", None)),
+        audio_input=_rate(getattr(price, "input_audio_mtok", None)),
+        image_input=_rate(getattr(price, "input_image_mtok", None)),
+        audio_output=_rate(getattr(price, "output_audio_mtok", None)),
+        per_audio_second=_per_unit(price, ("input_audio_hours", "audio_hours"), 3600),
+        per_input_character=_per_unit(price, ("input_mchars",), 1_000_000),
     )
     missing = {k: v for k, v in (supplement or {}).items() if getattr(rates, k) is None}
     return replace(rates, **missing) if missing else rates  # type: ignore[arg-type]

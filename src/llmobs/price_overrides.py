@@ -12,6 +12,11 @@ Format::
         cache_write_1h: 6.0            # optional (1-hour cache writes), defaults to 2x input
         per_request: 0.0               # optional, USD per request
         per_web_search: 0.01           # optional, USD per web search the provider ran
+        audio_input: 40.0              # optional, USD per million audio input tokens
+        image_input: 10.0              # optional, USD per million image input tokens
+        audio_output: 80.0             # optional, USD per million audio output tokens
+        per_audio_minute: 0.006        # optional, USD per minute of audio (speech to text)
+        per_million_characters: 15.0   # optional, USD per million input characters (speech)
         service_tier: batch            # optional: the price of this tier only
 
 An exact name wins over a glob; among globs the first in the file wins. An entry with
@@ -39,8 +44,16 @@ _PRICE_KEYS = (
     "cache_write_1h",
     "per_request",
     "per_web_search",
+    "audio_input",
+    "image_input",
+    "audio_output",
 )
-_ALLOWED = {"model", "provider", "service_tier", *_PRICE_KEYS}
+#: Keys priced per another unit than TokenRates holds: key -> (its field, units per key's unit).
+_CONVERTED_KEYS = {
+    "per_audio_minute": ("per_audio_second", 60.0),
+    "per_million_characters": ("per_input_character", 1_000_000.0),
+}
+_ALLOWED = {"model", "provider", "service_tier", *_PRICE_KEYS, *_CONVERTED_KEYS}
 
 
 class PriceFileError(ValueError):
@@ -72,9 +85,19 @@ class PriceOverride:
         return model == self.model
 
 
+#: What a price key's number is, for messages; keys not listed are USD per million tokens.
+_UNITS = {
+    "per_request": "USD per request",
+    "per_web_search": "USD per web search",
+    "per_audio_minute": "USD per minute of audio",
+    "per_million_characters": "USD per million characters",
+}
+
+
 def _price(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PriceFileError(f"{where}: must be a number of USD per million tokens, got {value!r}")
+        unit = _UNITS.get(where.rsplit(".", 1)[-1], "USD per million tokens")
+        raise PriceFileError(f"{where}: must be a number of {unit}, got {value!r}")
     if not math.isfinite(value) or value < 0:
         raise PriceFileError(f"{where}: must be a finite price of 0 or more, got {value!r}")
     return float(value)
@@ -120,6 +143,9 @@ def parse_overrides(document: object, source: str) -> tuple[PriceOverride, ...]:
             if key not in entry:
                 raise PriceFileError(f"{where}: missing required key {key!r}")
         prices = {key: _price(entry[key], f"{where}.{key}") for key in _PRICE_KEYS if key in entry}
+        for key, (field, units) in _CONVERTED_KEYS.items():
+            if key in entry:
+                prices[field] = _price(entry[key], f"{where}.{key}") / units
         provider = entry.get("provider")
         overrides.append(
             PriceOverride(

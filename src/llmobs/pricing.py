@@ -17,7 +17,7 @@ from .errors import InvalidRecordError, Reason
 from .price_data import PRICE_DATA_ENV, PriceData, bundled_price_data
 from .price_overrides import PriceFileError, PriceOverride, find_override
 from .price_sources import PRICES_FILE_ENV, RELOAD_SECONDS, PriceSources, read_sources, watch
-from .rates import TokenRates
+from .rates import NO_MEDIA, Media, TokenRates
 from .service_tiers import tier_name, tier_rates
 from .usage import TokenUsage
 
@@ -77,6 +77,19 @@ def _text(value: object, field: str) -> str:
             f"{field} must be a non-empty string, got {value!r}",
         )
     return value.strip().lower()
+
+
+def _checked_media(media: object) -> Media:
+    """``media`` with every count checked; InvalidRecordError naming a bad one."""
+    if not isinstance(media, Media):
+        raise InvalidRecordError(Reason.INVALID_TOKENS, f"media must be a Media, got {media!r}")
+    if not media:
+        return NO_MEDIA
+    for name in ("audio_input_tokens", "image_input_tokens", "audio_output_tokens"):
+        values.token_count(getattr(media, name), name)
+    values.token_count(media.input_characters, "input_characters")
+    values.duration_seconds(media.audio_seconds, "audio_seconds")
+    return media
 
 
 def _moment(at: datetime | None) -> datetime:
@@ -281,8 +294,11 @@ class LLMCostCalculator:
         web_searches: int | None = 0,
         service_tier: str | None = None,
         at: datetime | None = None,
+        media: Media = NO_MEDIA,
     ) -> float | None:
-        """The request's cost in USD, or None if the model has no known price.
+        """The request's cost in USD, or None if the model has no known price. ``media``
+        names its audio and image tokens (parts of the prompt and completion), seconds of
+        audio and characters of input, each billed at the model's own rate.
 
         Raises InvalidRecordError for bad input; counts nothing.
         """
@@ -297,6 +313,7 @@ class LLMCostCalculator:
             values.optional_token_count(cache_write_1h_tokens, "cache_write_1h_tokens"),
             values.optional_token_count(web_searches, "web_searches"),
             None if service_tier is None else tier_name(service_tier),
+            _checked_media(media),
         )
 
     def usage_cost(
@@ -320,6 +337,7 @@ class LLMCostCalculator:
             usage.cache_write_1h_tokens,
             usage.web_search_requests,
             usage.service_tier,
+            usage.media,
         )
 
     def _priced(
@@ -334,6 +352,7 @@ class LLMCostCalculator:
         cache_write_1h: int,
         searches: int,
         tier: str | None,
+        media: Media = NO_MEDIA,
     ) -> float | None:
         """The cost of checked counts (see ``cost_of``); InvalidRecordError if their parts do
         not add up."""
@@ -354,7 +373,9 @@ class LLMCostCalculator:
         rates = pricing.rates_at(_moment(at) if pricing.changes_over_time else _NO_TIME)
         if tier is not None:
             rates = self._tier_rates(pricing, rates, tier, at)
-        return rates.cost(prompt, completion, cache_read, cache_write, cache_write_1h, searches)
+        return rates.cost(
+            prompt, completion, cache_read, cache_write, cache_write_1h, searches, media
+        )
 
     def _tier_rates(
         self, pricing: ModelPricing, standard: TokenRates, tier: str, at: datetime | None

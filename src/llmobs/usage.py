@@ -6,7 +6,8 @@ token, reasoning ones included (OpenAI reasoning, Anthropic thinking, Gemini tho
 reasoning count is part of it. ``cache_write_1h_tokens`` (Anthropic's 1-hour cache writes) are
 part of ``cache_write_tokens``. ``web_search_requests`` counts the searches the provider ran and
 bills per search; ``service_tier`` is the tier that served the call if the provider said
-(``service_tiers``).
+(``service_tiers``). ``media`` holds the audio and image tokens that are parts of the prompt and
+completion (OpenAI's audio and image models, Gemini's modalities), billed at their own rates.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .rates import NO_MEDIA, Media
 from .service_tiers import tier_name
 from .values import optional_token_count
 
@@ -31,6 +33,7 @@ class TokenUsage:
     cache_write_1h_tokens: int = 0
     web_search_requests: int = 0
     service_tier: str | None = None
+    media: Media = NO_MEDIA
 
 
 def field_of(source: Any, name: str) -> Any:
@@ -53,6 +56,14 @@ def detail_of(usage: Any, details: str, name: str) -> int:
     return optional_token_count(field_of(inner, name), f"usage.{details}.{name}")
 
 
+def _media(audio_in: int = 0, image_in: int = 0, audio_out: int = 0) -> Media:
+    if not (audio_in or image_in or audio_out):
+        return NO_MEDIA
+    return Media(
+        audio_input_tokens=audio_in, image_input_tokens=image_in, audio_output_tokens=audio_out
+    )
+
+
 def _openai_chat(usage: Any) -> TokenUsage:
     return TokenUsage(
         prompt_tokens=count_of(usage, "prompt_tokens"),
@@ -60,16 +71,25 @@ def _openai_chat(usage: Any) -> TokenUsage:
         cache_read_tokens=detail_of(usage, "prompt_tokens_details", "cached_tokens"),
         cache_write_tokens=detail_of(usage, "prompt_tokens_details", "cache_write_tokens"),
         reasoning_tokens=detail_of(usage, "completion_tokens_details", "reasoning_tokens"),
+        media=_media(
+            audio_in=detail_of(usage, "prompt_tokens_details", "audio_tokens"),
+            audio_out=detail_of(usage, "completion_tokens_details", "audio_tokens"),
+        ),
     )
 
 
 def _openai_responses(usage: Any) -> TokenUsage:
+    """The Responses API's and the image API's usage (``input_tokens_details``)."""
     return TokenUsage(
         prompt_tokens=count_of(usage, "input_tokens"),
         completion_tokens=count_of(usage, "output_tokens"),
         cache_read_tokens=detail_of(usage, "input_tokens_details", "cached_tokens"),
         cache_write_tokens=detail_of(usage, "input_tokens_details", "cache_write_tokens"),
         reasoning_tokens=detail_of(usage, "output_tokens_details", "reasoning_tokens"),
+        media=_media(
+            audio_in=detail_of(usage, "input_tokens_details", "audio_tokens"),
+            image_in=detail_of(usage, "input_tokens_details", "image_tokens"),
+        ),
     )
 
 
@@ -111,6 +131,16 @@ def _openai_extras(response: Any, usage: TokenUsage, items: bool) -> TokenUsage:
     return replace(usage, service_tier=tier, web_search_requests=searches)
 
 
+def _modality_tokens(usage: Any, details: str, modality: str) -> int:
+    """Gemini's tokens of one ``modality`` (AUDIO, IMAGE) in a ``*_tokens_details`` list."""
+    total = 0
+    for entry in field_of(usage, details) or ():
+        kind = field_of(entry, "modality")
+        if str(getattr(kind, "value", kind)).upper() == modality:
+            total += optional_token_count(field_of(entry, "token_count"), f"usage.{details}")
+    return total
+
+
 def _gemini(usage: Any) -> TokenUsage:
     thoughts = count_of(usage, "thoughts_token_count")  # not part of candidates: added
     return TokenUsage(
@@ -118,6 +148,11 @@ def _gemini(usage: Any) -> TokenUsage:
         completion_tokens=count_of(usage, "candidates_token_count") + thoughts,
         cache_read_tokens=count_of(usage, "cached_content_token_count"),
         reasoning_tokens=thoughts,
+        media=_media(
+            audio_in=_modality_tokens(usage, "prompt_tokens_details", "AUDIO"),
+            image_in=_modality_tokens(usage, "prompt_tokens_details", "IMAGE"),
+            audio_out=_modality_tokens(usage, "candidates_tokens_details", "AUDIO"),
+        ),
     )
 
 

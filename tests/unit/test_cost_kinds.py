@@ -9,8 +9,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from llmobs import LLMCostCalculator, LLMMetrics, LLMObserver, PriceFileError
+from llmobs.errors import InvalidRecordError
 from llmobs.price_overrides import parse_overrides
-from llmobs.rates import TokenRates
+from llmobs.rates import Media, TokenRates
 from llmobs.streams import StreamReader
 from llmobs.usage import extract_usage
 
@@ -231,3 +232,111 @@ def test_an_enforced_call_reserves_the_price_of_the_tier_it_asks_for():
         ),
     ):
         pass
+
+
+# Audio and image parts, held out the same way (openai.com/api/pricing: audio tokens, image
+# tokens, transcription and speech; ai.google.dev/pricing: audio input):
+# (model, provider, tier, (prompt, completion), Media, USD).
+MEDIA_LIST_PRICES = [
+    # 600k text at 2.50 and 400k audio at 40 in, 500k text at 10 and 500k audio at 80 out.
+    ("gpt-4o-audio-preview", "openai", None, (M, M), Media(400_000, 0, 500_000), 62.5),
+    ("gpt-4o-mini-audio-preview", "openai", None, (M, M), Media(M, 0, M), 10.0 + 20.0),
+    # 40k text at 5 and 60k image tokens at 10 in, 100k image tokens out at 40.
+    ("gpt-image-1", "openai", None, (100_000, 100_000), Media(0, 60_000), 0.2 + 0.6 + 4.0),
+    ("gpt-image-1", "openai", "batch", (M, 0), Media(), 2.50),
+    ("gemini-2.0-flash", "google", None, (M, M), Media(250_000), 0.075 + 0.175 + 0.40),
+    ("gemini-2.5-flash", "google", None, (M, 0), Media(M), 1.00),
+    ("gpt-4o-transcribe", "openai", None, (M, 100_000), Media(M), 6.00 + 1.00),
+    ("gpt-4o-mini-transcribe", "openai", None, (M, 0), Media(M), 3.00),
+    ("whisper-1", "openai", None, (0, 0), Media(audio_seconds=600), 0.06),
+    ("tts-1", "openai", None, (0, 0), Media(input_characters=M), 15.00),
+    ("tts-1-hd", "openai", None, (0, 0), Media(input_characters=100_000), 3.00),
+]
+
+
+@pytest.mark.parametrize(("model", "provider", "tier", "tokens", "media", "usd"), MEDIA_LIST_PRICES)
+def test_the_list_price_of_audio_and_image_parts(
+    calculator, model, provider, tier, tokens, media, usd
+):
+    cost = calculator.cost_of(model, *tokens, provider=provider, service_tier=tier, media=media)
+    assert cost == pytest.approx(usd, rel=1e-9)
+
+
+def test_media_parts_larger_than_their_whole_are_billed_once():
+    rates = TokenRates(input=2.5, output=10.0, cache_read=1.25, audio_input=40.0)
+    # 1,000 prompt tokens, 800 of them cached; a provider that also counts those 800 as audio
+    # is billed the 200 uncached at the audio rate, never 800.
+    cost = rates.cost(1000, 0, cache_read_tokens=800, media=Media(audio_input_tokens=800))
+    assert cost == pytest.approx((800 * 1.25 + 200 * 40.0) / M)
+
+
+def test_usage_readers_give_the_audio_and_image_parts():
+    chat = extract_usage(
+        {
+            "usage": {
+                "prompt_tokens": 500,
+                "completion_tokens": 300,
+                "prompt_tokens_details": {"audio_tokens": 400, "cached_tokens": 0},
+                "completion_tokens_details": {"audio_tokens": 250},
+            }
+        }
+    )
+    assert chat.media == Media(audio_input_tokens=400, audio_output_tokens=250)
+    image = extract_usage(
+        {
+            "usage": {
+                "input_tokens": 100,
+                "output_tokens": 4160,
+                "input_tokens_details": {"text_tokens": 40, "image_tokens": 60},
+            }
+        }
+    )
+    assert image.media == Media(image_input_tokens=60)
+    gemini = extract_usage(
+        {
+            "usage_metadata": {
+                "prompt_token_count": 1000,
+                "candidates_token_count": 20,
+                "prompt_tokens_details": [
+                    {"modality": "TEXT", "token_count": 250},
+                    {"modality": "AUDIO", "token_count": 700},
+                    {"modality": "IMAGE", "token_count": 50},
+                ],
+            }
+        }
+    )
+    assert gemini.media == Media(audio_input_tokens=700, image_input_tokens=50)
+    assert extract_usage({"usage": {"prompt_tokens": 5, "completion_tokens": 1}}).media == Media()
+
+
+def test_a_price_file_prices_audio_image_minutes_and_characters(metrics):
+    entry = {
+        "model": "my-voice",
+        "input": 1.0,
+        "output": 2.0,
+        "audio_input": 10.0,
+        "image_input": 5.0,
+        "audio_output": 20.0,
+        "per_audio_minute": 0.01,
+        "per_million_characters": 15.0,
+    }
+    calc = LLMCostCalculator(
+        overrides=parse_overrides({"prices": [entry]}, "p.yaml"), metrics=metrics
+    )
+    media = Media(M // 2, M // 4, M, audio_seconds=120, input_characters=M)
+    cost = calc.cost_of("my-voice", M, M, media=media)
+    assert cost == pytest.approx(0.25 * 1.0 + 5.0 + 1.25 + 20.0 + 0.02 + 15.0)
+
+
+@pytest.mark.parametrize(
+    ("media", "reason"),
+    [
+        (Media(audio_input_tokens=-1), "negative_tokens"),
+        (Media(audio_seconds=float("nan")), "invalid_duration"),
+        (Media(input_characters=1.5), "invalid_tokens"),
+    ],
+)
+def test_bad_media_counts_are_refused(calculator, media, reason):
+    with pytest.raises(InvalidRecordError) as raised:
+        calculator.cost_of("gpt-4o", 10, 10, media=media)
+    assert raised.value.reason.value == reason

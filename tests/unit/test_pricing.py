@@ -191,7 +191,7 @@ def test_overrides_from_the_environment(tmp_path, monkeypatch):
     [
         (
             {"prices": [{"model": "x", "input": 1, "output": 1, "inptu": 2}]},
-            r"prices.yaml: prices\[0\]: unknown key 'inptu' \(allowed: cache_read, cache_write",
+            r"prices.yaml: prices\[0\]: unknown key 'inptu' \(allowed: audio_input, audio_output, ",
         ),
         (
             {"prices": [{"model": "x", "input": -1, "output": 1}]},
