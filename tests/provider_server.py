@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -296,6 +297,32 @@ def event_stream_message(headers: dict[str, str], payload: dict[str, Any]) -> by
     return message + struct.pack(">I", binascii.crc32(message))
 
 
+#: An image answer of gpt-image-1: its usage splits the prompt into text and image tokens.
+IMAGE_USAGE = {
+    "input_tokens": 1_100,
+    "output_tokens": 4_160,
+    "total_tokens": 5_260,
+    "input_tokens_details": {"text_tokens": 100, "image_tokens": 1_000},
+}
+IMAGE_ANSWER = {"created": 1764288000, "data": [{"b64_json": "aW1hZ2U="}], "usage": IMAGE_USAGE}
+#: Transcriptions: by tokens (gpt-4o-transcribe), or by the second (whisper-1).
+TRANSCRIPTION_TOKENS = {
+    "type": "tokens",
+    "input_tokens": 1_250,
+    "output_tokens": 80,
+    "total_tokens": 1_330,
+    "input_token_details": {"text_tokens": 50, "audio_tokens": 1_200},
+}
+TRANSCRIBED_SECONDS = 150
+SPOKEN = b"ID3-local-audio"
+
+
+def _transcription(model: str) -> dict[str, Any]:
+    if model.startswith("whisper"):
+        return {"text": "Hi.", "usage": {"type": "duration", "seconds": TRANSCRIBED_SECONDS}}
+    return {"text": "Hi.", "usage": TRANSCRIPTION_TOKENS}
+
+
 def embedding_tokens(body: dict[str, Any]) -> int:
     """The input tokens an embeddings request is billed for here: a word a token."""
     texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -335,8 +362,16 @@ class _Handler(BaseHTTPRequestHandler):
             return path.rsplit("/", 1)[-1].split(":", 1)[0]
         return body["model"]
 
+    def _body(self) -> dict[str, Any]:
+        """The request's JSON body, or the text fields of a multipart form (audio, image edits)."""
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        if not self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            return json.loads(data or b"{}")  # type: ignore[no-any-return]
+        fields = re.findall(rb'name="([^"]+)"\r\n\r\n([^\r]*)\r\n', data)
+        return {name.decode(): value.decode() for name, value in fields}
+
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        body = self._body()
         self.server.requests.append(body)  # type: ignore[attr-defined]
         model = self._model(body)
         if model.endswith("-429once") and model not in self.server.refused:  # type: ignore[attr-defined]
@@ -346,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.endswith("/embeddings"):
             self._send_json(_embeddings(model, body))
+        elif path.endswith(("/images/generations", "/images/edits")):
+            self._send_json(IMAGE_ANSWER)
+        elif path.endswith(("/audio/transcriptions", "/audio/translations")):
+            self._send_json(_transcription(model))
+        elif path.endswith("/audio/speech"):
+            self._send_bytes(SPOKEN, "audio/mpeg")
         elif path.endswith("/converse"):
             self._send_json(_bedrock_whole())
         elif path.endswith("/converse-stream"):
@@ -433,9 +474,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _send_json(self, answer: dict[str, Any]) -> None:
-        data = json.dumps(answer).encode()
+        self._send_bytes(json.dumps(answer).encode(), "application/json")
+
+    def _send_bytes(self, data: bytes, content_type: str) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

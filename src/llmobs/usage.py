@@ -18,7 +18,7 @@ from typing import Any
 
 from .rates import NO_MEDIA, Media
 from .service_tiers import tier_name
-from .values import optional_token_count
+from .values import duration_seconds, optional_token_count
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,22 @@ def _openai_responses(usage: Any) -> TokenUsage:
             image_in=detail_of(usage, "input_tokens_details", "image_tokens"),
         ),
     )
+
+
+def _openai_audio_tokens(usage: Any) -> TokenUsage:
+    """OpenAI speech to text billed by tokens: ``input_token_details`` (singular) names the
+    audio among the input tokens."""
+    return TokenUsage(
+        prompt_tokens=count_of(usage, "input_tokens"),
+        completion_tokens=count_of(usage, "output_tokens"),
+        media=_media(audio_in=detail_of(usage, "input_token_details", "audio_tokens")),
+    )
+
+
+def _openai_audio_seconds(usage: Any) -> TokenUsage:
+    """OpenAI speech to text billed by the second (whisper-1): ``{"type": "duration"}``."""
+    seconds = duration_seconds(field_of(usage, "seconds"), "usage.seconds")
+    return TokenUsage(media=Media(audio_seconds=seconds))
 
 
 def _anthropic(usage: Any) -> TokenUsage:
@@ -169,6 +185,11 @@ def _bedrock(usage: Any) -> TokenUsage:
 
 def _reader_of(usage: Any) -> Callable[[Any], TokenUsage] | None:
     """The reader of a usage object's provider shape; None if it has none of them."""
+    kind = field_of(usage, "type")
+    if kind == "duration":
+        return _openai_audio_seconds
+    if kind == "tokens" and field_of(usage, "input_tokens") is not None:
+        return _openai_audio_tokens
     if field_of(usage, "inputTokens") is not None:
         return _bedrock
     if field_of(usage, "prompt_token_count") is not None:

@@ -1,7 +1,8 @@
 """What the real ``openai`` and ``anthropic`` SDKs' calls cost beyond plain tokens, against the
 local provider server: the service tier a response names (flex, priority), web searches the
-provider ran, and Anthropic's one-hour cache writes. Every expected cost is written from the
-providers' list prices, not from llmobs' price data."""
+provider ran, Anthropic's one-hour cache writes, and the calls that are not chat (embeddings,
+images, transcriptions, speech), each under its operation. Every expected cost is written from
+the providers' list prices, not from llmobs' price data."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import asyncio
 import pytest
 
 import llmobs
-from tests.provider_server import ANTHROPIC_OUTPUT_TOKENS, WEB_SEARCHES, embedding_tokens
+from tests.provider_server import (
+    ANTHROPIC_OUTPUT_TOKENS,
+    SPOKEN,
+    TRANSCRIBED_SECONDS,
+    WEB_SEARCHES,
+    embedding_tokens,
+)
 from tests.unit.samples import sample
 
 openai = pytest.importorskip("openai")
@@ -135,3 +142,51 @@ def test_openai_embeddings_are_counted_as_their_own_operation_and_priced(
     assert registry.get_sample_value("llm_cost_total", embeddings) == pytest.approx(expected)
     assert sample(registry, "llm_requests_total", operation="chat") == 0
     assert sample(registry, "llm_usage_missing_total") == 0
+
+
+def test_an_openai_image_is_its_own_operation_priced_by_text_and_image_tokens(server, observed):
+    registry, observer, _ = observed
+    client = openai_client(server, observer)
+    client.images.generate(model="gpt-image-1", prompt="a lighthouse at dusk")
+    image = {"agent_id": "svea.writer", "model": "gpt-image-1", "provider": "openai"}
+    image["operation"] = "image"
+    assert registry.get_sample_value("llm_requests_total", {**image, "status": "success"}) == 1
+    # gpt-image-1: text input USD 5, image input 10, image output 40 per million tokens.
+    expected = (100 * 5.00 + 1_000 * 10.00 + 4_160 * 40.00) / MTOK
+    assert registry.get_sample_value("llm_cost_total", image) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        # gpt-4o-transcribe: audio input USD 6, text input 2.50, output 10 per million tokens.
+        ("gpt-4o-transcribe", (1_200 * 6.00 + 50 * 2.50 + 80 * 10.00) / MTOK),
+        # whisper-1: USD 0.006 a minute.
+        ("whisper-1", TRANSCRIBED_SECONDS / 60 * 0.006),
+    ],
+)
+def test_a_transcription_is_priced_by_its_audio(server, observed, tmp_path, model, expected):
+    registry, observer, _ = observed
+    client = openai_client(server, observer)
+    recording = tmp_path / "hello.mp3"
+    recording.write_bytes(b"ID3-local-audio")
+    with recording.open("rb") as audio:
+        client.audio.transcriptions.create(model=model, file=audio)
+    audio_call = {"agent_id": "svea.writer", "model": model, "provider": "openai"}
+    audio_call["operation"] = "audio"
+    assert registry.get_sample_value("llm_cost_total", audio_call) == pytest.approx(expected)
+    assert sample(registry, "llm_usage_missing_total") == 0
+
+
+@pytest.mark.parametrize(("model", "per_million_characters"), [("tts-1", 15.0), ("tts-1-hd", 30.0)])
+def test_speech_is_priced_by_the_characters_it_was_given(
+    server, observed, model, per_million_characters
+):
+    registry, observer, _ = observed
+    client = openai_client(server, observer)
+    text = "Good evening. The lighthouse is lit."
+    spoken = client.audio.speech.create(model=model, voice="alloy", input=text)
+    assert spoken.content == SPOKEN
+    speech = {"agent_id": "svea.writer", "model": model, "provider": "openai", "operation": "audio"}
+    expected = len(text) * per_million_characters / MTOK
+    assert registry.get_sample_value("llm_cost_total", speech) == pytest.approx(expected)

@@ -4,6 +4,7 @@ where the client's HTTP answers can be seen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,9 @@ class Method:
     asks_for_usage: bool = False
     #: What its calls ask for: the ``operation`` label (``llmobs.schema.Operation``).
     operation: str = "chat"
+    #: The usage of a call whose answer reports none, from its arguments (text to speech is
+    #: billed by the characters it is given).
+    request_usage: Callable[[dict[str, Any]], Any] | None = None
 
     def holder(self, client: Any) -> Any:
         for name in self.path:

@@ -90,14 +90,22 @@ class ObservedMethod:
             self.observer.metrics.count_internal_error(exc)
             return None
 
-    def answered(self, call: LLMCall, strip_usage: bool, answer: Any) -> Any:
+    def answered(
+        self, call: LLMCall, strip_usage: bool, answer: Any, kwargs: dict[str, Any]
+    ) -> Any:
         """What the caller gets for the SDK's ``answer``: a stream recorded as it is read, or
-        the response itself, recorded now."""
+        the response itself, recorded now (with the usage its arguments tell, for a method
+        whose answers report none)."""
         stream = self.adapter.stream_in(self.method, answer)
         if stream is not None:
             kind = ObservedAsyncStream if self.method.is_async else ObservedStream
             return self.adapter.with_stream(answer, kind(stream, call, strip_usage))
         call.set_usage(answer)
+        from_request = self.method.request_usage
+        if call.usage is None and from_request is not None and not call.rejected:
+            told = from_request(kwargs)
+            if told is not None:
+                call.set_usage(told)
         call.__exit__(None, None, None)
         return answer
 
@@ -116,7 +124,7 @@ class ObservedMethod:
             call, strip_usage = begun
             with attempted(call, self.observer):
                 answer = self.original(*args, **kwargs)
-            return self.answered(call, strip_usage, answer)
+            return self.answered(call, strip_usage, answer, kwargs)
 
         return observed
 
@@ -129,7 +137,7 @@ class ObservedMethod:
             call, strip_usage = begun
             with attempted(call, self.observer):
                 answer = await self.original(*args, **kwargs)
-            return self.answered(call, strip_usage, answer)
+            return self.answered(call, strip_usage, answer, kwargs)
 
         return observed
 

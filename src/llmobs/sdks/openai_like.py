@@ -1,6 +1,7 @@
-"""The OpenAI and Anthropic SDKs: ``chat.completions``, ``responses`` and ``embeddings`` of an
-OpenAI client (a vLLM or Ollama server behind one too), ``messages`` of an Anthropic client,
-sync or async.
+"""The OpenAI and Anthropic SDKs: ``chat.completions``, ``responses``, ``embeddings``,
+``images`` (generate, edit) and ``audio`` (transcriptions, translations, speech) of an OpenAI
+client (a vLLM or Ollama server behind one too), ``messages`` of an Anthropic client, sync or
+async.
 
 OpenAI's stream helpers (``chat.completions.stream``, ``responses.stream``) call ``create`` and
 are observed through it; Anthropic's ``messages.stream`` makes its own request and is observed
@@ -12,8 +13,22 @@ import functools
 import sys
 from typing import Any
 
+from ..rates import Media
 from ..schema import Operation
+from ..usage import TokenUsage
 from .adapter import Method, SDKAdapter, is_async_client
+
+EMBEDDINGS, IMAGE, AUDIO = (
+    op.value for op in (Operation.EMBEDDINGS, Operation.IMAGE, Operation.AUDIO)
+)
+
+
+def _spoken(kwargs: dict[str, Any]) -> TokenUsage | None:
+    """What a text-to-speech call is billed for: the characters of its ``input``."""
+    text = kwargs.get("input")
+    if not isinstance(text, str):
+        return None
+    return TokenUsage(media=Media(input_characters=len(text)))
 
 
 @functools.cache
@@ -48,7 +63,14 @@ class OpenAIAdapter(_HttpxSDK):
         return (
             Method(("chat", "completions"), "create", use_async, asks_for_usage=True),
             Method(("responses",), "create", use_async),
-            Method(("embeddings",), "create", use_async, operation=Operation.EMBEDDINGS.value),
+            Method(("embeddings",), "create", use_async, operation=EMBEDDINGS),
+            Method(("images",), "generate", use_async, operation=IMAGE),
+            Method(("images",), "edit", use_async, operation=IMAGE),
+            Method(("audio", "transcriptions"), "create", use_async, operation=AUDIO),
+            Method(("audio", "translations"), "create", use_async, operation=AUDIO),
+            Method(
+                ("audio", "speech"), "create", use_async, operation=AUDIO, request_usage=_spoken
+            ),
         )
 
 
