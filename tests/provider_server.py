@@ -323,6 +323,16 @@ def _transcription(model: str) -> dict[str, Any]:
     return {"text": "Hi.", "usage": TRANSCRIPTION_TOKENS}
 
 
+#: Bedrock's token headers of an invoke_model answer, and a chat answer's counts.
+INVOKE_HEADERS = {
+    "input": "X-Amzn-Bedrock-Input-Token-Count",
+    "output": "X-Amzn-Bedrock-Output-Token-Count",
+    "read": "X-Amzn-Bedrock-Cache-Read-Input-Token-Count",
+    "write": "X-Amzn-Bedrock-Cache-Write-Input-Token-Count",
+}
+INVOKED_TOKENS = {"input": 30, "output": 12, "read": 1000, "write": 200}
+
+
 def embedding_tokens(body: dict[str, Any]) -> int:
     """The input tokens an embeddings request is billed for here: a word a token."""
     texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -387,6 +397,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(_transcription(model))
         elif path.endswith("/audio/speech"):
             self._send_bytes(SPOKEN, "audio/mpeg")
+        elif path.endswith("/invoke"):
+            self._bedrock_invoke(model, body)
         elif path.endswith("/converse"):
             self._send_json(_bedrock_whole())
         elif path.endswith("/converse-stream"):
@@ -472,6 +484,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(event_stream_message(failure, {"message": "The model broke off."}))
         self.wfile.flush()
         self.close_connection = True
+
+    def _bedrock_invoke(self, model: str, body: dict[str, Any]) -> None:
+        """invoke_model: the model's own answer, its tokens in Bedrock's headers."""
+        if "embed" in model:
+            tokens = len(str(body.get("inputText", "")).split())
+            answer: dict[str, Any] = {"embedding": [0.5, -0.25], "inputTextTokenCount": tokens}
+            counts = {"input": tokens, "output": 0}
+        else:
+            answer = {"type": "message", "content": [{"type": "text", "text": "".join(WORDS)}]}
+            counts = INVOKED_TOKENS
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for kind, count in counts.items():
+            self.send_header(INVOKE_HEADERS[kind], str(count))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send_json(self, answer: dict[str, Any]) -> None:
         self._send_bytes(json.dumps(answer).encode(), "application/json")

@@ -7,7 +7,8 @@ other code, sync or async, streamed or not:
 - Anthropic (``messages.create`` and ``messages.stream``);
 - Gemini through google-genai (``models.generate_content`` and ``generate_content_stream``,
   and the same under ``client.aio``);
-- AWS Bedrock through boto3 (``converse`` and ``converse_stream`` of ``bedrock-runtime``).
+- AWS Bedrock through boto3 (``converse``, ``converse_stream`` and ``invoke_model`` of
+  ``bedrock-runtime``; an embedding model's ``invoke_model`` as ``operation="embeddings"``).
 
 Example:
     >>> import openai, llmobs

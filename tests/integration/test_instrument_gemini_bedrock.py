@@ -5,11 +5,12 @@ Bedrock's Converse API (JSON and AWS's binary event stream)."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 import llmobs
-from tests.provider_server import BEDROCK_USAGE, WORDS
+from tests.provider_server import BEDROCK_USAGE, INVOKED_TOKENS, WORDS
 from tests.unit.samples import enforcing_observer, sample, tokens_by_type
 
 GEMINI = "gemini-2.5-flash"
@@ -232,3 +233,37 @@ def test_a_boto3_client_of_another_service_is_refused():
     )
     with pytest.raises(TypeError, match="bedrock-runtime"):
         llmobs.instrument(s3)
+
+
+def test_a_bedrock_embedding_through_invoke_model_is_priced_from_bedrocks_headers(
+    bedrock, observed
+):
+    registry = observed[0]
+    model = "amazon.titan-embed-text-v2:0"
+    text = "the lighthouse keeper counts the ships"
+    answer = bedrock.invoke_model(modelId=model, body=json.dumps({"inputText": text}))
+    assert json.loads(answer["body"].read())["embedding"] == [0.5, -0.25]  # still the caller's
+    where = {**labels(model, "bedrock"), "operation": "embeddings"}
+    tokens = len(text.split())
+    assert sample(registry, "llm_tokens_used_total", **where, token_type="prompt") == tokens
+    # Titan Text Embeddings V2: USD 0.00002 per 1,000 input tokens (aws.amazon.com/bedrock/pricing).
+    assert sample(registry, "llm_cost_total", **where) == pytest.approx(tokens * 0.02 / 1e6)
+    assert sample(registry, "llm_requests_total", operation="chat") == 0
+
+
+def test_a_bedrock_chat_through_invoke_model_counts_the_cache_tokens_of_its_headers(
+    bedrock, observed
+):
+    registry, _, calculator = observed
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": []}
+    bedrock.invoke_model(modelId=CLAUDE_ON_BEDROCK, body=json.dumps(body))
+    where = {**labels(CLAUDE_ON_BEDROCK, "bedrock"), "operation": "chat"}
+    read, write = INVOKED_TOKENS["read"], INVOKED_TOKENS["write"]
+    prompt = INVOKED_TOKENS["input"] + read + write
+    assert sample(registry, "llm_tokens_used_total", **where, token_type="prompt") == prompt
+    assert sample(registry, "llm_tokens_used_total", **where, token_type="cache_read") == read
+    expected = calculator.cost_of(
+        CLAUDE_ON_BEDROCK, prompt, INVOKED_TOKENS["output"], provider="bedrock",
+        cache_read_tokens=read, cache_write_tokens=write,
+    )  # fmt: skip
+    assert expected and sample(registry, "llm_cost_total", **where) == pytest.approx(expected)

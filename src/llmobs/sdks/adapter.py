@@ -27,9 +27,10 @@ class Method:
     asks_for_usage: bool = False
     #: What its calls ask for: the ``operation`` label (``llmobs.schema.Operation``).
     operation: str = "chat"
-    #: The usage of a call whose answer reports none, from its arguments (text to speech is
-    #: billed by the characters it is given).
-    request_usage: Callable[[dict[str, Any]], Any] | None = None
+    #: The usage of a call whose answer does not carry it as a response does, from the call's
+    #: arguments and its answer (text to speech is billed by the characters it is given;
+    #: Bedrock's invoke_model tells its tokens in headers). None: no usage to be had.
+    usage: Callable[[dict[str, Any], Any], Any] | None = None
 
     def holder(self, client: Any) -> Any:
         for name in self.path:
@@ -82,6 +83,10 @@ class SDKAdapter:
     def model_of(self, kwargs: dict[str, Any]) -> str:
         model = kwargs.get("model")
         return str(model) if given(model) and model else "unknown"
+
+    def operation_of(self, method: Method, kwargs: dict[str, Any]) -> str:
+        """What a call of ``method`` with these arguments asks for (its ``operation``)."""
+        return method.operation
 
     def max_tokens_of(self, kwargs: dict[str, Any]) -> int | None:
         return next((kwargs[k] for k in self.max_tokens_keys if given(kwargs.get(k))), None)

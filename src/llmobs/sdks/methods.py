@@ -74,7 +74,7 @@ class ObservedMethod:
             max_tokens=adapter.max_tokens_of(kwargs),
             request=kwargs,
             tags=self.tags_of(kwargs),
-            operation=self.method.operation,
+            operation=adapter.operation_of(self.method, kwargs),
         )
         call.__enter__()
         return call, strip_usage
@@ -94,16 +94,16 @@ class ObservedMethod:
         self, call: LLMCall, strip_usage: bool, answer: Any, kwargs: dict[str, Any]
     ) -> Any:
         """What the caller gets for the SDK's ``answer``: a stream recorded as it is read, or
-        the response itself, recorded now (with the usage its arguments tell, for a method
-        whose answers report none)."""
+        the response itself, recorded now (with the usage the method tells from the call, for
+        a method whose answers carry none)."""
         stream = self.adapter.stream_in(self.method, answer)
         if stream is not None:
             kind = ObservedAsyncStream if self.method.is_async else ObservedStream
             return self.adapter.with_stream(answer, kind(stream, call, strip_usage))
         call.set_usage(answer)
-        from_request = self.method.request_usage
-        if call.usage is None and from_request is not None and not call.rejected:
-            told = from_request(kwargs)
+        usage_of = self.method.usage
+        if call.usage is None and usage_of is not None and not call.rejected:
+            told = usage_of(kwargs, answer)
             if told is not None:
                 call.set_usage(told)
         call.__exit__(None, None, None)

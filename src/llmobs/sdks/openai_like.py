@@ -23,7 +23,7 @@ EMBEDDINGS, IMAGE, AUDIO = (
 )
 
 
-def _spoken(kwargs: dict[str, Any]) -> TokenUsage | None:
+def _spoken(kwargs: dict[str, Any], _answer: Any) -> TokenUsage | None:
     """What a text-to-speech call is billed for: the characters of its ``input``."""
     text = kwargs.get("input")
     if not isinstance(text, str):
@@ -68,9 +68,7 @@ class OpenAIAdapter(_HttpxSDK):
             Method(("images",), "edit", use_async, operation=IMAGE),
             Method(("audio", "transcriptions"), "create", use_async, operation=AUDIO),
             Method(("audio", "translations"), "create", use_async, operation=AUDIO),
-            Method(
-                ("audio", "speech"), "create", use_async, operation=AUDIO, request_usage=_spoken
-            ),
+            Method(("audio", "speech"), "create", use_async, operation=AUDIO, usage=_spoken),
         )
 
 
