@@ -346,6 +346,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
         notifications=notifications(r, top.get("notifications"), ("notifications",)),
         kubernetes=kubernetes(r, top, ("kubernetes",)),
         attribution_keys=runtime.attribution_keys,
+        labelled_tags=runtime.labelled_tags,
         prices=_prices(r, top.get("prices"), ("prices",)),
         source=source,
         lines=lines,

@@ -274,6 +274,8 @@ class Config:
     kubernetes: Kubernetes | None = None
     #: Attribution tag keys of the user's own, besides the built-in ones.
     attribution_keys: tuple[str, ...] = ()
+    #: Tag keys also counted in Prometheus by value.
+    labelled_tags: tuple[str, ...] = ()
     prices: Prices = field(default_factory=Prices)
     source: str = DEFAULT_CONFIG
     #: The line of every key in the file, for issues found after reading it.
@@ -284,7 +286,9 @@ class Config:
     @property
     def runtime(self) -> RuntimeConfig:
         """What a service's runtime reads of this config (its trackers' budgets)."""
-        return RuntimeConfig(self.budgets, self.team_separator, self.attribution_keys)
+        return RuntimeConfig(
+            self.budgets, self.team_separator, self.attribution_keys, self.labelled_tags
+        )
 
     @property
     def source_name(self) -> str:

@@ -29,6 +29,7 @@ from llmobs.schema import (
     RATE_LIMIT_REMAINING,
     REQUEST_DURATION,
     RETRIES,
+    TAG_COST,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     UNPRICED_REQUESTS,
@@ -57,8 +58,9 @@ COMPLETENESS_ROW = "Data completeness"
 BUDGETS_ROW = "Budgets"
 #: The row of how streamed answers flow.
 STREAMING_ROW = "Streaming"
-#: The row of what calls ask for: chat, embeddings, images, audio.
-OPERATIONS_ROW = "Operations"
+#: The row of what calls ask for (chat, embeddings, images, audio), and the spend of the
+#: attribution tags the cost tracker labels.
+OPERATIONS_ROW = "Operations and Tags"
 #: The row of the SLOs' error budgets.
 ERROR_BUDGETS_ROW = "Error budgets"
 #: The window of the burn-rate panel: the fast page's long window.
@@ -555,7 +557,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             q.requests(),
             ("operation",),
             "{{operation}}",
-            Grid(0, 72, 12, 8),
+            Grid(0, 72, 8, 8),
         ),
         _draft(
             "Cost by Operation",
@@ -564,7 +566,26 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             "Spend in the time range by operation: what chat, embeddings, image and audio "
             "calls cost.",
             (Target(lambda r: r.total(Series(COST), ("operation",)), "{{operation}}", True),),
-            Grid(12, 72, 12, 8),
+            Grid(8, 72, 8, 8),
+            (Step(BLUE, None),),
+            minimum=0,
+        ),
+        _draft(
+            "Spend by Labelled Tag",
+            "bargauge",
+            USD,
+            "Spend in the time range by the value of each attribution tag the cost tracker "
+            "labels (attribution.labels: feature, environment, ...), values past a key's cap "
+            "as __overflow__. The agent, model and provider variables do not apply; every tag "
+            "value, labelled or not, is in the cost store (obsgen costs --by feature).",
+            (
+                Target(
+                    lambda r: r.total(Series(TAG_COST), ("tag", "value")),
+                    "{{tag}} {{value}}",
+                    True,
+                ),
+            ),
+            Grid(16, 72, 8, 8),
             (Step(BLUE, None),),
             minimum=0,
         ),

@@ -41,6 +41,7 @@ from .demo_workload import (
     Call,
     Workload,
     customer,
+    feature,
 )
 
 BURST_SECONDS = 60.0
@@ -180,7 +181,7 @@ class Demo:
                 cached=call.cached,
                 prompt_tokens=prompt,
                 max_tokens=most,
-                tags={"customer": call.customer},
+                tags={"customer": call.customer, "feature": call.feature},
             ) as llm_call,
         ):
             llm_call.duration_seconds = call.duration_seconds
@@ -213,15 +214,18 @@ class Demo:
 
     def _worker(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
-        # Customers from a generator of their own: the calls drawn stay what they were.
+        # Tags from generators of their own: the calls drawn stay what they were.
         customers = random.Random(self.seed * 1000 + index + 500)
+        features = random.Random(self.seed * 1000 + index + 700)
         while not self.stopped.is_set():
             if self.paused.is_set():
                 self.stopped.wait(0.05)
                 continue
             self._wait_for_slot()
             self._update_modes()
-            call = dataclasses.replace(self.workload.draw(rng), customer=customer(customers))
+            call = dataclasses.replace(
+                self.workload.draw(rng), customer=customer(customers), feature=feature(features)
+            )
             with contextlib.suppress(ProviderError, BudgetExceededError):
                 self._record(call)
             self.totals.add(failed=call.error_type is not None)

@@ -91,8 +91,10 @@ class Call:
     retried: bool = False
     #: Of the completion tokens, those spent on reasoning.
     reasoning_tokens: int = 0
-    #: The customer the call is made for (its attribution tag).
+    #: The customer the call is made for, and the feature of the product that made it (its
+    #: attribution tags).
     customer: str | None = None
+    feature: str | None = None
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -110,6 +112,15 @@ CUSTOMERS = 200
 def customer(rng: random.Random) -> str:
     """A customer a call is made for: a long tail, a few of them spending most."""
     return f"customer-{int(rng.paretovariate(1.1)) % CUSTOMERS:03d}"
+
+
+#: The features of the demo's product, by their share of the calls.
+FEATURES = {"search": 5, "summarize": 3, "draft": 2, "review": 1}
+
+
+def feature(rng: random.Random) -> str:
+    """The feature a call is made for."""
+    return str(_pick(rng, list(FEATURES), list(FEATURES.values())))
 
 
 @dataclass

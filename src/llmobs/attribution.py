@@ -121,6 +121,11 @@ def clean_tags(
     return tuple(sorted(tags.items()))
 
 
+def uncounted(_error: InvalidRecordError) -> None:
+    """The ``rejected`` of ``clean_tags`` for a second reading of tags whose rejections the
+    cost tracker counts already."""
+
+
 #: Tags ``llmobs.instrument`` gives a call, as given: fixed, or read from its request.
 TagSource = Mapping[str, object] | Callable[[Mapping[str, Any]], Mapping[str, object] | None]
 

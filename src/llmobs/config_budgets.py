@@ -54,4 +54,5 @@ def options_of(config: RuntimeConfig) -> dict[str, Any]:
         "reserve_output_tokens": budgets.reservation.output_tokens,
         "reserve_media_tokens": budgets.reservation.media_tokens,
         "attribution_keys": config.attribution_keys,
+        "labelled_tags": config.labelled_tags,
     }

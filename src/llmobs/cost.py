@@ -9,6 +9,7 @@ enforcement (``reserving``: worst-case reservations before calls) and reading
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -141,6 +142,11 @@ class CostTracker(CostReports):
         """The attribution tag keys calls may carry: customer, user, feature, environment
         and the ``attribution_keys`` option's."""
         return self.options.tag_keys
+
+    @functools.cached_property
+    def labelled_tags(self) -> frozenset[str]:
+        """The tag keys also counted in Prometheus, by value (``labelled_tags``)."""
+        return frozenset(self.options.labelled_tags)
 
     @property
     def timezone(self) -> tzinfo:

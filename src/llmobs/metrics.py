@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -44,6 +44,7 @@ from .series import (
     RetrySeries,
     SeriesCache,
     StreamSeries,
+    TagSeries,
     UnpricedSeries,
     UsageMissingSeries,
     overflow_children,
@@ -164,6 +165,7 @@ class LLMMetrics:
         self._failed_attempts = SeriesCache(
             self._binder(FailedAttemptSeries, FAILED_ATTEMPTS), max_cached_label_sets
         )
+        self._tags = SeriesCache(self._bind_tag, max_cached_label_sets)
         self._rate_limits = SeriesCache(
             self._binder(RateLimitSeries, RATE_LIMIT_REMAINING), max_cached_label_sets
         )
@@ -223,6 +225,12 @@ class LLMMetrics:
             "status": ERROR_STATUS,
         }
         return self._bound(ErrorSeries, labels)
+
+    def _bind_tag(self, key: object, value: object) -> TagSeries:
+        """A tag value's series, capped per tag key (the cap of the label named as the key)."""
+        if not isinstance(key, str):
+            raise InvalidRecordError(Reason.INVALID_TAG, f"tag key must be text, got {key!r}")
+        return self._bound(TagSeries, {key: value}, key)
 
     def _bind_active(self, agent_id: object, provider: object) -> ActiveSeries:
         labels = {"agent_id": agent_id, "provider": provider}
@@ -346,6 +354,18 @@ class LLMMetrics:
     def record_unpriced(self, model: str, provider: str) -> bool:
         """Count one request whose model has no known price (its cost was recorded as 0)."""
         self._unpriced.get((model, provider)).record()
+        return True
+
+    @_never_raises
+    def record_tags(self, tags: Iterable[tuple[str, str]], cost: float | None = None) -> bool:
+        """Count one request and its ``cost`` (USD; None: not priced) under each (key, value)
+        of ``tags``: the labelled attribution tags of a call (``llm_tag_requests_total``,
+        ``llm_tag_cost_total``). Values past a key's cap (``label_limits`` by key, else 100)
+        fold into ``__overflow__``."""
+        usd = values.optional_cost(cost)
+        bound = [self._tags.get((key, value)) for key, value in tags]  # all checked first
+        for series in bound:
+            series.record(usd)
         return True
 
     @_never_raises

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import values
+from .attribution import clean_tags, uncounted
 from .cost import CostTracker
 from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
@@ -389,8 +390,10 @@ class LLMObserver:
             )
             if taken and usage is not None:
                 self._record_usage(call, usage, "error", None)
-            elif taken and call._stream is not None:  # billed, but how much is unknown
-                self._count_usage_missing(call, "stream_error")
+            elif taken:
+                self._record_tags(call, None)
+                if call._stream is not None:  # billed, but how much is unknown
+                    self._count_usage_missing(call, "stream_error")
             return
         if usage is None:
             cut_short = call._stream is not None and call._stream_ended is None
@@ -428,10 +431,21 @@ class LLMObserver:
         if not taken:
             return
         call.cost = cost
+        self._record_tags(call, cost)
         if unpriced:
             self.calculator.note_unpriced(call.model, call.provider)
         if call.usage is not None:
             self._track_cost(call, usage, cost)
+
+    def _record_tags(self, call: LLMCall, cost: float | None) -> None:
+        """Count the call under the values of its tags the tracker labels (a tag it cannot
+        keep is the tracker's to count, not counted twice)."""
+        tracker = self.tracker
+        if tracker is None or not tracker.labelled_tags:
+            return
+        tags = clean_tags(call.tags, tracker.labelled_tags, uncounted)
+        if tags:
+            self.metrics.record_tags(tags, cost)
 
     def _count_usage_missing(self, call: LLMCall, reason: str) -> None:
         self.metrics.count_usage_missing(call.agent_id, call.model, call.provider, reason)

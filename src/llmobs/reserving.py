@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from . import values
-from .attribution import clean_tags
+from .attribution import clean_tags, uncounted
 from .budget_book import BudgetBook
 from .enforcement import BudgetExceededError, Enforcer, Reservation, current_runs, worst_case_nusd
 from .pricing import LLMCostCalculator
@@ -79,7 +79,7 @@ class Reserver:
         amount = self.worst_case(model, provider, max_cost, prompt_tokens, max_tokens, service_tier)
         team = clean_name(self._team_of(agent), "team")
         # Bad tags are counted when the call is recorded; here they only go unbudgeted.
-        call_tags = dict(clean_tags(tags, self.tag_keys, _uncounted))
+        call_tags = dict(clean_tags(tags, self.tag_keys, uncounted))
         enforced = [
             budget
             for budget in self.book.applying_to(agent, team, call_tags)
@@ -96,7 +96,3 @@ class Reserver:
     def enforcing(self, enforce_all: bool) -> bool:
         """Whether a call may have something to reserve on: an enforced budget, or a run."""
         return bool(current_runs()) or self.book.any_enforced(enforce_all)
-
-
-def _uncounted(_error: object) -> None:
-    """A bad tag seen while reserving: counted once, when the call is recorded."""

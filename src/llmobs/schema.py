@@ -347,6 +347,25 @@ ATTRIBUTED_SPEND = MetricSpec(
     unit="usd",
 )
 
+#: Calls and spend by the value of the attribution tags a tracker labels (``labelled_tags``:
+#: keys of few values, such as feature or environment), capped like every label.
+TAG_LABELS = ("tag", "value")
+TAG_REQUESTS = MetricSpec(
+    name="llm_tag_requests_total",
+    kind=MetricKind.COUNTER,
+    labels=TAG_LABELS,
+    help="LLM requests by the value of each labelled attribution tag (tag: its key, such as "
+    "feature; value: its value), for the tag keys a cost tracker labels.",
+    unit="requests",
+)
+TAG_COST = MetricSpec(
+    name="llm_tag_cost_total",
+    kind=MetricKind.COUNTER,
+    labels=TAG_LABELS,
+    help="Cost of LLM requests in US dollars by the value of each labelled attribution tag.",
+    unit="usd",
+)
+
 #: The core metrics of every LLM call, in the order the documentation lists them.
 CORE_METRICS: tuple[MetricSpec, ...] = (
     REQUESTS,
@@ -382,9 +401,11 @@ STREAM_METRICS: tuple[MetricSpec, ...] = (
     TIME_TO_FIRST_TOKEN,
     TIME_PER_OUTPUT_TOKEN,
 )
+#: Calls and spend by labelled attribution tag.
+TAG_METRICS: tuple[MetricSpec, ...] = (TAG_REQUESTS, TAG_COST)
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = (
-    CORE_METRICS + STREAM_METRICS + ATTEMPT_METRICS + SELF_METRICS
+    CORE_METRICS + STREAM_METRICS + ATTEMPT_METRICS + TAG_METRICS + SELF_METRICS
 )
 BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_LIMIT,

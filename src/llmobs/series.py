@@ -23,6 +23,8 @@ from .schema import (
     REQUEST_DURATION,
     REQUESTS,
     RETRIES,
+    TAG_COST,
+    TAG_REQUESTS,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     TOKENS,
@@ -312,6 +314,28 @@ class StreamSeries:
         self.first_token.observe(first_token)
         if per_token is not None:
             self.per_token.observe(per_token)
+        for overflow in self.overflows:
+            overflow.inc()
+
+
+class TagSeries:
+    """Requests and cost for one value of one labelled attribution tag."""
+
+    __slots__ = ("cost", "overflows", "requests")
+
+    def __init__(
+        self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...], key: str
+    ):
+        (value,) = values
+        self.requests = collectors[TAG_REQUESTS.name].labels(key, value)
+        self.cost = collectors[TAG_COST.name].labels(key, value)
+        self.overflows = overflows
+
+    def record(self, cost: float | None) -> None:
+        """Count one request and its cost (None: not priced)."""
+        self.requests.inc()
+        if cost:
+            self.cost.inc(cost)
         for overflow in self.overflows:
             overflow.inc()
 

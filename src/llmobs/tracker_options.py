@@ -55,7 +55,9 @@ class TrackerOptions:
     ``durable_timeout`` seconds), ``queue_size`` (records waiting for the background writer),
     ``retention_days`` (raw entries kept), ``calculator``, ``clock``. Attribution:
     ``attribution_keys``, tag keys calls may carry besides customer, user, feature and
-    environment. ``read_only`` opens an existing store only to read it.
+    environment; ``labelled_tags``, the tag keys of few values also counted in Prometheus
+    (``llm_tag_requests_total`` and ``llm_tag_cost_total``, capped like every label).
+    ``read_only`` opens an existing store only to read it.
     """
 
     daily_budget: float | None = UNSET
@@ -78,6 +80,7 @@ class TrackerOptions:
     clock: Callable[[], datetime] | None = field(default=None, compare=False)
     read_only: bool = False
     attribution_keys: tuple[str, ...] = ()
+    labelled_tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for period in ("daily_budget", "weekly_budget", "monthly_budget"):
@@ -107,6 +110,14 @@ class TrackerOptions:
             object.__setattr__(self, flag, bool(getattr(self, flag)))
         attribution_keys(self.attribution_keys)  # ValueError naming a bad key
         object.__setattr__(self, "attribution_keys", tuple(self.attribution_keys))
+        labelled = tuple(self.labelled_tags)
+        for key in labelled:
+            if key not in self.tag_keys:
+                raise ValueError(
+                    f"labelled_tags: {key!r} is not an attribution key (known: "
+                    f"{', '.join(sorted(self.tag_keys))})"
+                )
+        object.__setattr__(self, "labelled_tags", labelled)
 
     @property
     def tag_keys(self) -> frozenset[str]:

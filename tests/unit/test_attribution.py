@@ -14,7 +14,7 @@ import llmobs
 from llmobs import CostTracker, LLMObserver
 from llmobs.attribution import attribution_keys, current_tags, request_tags
 
-from .samples import invalid
+from .samples import invalid, sample
 
 NOW = datetime(2026, 11, 14, 12, tzinfo=timezone.utc)
 
@@ -294,3 +294,38 @@ def test_the_biggest_spenders_per_tag_are_exported_bounded(calculator):
         CostTracker(":memory:", calculator=calculator).export_metrics(exported)
     tracker.close()
     assert not spent("customer", "month")  # a closed tracker exports nothing
+
+
+def test_a_tracker_labels_the_tags_it_is_told_to_in_prometheus():
+    from prometheus_client import CollectorRegistry
+
+    from llmobs import LLMCostCalculator, LLMMetrics, attribute
+
+    registry = CollectorRegistry()
+    metrics = LLMMetrics(registry=registry)
+    calculator = LLMCostCalculator(overrides=(), metrics=metrics)
+    tracker = CostTracker(":memory:", calculator=calculator, labelled_tags=("feature",))
+    observer = LLMObserver(metrics, tracker, calculator)
+    with (
+        attribute(feature="search", customer="acme"),
+        observer.call("svea.writer", "gpt-4o", "openai") as call,
+    ):
+        call.set_usage(prompt_tokens=1000, completion_tokens=100)
+    with observer.call("svea.writer", "gpt-4o", "openai", tags={"feature": "draft"}) as call:
+        call.cost = 0.25
+        call.set_usage(prompt_tokens=10, completion_tokens=10)
+    search = {"tag": "feature", "value": "search"}
+    assert registry.get_sample_value("llm_tag_requests_total", search) == 1
+    assert registry.get_sample_value("llm_tag_cost_total", search) == pytest.approx(0.0035)
+    draft = {"tag": "feature", "value": "draft"}
+    assert registry.get_sample_value("llm_tag_cost_total", draft) == 0.25
+    assert sample(registry, "llm_tag_requests_total", tag="customer") == 0  # not labelled
+    tracker.close()
+
+
+def test_labelled_tags_must_be_attribution_keys():
+    with pytest.raises(ValueError, match="labelled_tags: 'region' is not an attribution key"):
+        CostTracker(":memory:", labelled_tags=("region",))
+    tracker = CostTracker(":memory:", attribution_keys=("region",), labelled_tags=("region",))
+    assert tracker.labelled_tags == {"region"}
+    tracker.close()

@@ -197,6 +197,7 @@ def test_exposition_matches_schema():
     metrics.count_failed_attempt(**AGENT, code=429)
     metrics.set_rate_limit("openai", "gpt-4", "tokens", remaining=10, total=100)
     metrics.set_build_info("1.2.3")
+    metrics.record_tags([("feature", "search")], 0.01)
     exposed = {
         family.name: family
         for family in text_string_to_metric_families(metrics.get_metrics().decode())
@@ -274,4 +275,25 @@ def test_a_failed_call_is_counted_under_its_operation(metrics, registry):
 def test_a_bad_operation_is_rejected_and_counted(metrics, registry, operation):
     assert metrics.record_request(**AGENT, operation=operation) is False
     assert sample(registry, "llm_requests_total") == 0
+    assert sample(registry, "llm_invalid_records_total") == 1
+
+
+def test_labelled_tags_count_requests_and_cost_by_value_capped_per_key():
+    registry = CollectorRegistry()
+    metrics = LLMMetrics(registry=registry, label_limits={"feature": 2})
+    for feature in ("search", "draft", "search", "review"):
+        metrics.record_tags([("feature", feature), ("environment", "prod")], 0.5)
+    search = {"tag": "feature", "value": "search"}
+    assert registry.get_sample_value("llm_tag_requests_total", search) == 2
+    assert registry.get_sample_value("llm_tag_cost_total", search) == 1.0
+    folded = {"tag": "feature", "value": "__overflow__"}
+    assert registry.get_sample_value("llm_tag_requests_total", folded) == 1
+    assert sample(registry, "llm_label_overflow_total", label="feature") == 1
+    prod = {"tag": "environment", "value": "prod"}
+    assert registry.get_sample_value("llm_tag_cost_total", prod) == 2.0
+
+
+def test_a_bad_tag_value_records_none_of_the_calls_tags(metrics, registry):
+    assert metrics.record_tags([("feature", "search"), ("environment", "")], 0.5) is False
+    assert sample(registry, "llm_tag_requests_total") == 0
     assert sample(registry, "llm_invalid_records_total") == 1

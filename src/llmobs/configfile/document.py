@@ -50,6 +50,8 @@ SECTIONS = {
 #: The keys of ``attribution:``.
 ATTRIBUTION_KEYS = {
     "keys": "tag keys of your own (lower-case names), kept and summed like the built-in ones",
+    "labels": "tag keys of few values (feature, environment) also counted in Prometheus by "
+    "value, capped like every label (llm_tag_requests_total, llm_tag_cost_total)",
 }
 #: The keys of ``teams:``.
 TEAM_KEYS = {
@@ -65,6 +67,7 @@ class RuntimeConfig:
     budgets: Budgets = field(default_factory=Budgets)
     team_separator: str = DEFAULT_SEPARATOR
     attribution_keys: tuple[str, ...] = ()
+    labelled_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,14 @@ def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
     attribution = r.mapping(top.get("attribution"), ("attribution",), ATTRIBUTION_KEYS)
     keys = r.value(attribution, ("attribution",), "keys", _declared_keys, ())
     known = attribution_keys(keys or ())
+    labels = r.value(attribution, ("attribution",), "labels", _declared_keys, ())
+    for key in labels or ():
+        if key not in known:
+            r.fail(
+                ("attribution", "labels"),
+                f"{key!r} is not an attribution key: declare it in attribution.keys (known: "
+                f"{', '.join(sorted(known))})",
+            )
     for key, _ in budgets.tags:
         if key not in known:
             r.fail(
@@ -131,7 +142,7 @@ def read_runtime(r: Reader, top: dict[str, Any]) -> RuntimeConfig:
                 f"{key!r} is not an attribution key: declare it in attribution.keys (known: "
                 f"{', '.join(sorted(known))})",
             )
-    return RuntimeConfig(budgets, separator, keys)
+    return RuntimeConfig(budgets, separator, keys, labels or ())
 
 
 def _declared_keys(value: object) -> tuple[str, ...]:
