@@ -259,6 +259,20 @@ def _gemini_whole(model: str) -> dict[str, Any]:
     }
 
 
+def _gemini_embedding_tokens(body: dict[str, Any]) -> int:
+    """The input tokens of a Gemini embeddings request here: a word a token."""
+    texts = [part.get("text", "") for r in body["requests"] for part in r["content"]["parts"]]
+    return sum(len(text.split()) for text in texts)
+
+
+def _gemini_embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    tokens = _gemini_embedding_tokens(body)
+    return {
+        "embeddings": [{"values": [0.5, -0.25]} for _ in body["requests"]],
+        "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
+    }
+
+
 def _bedrock_whole() -> dict[str, Any]:
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": "".join(WORDS)}]}},
@@ -405,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._bedrock_stream(model)
         elif path.endswith(":generateContent"):
             self._send_json(_gemini_whole(model))
+        elif path.endswith(":batchEmbedContents"):
+            self._send_json(_gemini_embeddings(body))
         elif path.endswith(":streamGenerateContent"):
             self._gemini_stream(model)
         elif self.path.endswith("/responses"):

@@ -67,6 +67,8 @@ alerts:
   for:
     LLMBudgetWarning: 0s
     LLMBudgetExceeded: 0s
+attribution:
+  labels: [feature]
 """
 
 #: The store shows a sample a few seconds after a scrape: polled once a second, up to 90 s.

@@ -77,6 +77,8 @@ alerts:
     LLMErrorRateHigh: 0s
 dashboard:
   uid: llm-e2e
+attribution:
+  labels: [feature]
 """
 
 

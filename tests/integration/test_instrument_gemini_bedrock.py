@@ -267,3 +267,26 @@ def test_a_bedrock_chat_through_invoke_model_counts_the_cache_tokens_of_its_head
         cache_read_tokens=read, cache_write_tokens=write,
     )  # fmt: skip
     assert expected and sample(registry, "llm_cost_total", **where) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_gemini_embedding_is_its_own_operation_priced_from_its_usage(
+    gemini, observed, asynchronous
+):
+    from google.genai import types
+
+    if "usage_metadata" not in types.EmbedContentResponse.model_fields:
+        pytest.skip("this google-genai drops the usage of embeddings")
+    registry = observed[0]
+    model = "gemini-embedding-001"
+    texts = ["the lighthouse keeper", "counts the ships at night"]
+    if asynchronous:
+        answer = asyncio.run(gemini.aio.models.embed_content(model=model, contents=texts))
+    else:
+        answer = gemini.models.embed_content(model=model, contents=texts)
+    assert [e.values for e in answer.embeddings] == [[0.5, -0.25]] * 2
+    where = {**labels(model, "google"), "operation": "embeddings"}
+    tokens = sum(len(text.split()) for text in texts)
+    assert sample(registry, "llm_tokens_used_total", **where, token_type="prompt") == tokens
+    # gemini-embedding-001: USD 0.15 per million input tokens (ai.google.dev/pricing).
+    assert sample(registry, "llm_cost_total", **where) == pytest.approx(tokens * 0.15 / 1e6)

@@ -1,10 +1,14 @@
-"""The google-genai SDK: ``models.generate_content`` and ``generate_content_stream`` of a
-``genai.Client``, and the same under ``client.aio``. Chats (``client.chats``) call them too."""
+"""The google-genai SDK: ``models.generate_content``, ``generate_content_stream`` and
+``embed_content`` (an ``embeddings`` operation) of a ``genai.Client``, and the same under
+``client.aio``. Chats (``client.chats``) call them too. Embeddings report their tokens in
+``usage_metadata`` where the installed google-genai keeps it (older releases drop it: their
+calls count as usage missing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..schema import Operation
 from .adapter import Method, SDKAdapter, given, nested
 
 
@@ -21,9 +25,13 @@ class GeminiAdapter(SDKAdapter):
 
     def methods(self, client: Any) -> tuple[Method, ...]:
         return tuple(
-            Method(path, name, use_async)
+            method
             for path, use_async in ((("models",), False), (("aio", "models"), True))
-            for name in ("generate_content", "generate_content_stream")
+            for method in (
+                Method(path, "generate_content", use_async),
+                Method(path, "generate_content_stream", use_async),
+                Method(path, "embed_content", use_async, operation=Operation.EMBEDDINGS.value),
+            )
         )
 
     def model_of(self, kwargs: dict[str, Any]) -> str:
