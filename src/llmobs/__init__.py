@@ -28,6 +28,7 @@ from .exposition import make_asgi_app, make_wsgi_app, mark_process_dead, start_m
 from .instrument import agent, instrument, instrument_sdk, uninstrument, uninstrument_sdk
 from .metrics import ActiveRequest, LLMMetrics, get_llm_metrics
 from .observer import LLMCall, LLMObserver
+from .otel import disable_otel, enable_otel
 from .price_overrides import PriceFileError
 from .pricing import LLMCostCalculator, ModelPricing
 from .rates import Media
@@ -71,6 +72,8 @@ __all__ = [
     "TokenUsage",
     "agent",
     "attribute",
+    "disable_otel",
+    "enable_otel",
     "extract_usage",
     "get_cost_tracker",
     "get_llm_metrics",

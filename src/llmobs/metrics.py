@@ -73,7 +73,7 @@ def _never_raises(method: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def _error_name(error_type: object) -> object:
+def error_name(error_type: object) -> object:
     """An exception instance or class stands for its class name (an AWS error for its error
     code, which botocore's generic ``ClientError`` hides); anything else is kept."""
     if isinstance(error_type, BaseException):
@@ -318,7 +318,7 @@ class LLMMetrics:
         answered requests is not mixed with time spent failing.
         """
         duration = values.optional_duration(duration_seconds)
-        name = error_type if type(error_type) is str else _error_name(error_type)
+        name = error_type if type(error_type) is str else error_name(error_type)
         series = self._errors.get((agent_id, model, provider, name, operation))
         series.record(duration, bool(count_request))
         return True

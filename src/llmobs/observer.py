@@ -16,7 +16,9 @@ from .attribution import clean_tags, uncounted
 from .cost import CostTracker
 from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
-from .metrics import LLMMetrics, get_llm_metrics
+from .metrics import LLMMetrics, error_name, get_llm_metrics
+from .otel import GenAIMetrics
+from .otel import enabled as otel_enabled
 from .pricing import LLMCostCalculator
 from .prompt_size import prompt_token_bound
 from .service_tiers import tier_name
@@ -239,6 +241,8 @@ class LLMObserver:
         enforce: refuse calls that would exceed any of the tracker's budgets (with
             ``BudgetExceededError``, before the call is made); without it only budgets marked
             ``enforce`` and runs are enforced.
+        otel: OpenTelemetry GenAI instruments to record every call to as well
+            (``llmobs.otel.GenAIMetrics``); those of ``llmobs.enable_otel`` if None.
     """
 
     def __init__(
@@ -248,8 +252,10 @@ class LLMObserver:
         calculator: LLMCostCalculator | None = None,
         *,
         enforce: bool = False,
+        otel: GenAIMetrics | None = None,
     ) -> None:
         self.metrics = metrics or get_llm_metrics()
+        self.otel = otel
         self.tracker = tracker
         self.enforce = bool(enforce)
         self.calculator = calculator or LLMCostCalculator(metrics=self.metrics)
@@ -394,6 +400,8 @@ class LLMObserver:
                 self._record_tags(call, None)
                 if call._stream is not None:  # billed, but how much is unknown
                     self._count_usage_missing(call, "stream_error")
+            if taken:
+                self._record_otel(call, usage, duration, str(error_name(error)))
             return
         if usage is None:
             cut_short = call._stream is not None and call._stream_ended is None
@@ -401,13 +409,14 @@ class LLMObserver:
             self._warn_no_usage(call.agent_id, reason)
             self._count_usage_missing(call, reason)
             usage = TokenUsage()
-        self._record_usage(call, usage, call.status, duration)
+        if self._record_usage(call, usage, call.status, duration):
+            self._record_otel(call, call.usage, duration, None)
 
     def _record_usage(
         self, call: LLMCall, usage: TokenUsage, status: str, duration: float | None
-    ) -> None:
+    ) -> bool:
         """Count the request with its tokens and cost (priced here unless given), and give
-        the cost tracker what the metrics took."""
+        the cost tracker what the metrics took; whether they took it."""
         cost = values.optional_cost(call.cost)
         unpriced = False
         if cost is None and call.usage is not None:
@@ -429,13 +438,35 @@ class LLMObserver:
             operation=call.operation,
         )
         if not taken:
-            return
+            return False
         call.cost = cost
         self._record_tags(call, cost)
         if unpriced:
             self.calculator.note_unpriced(call.model, call.provider)
         if call.usage is not None:
             self._track_cost(call, usage, cost)
+        return True
+
+    def _record_otel(
+        self, call: LLMCall, usage: TokenUsage | None, duration: float, error: str | None
+    ) -> None:
+        """The call as OpenTelemetry GenAI metrics, where they are on (``otel``, else
+        ``llmobs.enable_otel``)."""
+        instruments = self.otel or otel_enabled()
+        if instruments is None:
+            return
+        first = None
+        if call._stream is not None and call._first_output is not None:
+            first = call._first_output - call._started
+        instruments.record(
+            instruments.attributes(call.model, call.provider, call.operation),
+            input_tokens=None if usage is None else usage.prompt_tokens,
+            output_tokens=None if usage is None else usage.completion_tokens,
+            duration=duration,
+            cost=call.cost,
+            error_type=error,
+            first_chunk=first,
+        )
 
     def _record_tags(self, call: LLMCall, cost: float | None) -> None:
         """Count the call under the values of its tags the tracker labels (a tag it cannot

@@ -1,0 +1,170 @@
+"""The calls llmobs records, recorded also as OpenTelemetry GenAI client metrics, through the
+user's MeterProvider (``pip install 'obsgen[otel]'``).
+
+Names, units, attributes and bucket boundaries follow the OpenTelemetry semantic conventions
+for generative AI metrics of release ``SEMCONV_VERSION`` (docs/gen-ai/gen-ai-metrics.md):
+
+- ``gen_ai.client.token.usage`` (``{token}``): input and output tokens of each call;
+- ``gen_ai.client.operation.duration`` (``s``): each call's duration, ``error.type`` on
+  failures;
+- ``gen_ai.client.operation.time_to_first_chunk`` (``s``): streamed calls only.
+
+Cost has no convention yet: it is the counter ``llmobs.gen_ai.client.cost`` (``USD``), with
+the same attributes. Attributes: ``gen_ai.operation.name`` (``chat``, ``embeddings``, or
+``generate_content`` for Google's chat calls as the conventions name them; ``image`` and
+``audio`` as custom values), ``gen_ai.provider.name`` (the conventions' well-known names:
+``aws.bedrock``, ``gcp.gemini``, ...), ``gen_ai.request.model``.
+
+Example:
+    >>> from opentelemetry.sdk.metrics import MeterProvider
+    >>> import llmobs
+    >>> llmobs.enable_otel(MeterProvider())  # every observer records to it from now on
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .schema import Operation
+
+SEMCONV_VERSION = "1.41.0"
+SCHEMA_URL = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
+TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+#: llmobs's provider names (and their aliases) by the conventions' well-known values.
+PROVIDER_NAMES: Mapping[str, str] = {
+    "google": "gcp.gemini",
+    "gemini": "gcp.gemini",
+    "google-gla": "gcp.gemini",
+    "vertex": "gcp.vertex_ai",
+    "vertex_ai": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "bedrock": "aws.bedrock",
+    "aws": "aws.bedrock",
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+    "x-ai": "x_ai",
+}
+_GOOGLE = frozenset({"gcp.gemini", "gcp.vertex_ai"})
+
+
+def provider_name(provider: str) -> str:
+    """The conventions' ``gen_ai.provider.name`` of an llmobs provider label."""
+    return PROVIDER_NAMES.get(provider, provider)
+
+
+def operation_name(operation: str, provider: str) -> str:
+    """The conventions' ``gen_ai.operation.name``: Google's chat calls are ``generate_content``."""
+    if operation == Operation.CHAT.value and provider in _GOOGLE:
+        return "generate_content"
+    return operation
+
+
+def _seconds(meter: Any, name: str, description: str) -> Any:
+    """A histogram of seconds with the conventions' duration buckets."""
+    return meter.create_histogram(
+        name,
+        unit="s",
+        description=description,
+        explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+    )
+
+
+class GenAIMetrics:
+    """The OpenTelemetry instruments llmobs records every observed call to.
+
+    Args:
+        meter_provider: where the instruments live; the global MeterProvider if None.
+    """
+
+    def __init__(self, meter_provider: Any = None) -> None:
+        from opentelemetry import metrics
+
+        from . import __version__
+
+        provider = meter_provider or metrics.get_meter_provider()
+        meter = provider.get_meter("llmobs", __version__, schema_url=SCHEMA_URL)
+        self.tokens = meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+        )
+        self.duration = _seconds(
+            meter, "gen_ai.client.operation.duration", "GenAI operation duration."
+        )
+        self.first_chunk = _seconds(
+            meter,
+            "gen_ai.client.operation.time_to_first_chunk",
+            "Time to receive the first chunk of a streamed response.",
+        )
+        self.cost = meter.create_counter(
+            "llmobs.gen_ai.client.cost",
+            unit="USD",
+            description="Cost of GenAI operations in US dollars, as llmobs prices them (no "
+            "semantic convention names cost yet).",
+        )
+
+    @staticmethod
+    def attributes(model: str, provider: str, operation: str) -> dict[str, str]:
+        """The attributes every instrument records a call with."""
+        name = provider_name(provider)
+        return {
+            "gen_ai.operation.name": operation_name(operation, name),
+            "gen_ai.provider.name": name,
+            "gen_ai.request.model": model,
+        }
+
+    def record(
+        self,
+        attributes: dict[str, str],
+        *,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        duration: float | None,
+        cost: float | None,
+        error_type: str | None = None,
+        first_chunk: float | None = None,
+    ) -> None:
+        """Record one call: its tokens (None: not reported), duration, cost and, for a
+        streamed call, the time to its first chunk; ``error_type`` for a failed one."""
+        if input_tokens is not None:
+            self.tokens.record(input_tokens, {**attributes, "gen_ai.token.type": "input"})
+        if output_tokens is not None:
+            self.tokens.record(output_tokens, {**attributes, "gen_ai.token.type": "output"})
+        if duration is not None:
+            timed = attributes if error_type is None else {**attributes, "error.type": error_type}
+            self.duration.record(duration, timed)
+        if first_chunk is not None:
+            self.first_chunk.record(first_chunk, attributes)
+        if cost:
+            self.cost.add(cost, attributes)
+
+
+_ENABLED: GenAIMetrics | None = None
+
+
+def enable_otel(meter_provider: Any = None) -> GenAIMetrics:
+    """Record every call observed from now on also as OpenTelemetry GenAI metrics, through
+    ``meter_provider`` (the global one if None). Returns the instruments."""
+    global _ENABLED
+    _ENABLED = GenAIMetrics(meter_provider)
+    return _ENABLED
+
+
+def disable_otel() -> None:
+    """Stop recording OpenTelemetry metrics (observers given their own keep theirs)."""
+    global _ENABLED
+    _ENABLED = None
+
+
+def enabled() -> GenAIMetrics | None:
+    """The instruments ``enable_otel`` made, if it was called."""
+    return _ENABLED
