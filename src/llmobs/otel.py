@@ -18,7 +18,8 @@ the same attributes. Attributes: ``gen_ai.operation.name`` (``chat``, ``embeddin
 Example:
     >>> from opentelemetry.sdk.metrics import MeterProvider
     >>> import llmobs
-    >>> llmobs.enable_otel(MeterProvider())  # every observer records to it from now on
+    >>> instruments = llmobs.enable_otel(MeterProvider())  # every observer records to it
+    >>> llmobs.disable_otel()
 """
 
 from __future__ import annotations
