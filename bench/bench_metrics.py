@@ -15,9 +15,11 @@ from llmobs.schema import (
     REQUEST_DURATION,
     REQUESTS,
     TOKENS,
+    Operation,
 )
 
 CALLS = 50_000
+CHAT = Operation.CHAT.value  # the operation of every call here
 AGENTS = [f"team{i % 5}.agent{i}" for i in range(8)]
 
 
@@ -48,12 +50,12 @@ def plain_client_floor() -> float:
     def call() -> None:
         agent = AGENTS[state["i"] & 7]
         state["i"] += 1
-        requests.labels(agent, "gpt-4o", "openai", "success").inc()
-        tokens.labels(agent, "gpt-4o", "openai", "prompt").inc(100)
-        tokens.labels(agent, "gpt-4o", "openai", "completion").inc(200)
+        requests.labels(agent, "gpt-4o", "openai", CHAT, "success").inc()
+        tokens.labels(agent, "gpt-4o", "openai", CHAT, "prompt").inc(100)
+        tokens.labels(agent, "gpt-4o", "openai", CHAT, "completion").inc(200)
         misses.labels(agent, "gpt-4o").inc()
-        cost.labels(agent, "gpt-4o", "openai").inc(0.015)
-        duration.labels(agent, "gpt-4o", "openai").observe(2.5)
+        cost.labels(agent, "gpt-4o", "openai", CHAT).inc(0.015)
+        duration.labels(agent, "gpt-4o", "openai", CHAT).observe(2.5)
 
     return per_call_seconds(call, CALLS)
 
@@ -65,12 +67,12 @@ def prebound_floor(label_sets: list[tuple[str, str, str]] | None = None) -> floa
     requests, tokens, misses, cost, duration = plain_collectors()
     bound = [
         (
-            requests.labels(agent, model, provider, "success"),
-            tokens.labels(agent, model, provider, "prompt"),
-            tokens.labels(agent, model, provider, "completion"),
+            requests.labels(agent, model, provider, CHAT, "success"),
+            tokens.labels(agent, model, provider, CHAT, "prompt"),
+            tokens.labels(agent, model, provider, CHAT, "completion"),
             misses.labels(agent, model),
-            cost.labels(agent, model, provider),
-            duration.labels(agent, model, provider),
+            cost.labels(agent, model, provider, CHAT),
+            duration.labels(agent, model, provider, CHAT),
         )
         for agent, model, provider in sets
     ]
