@@ -11,6 +11,7 @@ import bench_attribution
 import bench_costs
 import bench_instrument
 import bench_metrics
+import bench_otel
 import bench_postgres
 
 if __name__ == "__main__":
@@ -20,5 +21,6 @@ if __name__ == "__main__":
         bench_attribution.main(),
         bench_postgres.main(),
         bench_instrument.main(),
+        bench_otel.main(),
     ]
     sys.exit(0 if all(results) else 1)
