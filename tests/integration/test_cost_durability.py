@@ -47,6 +47,7 @@ def test_a_durable_entry_whose_record_returned_survives_sigkill(cost_db):
     reopened = CostTracker(db)
     stored = sum(1 for _ in reopened.entries())
     summary = reopened.get_daily_summary()
+    reopened.close()  # a PostgreSQL tracker's pool is closed, not left to the collector
     assert stored >= confirmed
     assert summary.total_requests == stored
     assert summary.total_cost == pytest.approx(stored * 0.001, abs=1e-9)
@@ -65,9 +66,10 @@ def test_processes_sharing_the_database_see_one_spend_and_alert_once(cost_db, du
 
     tracker = CostTracker(db)
     summary = tracker.get_daily_summary()
+    status = tracker.check_budget_threshold(50.0)
+    tracker.close()
     assert summary.total_requests == 750
     assert summary.total_cost == pytest.approx(7.5, abs=1e-9)
-    status = tracker.check_budget_threshold(50.0)
     assert status["budget"] == 10.0 and status["percent_used"] == 75.0
     fired = sum(output.count("fired") for output in outputs)
     assert fired == 1, f"the 50% alert fired {fired} times across processes"
