@@ -11,15 +11,14 @@ from llmobs import LLMMetrics
 from llmobs.exposition import exposition_registry
 from llmobs.schema import (
     CACHE_MISSES,
+    CHAT,
     COST,
     REQUEST_DURATION,
     REQUESTS,
     TOKENS,
-    Operation,
 )
 
 CALLS = 50_000
-CHAT = Operation.CHAT.value  # the operation of every call here
 AGENTS = [f"team{i % 5}.agent{i}" for i in range(8)]
 
 

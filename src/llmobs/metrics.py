@@ -18,6 +18,7 @@ from .exposition import exposition_registry
 from .labels import LabelGuard, clean_label_value
 from .schema import (
     BUILD_INFO,
+    CHAT,
     COST_DROP_REASONS,
     COST_RECORDS_DROPPED,
     COST_STORE_ERRORS,
@@ -272,7 +273,7 @@ class LLMMetrics:
         cache_read_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         reasoning_tokens: int | None = None,
-        operation: str = "chat",
+        operation: str = CHAT,
     ) -> bool:
         """Record one completed LLM request.
 
@@ -306,7 +307,7 @@ class LLMMetrics:
         *,
         duration_seconds: float | None = None,
         count_request: bool = True,
-        operation: str = "chat",
+        operation: str = CHAT,
     ) -> bool:
         """Record one failed LLM request.
 

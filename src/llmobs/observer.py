@@ -21,6 +21,7 @@ from .otel import GenAIMetrics
 from .otel import enabled as otel_enabled
 from .pricing import LLMCostCalculator
 from .prompt_size import prompt_token_bound
+from .schema import CHAT
 from .service_tiers import tier_name
 from .store import CostStoreError
 from .streams import StreamReader
@@ -72,7 +73,7 @@ class LLMCall:
         limits: dict[str, Any] | None = None,
         *,
         reserves: bool = True,
-        operation: str = "chat",
+        operation: str = CHAT,
     ) -> None:
         self._observer = observer
         self._limits = limits or _NO_LIMITS
@@ -273,7 +274,7 @@ class LLMObserver:
         prompt_tokens: int = 0,
         request: Mapping[str, Any] | None = None,
         tags: Mapping[str, object] | None = None,
-        operation: str = "chat",
+        operation: str = CHAT,
     ) -> LLMCall:
         """A context manager (``with`` or ``async with``) observing one call.
 
@@ -313,7 +314,7 @@ class LLMObserver:
         first_output_seconds: float | None = None,
         error: BaseException | None = None,
         tags: Mapping[str, object] | None = None,
-        operation: str = "chat",
+        operation: str = CHAT,
     ) -> None:
         """Record a call made and timed elsewhere, after the fact (a framework's callback):
         its usage read from ``response``, its first output ``first_output_seconds`` after its

@@ -92,6 +92,9 @@ class Operation(str, Enum):
     AUDIO = "audio"
 
 
+#: The operation of a call that names none.
+CHAT = Operation.CHAT.value
+
 REQUESTS = MetricSpec(
     name="llm_requests_total",
     kind=MetricKind.COUNTER,

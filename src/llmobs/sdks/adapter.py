@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..schema import CHAT
 from ..usage import field_of
 from .attempts import RESPONSE_HOOKS, saw_response, saw_response_async
 
@@ -26,7 +27,7 @@ class Method:
     #: Streams send usage only when asked (OpenAI chat completions).
     asks_for_usage: bool = False
     #: What its calls ask for: the ``operation`` label (``llmobs.schema.Operation``).
-    operation: str = "chat"
+    operation: str = CHAT
     #: The usage of a call whose answer does not carry it as a response does, from the call's
     #: arguments and its answer (text to speech is billed by the characters it is given;
     #: Bedrock's invoke_model tells its tokens in headers). None: no usage to be had.
