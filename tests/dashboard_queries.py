@@ -147,11 +147,16 @@ def variable_values(api: QueryAPI, query: str) -> tuple[set[str], set[str]]:
     return set(listed), {s[label] for s in series if label in s}
 
 
-def empty_panel_queries(api: QueryAPI, root: Path, variables: str) -> list[str]:
+def empty_panel_queries(
+    api: QueryAPI, root: Path, variables: str, unrecorded: tuple[str, ...] = ()
+) -> list[str]:
     """The dashboard's queries that return no data, with variables chosen as
-    :func:`chosen_values` does."""
+    :func:`chosen_values` does; queries naming any of ``unrecorded`` (data the service never
+    produces) are not asked."""
     empty = []
     for title, expr, instant in panel_queries(root):
+        if any(name in expr for name in unrecorded):
+            continue
         values = chosen_values(api, expr, variables)
         query = substitute(expr, values, range_seconds=120, step=2)
         result = api.query(query) if instant else api.query_range(query, 60, 2)

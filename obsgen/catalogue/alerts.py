@@ -43,10 +43,11 @@ from llmobs.schema import (
     USAGE_MISSING,
     MetricSpec,
 )
-from obsgen.config.model import ROUTE_KINDS
+from obsgen.config.model import OTEL_GENAI, ROUTE_KINDS
 from obsgen.config.validation import duration_seconds as seconds_of
 
 from . import promql as q
+from .otel_genai import target_absent
 from .promql import Expr, Series
 
 if TYPE_CHECKING:
@@ -446,6 +447,17 @@ def _burn(pairs: tuple[BurnWindows, ...], how: str) -> Callable[[Config], list[I
 
 def _down(config: Config) -> list[Instance]:
     job = config.prometheus.scrape.job_name
+    if config.metrics_source == OTEL_GENAI:
+        return [
+            Instance(
+                expr=target_absent(job),
+                summary="No OpenTelemetry resource of the LLM service is reported",
+                description=f"No target of job {job} exports target_info (a scraped one "
+                "answers no more, a pushed one was not heard from in 5 minutes): no LLM requests "
+                "or errors are being recorded from it.",
+                scenario=Scenario("target_absent", alert_labels=(("job", job),)),
+            )
+        ]
     return [
         Instance(
             expr=q.scrape_down(job),

@@ -607,6 +607,23 @@ def scrape_down(job: str) -> Expr:
     return Expr(f"up{{job={string_literal(job)}}} == 0")
 
 
+def absent(name: str, matchers: Iterable[tuple[str, str, str]] = ()) -> Expr:
+    """1 (labelled by the equality matchers) when no series of ``name`` matches."""
+    return Expr(f"absent({selector(name, matchers)})")
+
+
+def label_replace(expr: str, target: str, replacement: str, source: str, regex: str) -> str:
+    """``expr`` with label ``target`` set to ``replacement`` where ``source`` matches ``regex``
+    (whole value; ``$1`` is its first group), else unchanged."""
+    quoted = ", ".join(string_literal(part) for part in (target, replacement, source, regex))
+    return f"label_replace({expr}, {quoted})"
+
+
+def union(*exprs: str) -> str:
+    """Every series of ``exprs`` (``or``): theirs must differ in labels to all be kept."""
+    return "(" + " or ".join(exprs) + ")"
+
+
 def age_of_oldest(spec: MetricSpec) -> Expr:
     """Seconds since the oldest time a replica exports in ``spec`` (a timestamp gauge); a
     replica that has set none (0) is left out."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from llmobs import otel
 from llmobs.configfile import Document, read_document, read_runtime, read_top
 from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 
@@ -16,6 +17,9 @@ from .kubernetes import kubernetes
 from .model import (
     DEFAULT_CONFIG,
     DEFAULT_OBJECTIVES,
+    LLMOBS,
+    METRIC_SOURCES,
+    OTEL_GENAI,
     REMOTE_WRITE_PATH,
     SCRAPERS,
     SLO,
@@ -185,18 +189,22 @@ def _objective_within(buckets: tuple[float, ...], what: str) -> Callable[[Any], 
     return check_objective
 
 
-_latency_objective = _objective_within(DURATION_BUCKETS, "latency")
-_first_token_objective = _objective_within(FIRST_TOKEN_BUCKETS, "time to first token")
-
-
-#: The histogram buckets a latency SLI's seconds must be one of.
-_SLI_BUCKETS = {"latency": DURATION_BUCKETS, "time_to_first_token": FIRST_TOKEN_BUCKETS}
+#: The bucket bounds of each latency SLI's histogram, by metric source: the llmobs runtime's,
+#: or the OpenTelemetry conventions' advisory bounds (duration and time to first chunk alike).
+_SLI_BUCKETS: dict[str, dict[str, tuple[float, ...]]] = {
+    LLMOBS: {"latency": DURATION_BUCKETS, "time_to_first_token": FIRST_TOKEN_BUCKETS},
+    OTEL_GENAI: {"latency": otel.DURATION_BUCKETS, "time_to_first_token": otel.DURATION_BUCKETS},
+}
 _slo_window = check.duration_between("7d", "1y")
 
 
-def _bucket_bound(sli: str) -> Callable[[Any], float]:
+def _default_bound(bounds: tuple[float, ...], seconds: float) -> float:
+    """The default objective's ``seconds`` as a bound of ``bounds``: the lowest at or above it."""
+    return next((bound for bound in bounds if bound >= seconds), bounds[-1])
+
+
+def _bucket_bound(bounds: tuple[float, ...]) -> Callable[[Any], float]:
     """A latency SLI's threshold: a bound of its histogram, where good and bad are counted."""
-    bounds = _SLI_BUCKETS[sli]
 
     def check_bound(value: Any) -> float:
         seconds = check.positive(value)
@@ -211,9 +219,11 @@ def _bucket_bound(sli: str) -> Callable[[Any], float]:
     return check_bound
 
 
-def _objectives(r: Reader, slo: dict[str, Any], path: tuple) -> tuple[Objective, ...]:
+def _objectives(
+    r: Reader, slo: dict[str, Any], path: tuple, buckets: dict[str, tuple[float, ...]]
+) -> tuple[Objective, ...]:
     """``slo.objectives``: each SLI's objective, its default where left out, none where null
-    (and none at all for ``objectives: null``)."""
+    (and none at all for ``objectives: null``); a latency SLI's seconds a bound of ``buckets``."""
     if "objectives" in slo and slo["objectives"] is None:
         return ()
     path = (*path, "objectives")
@@ -232,15 +242,22 @@ def _objectives(r: Reader, slo: dict[str, Any], path: tuple) -> tuple[Objective,
                 percent=r.value(given, where, "percent", check.objective_percent, default.percent),
                 window=r.value(given, where, "window", _slo_window, default.window),
                 seconds=default.seconds
-                and r.value(given, where, "seconds", _bucket_bound(default.sli), default.seconds),
+                and r.value(
+                    given,
+                    where,
+                    "seconds",
+                    _bucket_bound(buckets[default.sli]),
+                    _default_bound(buckets[default.sli], default.seconds),
+                ),
             )
         )
     return tuple(objectives)
 
 
-def _slo(r: Reader, data: Any, path: tuple) -> SLO:
+def _slo(r: Reader, data: Any, path: tuple, source: str) -> SLO:
     section = r.mapping(data, path, keys.SLO)
     default = SLO()
+    buckets = _SLI_BUCKETS[source]
     return SLO(
         success_rate_percent=r.value(
             section,
@@ -260,13 +277,17 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
             default.cache_hit_rate_percent,
         ),
         p99_latency_seconds=r.value(
-            section, path, "p99_latency_seconds", _latency_objective, default.p99_latency_seconds
+            section,
+            path,
+            "p99_latency_seconds",
+            _objective_within(buckets["latency"], "latency"),
+            default.p99_latency_seconds,
         ),
         p95_time_to_first_token_seconds=r.value(
             section,
             path,
             "p95_time_to_first_token_seconds",
-            _first_token_objective,
+            _objective_within(buckets["time_to_first_token"], "time to first token"),
             default.p95_time_to_first_token_seconds,
         ),
         rate_limit_headroom_percent=r.value(
@@ -276,7 +297,7 @@ def _slo(r: Reader, data: Any, path: tuple) -> SLO:
             check.objective_percent,
             default.rate_limit_headroom_percent,
         ),
-        objectives=_objectives(r, section, path),
+        objectives=_objectives(r, section, path, buckets),
     )
 
 
@@ -334,11 +355,13 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
     r = reader or Reader(source, lines)
     top = read_top(r, data)
     runtime = read_runtime(r, top)
+    metrics_source = r.value(top, (), "source", check.one_of(*METRIC_SOURCES), LLMOBS)
     config = Config(
         prometheus=_prometheus(r, top.get("prometheus"), ("prometheus",)),
+        metrics_source=metrics_source or LLMOBS,
         topology=_topology(r, top.get("topology"), ("topology",)),
         budgets=runtime.budgets,
-        slo=_slo(r, top.get("slo"), ("slo",)),
+        slo=_slo(r, top.get("slo"), ("slo",), metrics_source or LLMOBS),
         team_separator=runtime.team_separator,
         dashboard=_dashboard(r, top.get("dashboard"), ("dashboard",)),
         runbook_url=r.value(top, (), "runbook_url", check.url, default_runbook_url()),

@@ -86,6 +86,10 @@ class Store:
         return self.remote_write_url.removesuffix(REMOTE_WRITE_PATH)
 
 
+#: Where the service's LLM metrics come from: the llmobs runtime (llm_*), or OpenTelemetry GenAI
+#: client metrics (gen_ai_client_*) that translation rules record as llmobs series.
+LLMOBS, OTEL_GENAI = "llmobs", "otel-genai"
+METRIC_SOURCES = (LLMOBS, OTEL_GENAI)
 #: How the fleet is monitored: one Prometheus that scrapes, evaluates and alerts, or scrapers
 #: that write into a central store, where the rules are evaluated.
 TOPOLOGIES = ("single", "central")
@@ -262,6 +266,8 @@ class Config:
     """The whole validated config."""
 
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    #: Where the LLM metrics come from (:data:`METRIC_SOURCES`).
+    metrics_source: str = LLMOBS
     topology: Topology = field(default_factory=Topology)
     budgets: Budgets = field(default_factory=Budgets)
     slo: SLO = field(default_factory=SLO)

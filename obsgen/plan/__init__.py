@@ -3,7 +3,10 @@ rules every panel and alert reads, and the dashboard's panels, all as plain data
 
 from __future__ import annotations
 
+import re
+
 from obsgen.catalogue.alerts import runbooks
+from obsgen.catalogue.otel_genai import translated
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config import Config
 
@@ -62,11 +65,19 @@ MARKDOWN_HEADER = (
 
 
 def _in_evaluation_order(rules: frozenset[RecordingRule]) -> tuple[RecordingRule, ...]:
-    """Rules sorted by name, each after the rules it reads (a group evaluates in order)."""
-    names = {rule.record for rule in rules}
+    """Rules sorted by how many rules deep they read, then by name: each after the rules it
+    reads (a group evaluates in order)."""
+    by_record: dict[str, list[RecordingRule]] = {}
+    for rule in rules:
+        by_record.setdefault(rule.record, []).append(rule)
+    depths: dict[RecordingRule, int] = {}
 
     def depth(rule: RecordingRule) -> int:
-        return int(any(name in rule.expr for name in names if name != rule.record))
+        if rule not in depths:
+            read = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", rule.expr)) - {rule.record}
+            sources = [source for name in read for source in by_record.get(name, ())]
+            depths[rule] = 1 + max(map(depth, sources), default=-1)
+        return depths[rule]
 
     return tuple(sorted(rules, key=lambda rule: (depth(rule), rule.record, rule.labels)))
 
@@ -89,7 +100,7 @@ def build(config: Config) -> Plan:
     recording = RecordingGroup(
         RECORDING_GROUP,
         config.prometheus.evaluation_interval,
-        _in_evaluation_order(alert_rules | panel_rules),
+        _in_evaluation_order(translated(config.metrics_source) | alert_rules | panel_rules),
     )
     minute_tests, week_tests = test_files(tuple(s for g in alerts for s in g.rules))
     exprs = [

@@ -26,6 +26,7 @@ from llmobs.schema import (
     MetricSpec,
 )
 from obsgen.catalogue.alerts import FORECAST_WINDOWS, TEST_SERIES, Scenario
+from obsgen.catalogue.otel_genai import TARGET_INFO
 from obsgen.catalogue.promql import LATENCY_SLIS, bucket_label, string_literal
 from obsgen.config.validation import duration_seconds
 
@@ -522,6 +523,15 @@ def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     return _pair(rule, [(name, f"1x{samples}")], [(name, f"0x{samples}")], 0, 0, labels, horizon)
 
 
+def _absent_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Quiet: the job's target exports its resource (``target_info``); loud: it exports none."""
+    labels = dict(rule.scenario.alert_labels)
+    horizon = _after_hold(rule, 10)
+    present = [(_series(TARGET_INFO, {**labels, "instance": REPLICAS[0]}), f"1x{horizon + 5}")]
+    other = [(_series(TARGET_INFO, {"job": "another-job", "instance": REPLICAS[0]}), "1x5")]
+    return _pair(rule, present, other, 0, 1, labels, horizon)
+
+
 def _stale_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     """Two replicas export when their prices were fetched; the alert reads the older. Quiet:
     both an hour short of the limit when judged. Loud: one a minute past it from the start,
@@ -720,6 +730,7 @@ SCENARIOS = {
     "cache_share": _cache_tests,
     "headroom": _headroom_tests,
     "target_down": _down_tests,
+    "target_absent": _absent_tests,
     "counted": _counted_tests,
     "stale": _stale_tests,
 }

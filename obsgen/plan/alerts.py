@@ -4,6 +4,7 @@ and runbook links applied."""
 from __future__ import annotations
 
 from obsgen.catalogue.alerts import CATALOGUE, GROUPS
+from obsgen.catalogue.otel_genai import serves
 from obsgen.catalogue.promql import RecordingRule
 from obsgen.config import Config
 
@@ -16,11 +17,14 @@ def runbook(config: Config, alert: str) -> str:
 
 
 def alert_groups(config: Config) -> tuple[tuple[AlertGroup, ...], frozenset[RecordingRule]]:
-    """Every alert group in file order, and the recording rules the alerts read."""
+    """Every alert group in file order, and the recording rules the alerts read; alerts on
+    data the config's metric source lacks are left out."""
     by_group: dict[str, list[AlertSpec]] = {group: [] for group in GROUPS}
     rules: set[RecordingRule] = set()
     for entry in CATALOGUE:
         for instance in entry.instances(config):
+            if not serves(config.metrics_source, instance.expr):
+                continue
             rules |= instance.expr.rules
             by_group[entry.group].append(
                 AlertSpec(
@@ -37,5 +41,7 @@ def alert_groups(config: Config) -> tuple[tuple[AlertGroup, ...], frozenset[Reco
                 )
             )
     interval = config.prometheus.evaluation_interval
-    groups = tuple(AlertGroup(name, interval, tuple(specs)) for name, specs in by_group.items())
+    groups = tuple(
+        AlertGroup(name, interval, tuple(specs)) for name, specs in by_group.items() if specs
+    )
     return groups, frozenset(rules)

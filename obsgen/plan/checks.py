@@ -1,7 +1,8 @@
 """What the config can only be checked against once the catalogue is known: the alerts it
 names (``alerts.for``) must be alerts obsgen generates, and each error budget must be able to
-burn as fast as its alerts ask. (The topology can be chosen after the file is read, by
-``obsgen stack up --topology``: what it asks of the file is checked here.)"""
+burn as fast as its alerts ask; a source without cost has no budgets. (The topology can be
+chosen after the file is read, by ``obsgen stack up --topology``: what it asks of the file is
+checked here.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 
 from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, RENAMED, TICKET_BURNS
 from obsgen.config import Config, ConfigError
+from obsgen.config.model import LLMOBS, OTEL_GENAI
 from obsgen.config.validation import Reader, did_you_mean, duration_seconds
 
 from .kubernetes import kubernetes_issues
@@ -47,6 +49,12 @@ def config_issues(config: Config) -> ConfigError | None:
             f"must not be shorter than scrape.interval ({scrape}) in the central topology: "
             "the store keeps one sample of every series per scrape interval, the rules' "
             "results too",
+        )
+    if config.metrics_source == OTEL_GENAI and ("budgets",) in config.lines:
+        r.fail(
+            ("budgets",),
+            f"source {OTEL_GENAI} carries no cost, so no budget can be judged: remove budgets, "
+            f"or record the calls with llmobs (source {LLMOBS})",
         )
     kubernetes_issues(config, r)
     return ConfigError(r.issues) if r.issues else None

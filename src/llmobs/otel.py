@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .schema import Operation
@@ -37,6 +38,42 @@ TOKEN_BUCKETS = (
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
+#: The conventions' attribute names llmobs records.
+OPERATION_NAME = "gen_ai.operation.name"
+PROVIDER_NAME = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+TOKEN_TYPE = "gen_ai.token.type"
+ERROR_TYPE = "error.type"
+#: ``gen_ai.token.type`` of prompt and of completion tokens.
+INPUT, OUTPUT = "input", "output"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One OpenTelemetry instrument: its name, unit and description."""
+
+    name: str
+    unit: str
+    description: str
+
+
+TOKEN_USAGE = Instrument(
+    "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used."
+)
+OPERATION_DURATION = Instrument(
+    "gen_ai.client.operation.duration", "s", "GenAI operation duration."
+)
+TIME_TO_FIRST_CHUNK = Instrument(
+    "gen_ai.client.operation.time_to_first_chunk",
+    "s",
+    "Time to receive the first chunk of a streamed response.",
+)
+COST = Instrument(
+    "llmobs.gen_ai.client.cost",
+    "USD",
+    "Cost of GenAI operations in US dollars, as llmobs prices them (no semantic convention "
+    "names cost yet).",
+)
 #: llmobs's provider names (and their aliases) by the conventions' well-known values.
 PROVIDER_NAMES: Mapping[str, str] = {
     "google": "gcp.gemini",
@@ -68,13 +105,13 @@ def operation_name(operation: str, provider: str) -> str:
     return operation
 
 
-def _seconds(meter: Any, name: str, description: str) -> Any:
-    """A histogram of seconds with the conventions' duration buckets."""
+def _histogram(meter: Any, instrument: Instrument, buckets: tuple[float, ...]) -> Any:
+    """A histogram with the conventions' bucket boundaries."""
     return meter.create_histogram(
-        name,
-        unit="s",
-        description=description,
-        explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        instrument.name,
+        unit=instrument.unit,
+        description=instrument.description,
+        explicit_bucket_boundaries_advisory=buckets,
     )
 
 
@@ -92,35 +129,19 @@ class GenAIMetrics:
 
         provider = meter_provider or metrics.get_meter_provider()
         meter = provider.get_meter("llmobs", __version__, schema_url=SCHEMA_URL)
-        self.tokens = meter.create_histogram(
-            "gen_ai.client.token.usage",
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
-        self.duration = _seconds(
-            meter, "gen_ai.client.operation.duration", "GenAI operation duration."
-        )
-        self.first_chunk = _seconds(
-            meter,
-            "gen_ai.client.operation.time_to_first_chunk",
-            "Time to receive the first chunk of a streamed response.",
-        )
-        self.cost = meter.create_counter(
-            "llmobs.gen_ai.client.cost",
-            unit="USD",
-            description="Cost of GenAI operations in US dollars, as llmobs prices them (no "
-            "semantic convention names cost yet).",
-        )
+        self.tokens = _histogram(meter, TOKEN_USAGE, TOKEN_BUCKETS)
+        self.duration = _histogram(meter, OPERATION_DURATION, DURATION_BUCKETS)
+        self.first_chunk = _histogram(meter, TIME_TO_FIRST_CHUNK, DURATION_BUCKETS)
+        self.cost = meter.create_counter(COST.name, unit=COST.unit, description=COST.description)
 
     @staticmethod
     def attributes(model: str, provider: str, operation: str) -> dict[str, str]:
         """The attributes every instrument records a call with."""
         name = provider_name(provider)
         return {
-            "gen_ai.operation.name": operation_name(operation, name),
-            "gen_ai.provider.name": name,
-            "gen_ai.request.model": model,
+            OPERATION_NAME: operation_name(operation, name),
+            PROVIDER_NAME: name,
+            REQUEST_MODEL: model,
         }
 
     def record(
@@ -137,11 +158,11 @@ class GenAIMetrics:
         """Record one call: its tokens (None: not reported), duration, cost and, for a
         streamed call, the time to its first chunk; ``error_type`` for a failed one."""
         if input_tokens is not None:
-            self.tokens.record(input_tokens, {**attributes, "gen_ai.token.type": "input"})
+            self.tokens.record(input_tokens, {**attributes, TOKEN_TYPE: INPUT})
         if output_tokens is not None:
-            self.tokens.record(output_tokens, {**attributes, "gen_ai.token.type": "output"})
+            self.tokens.record(output_tokens, {**attributes, TOKEN_TYPE: OUTPUT})
         if duration is not None:
-            timed = attributes if error_type is None else {**attributes, "error.type": error_type}
+            timed = attributes if error_type is None else {**attributes, ERROR_TYPE: error_type}
             self.duration.record(duration, timed)
         if first_chunk is not None:
             self.first_chunk.record(first_chunk, attributes)

@@ -25,8 +25,9 @@ require_promtool()
         "tests/fixtures/full.yaml",
         "tests/fixtures/odd.yaml",
         "tests/fixtures/hostile.yaml",
+        "tests/fixtures/otel_genai.yaml",
     ],
-    ids=["default", "full", "odd", "hostile"],
+    ids=["default", "full", "odd", "hostile", "otel-genai"],
 )
 def generated(request, tmp_path) -> Path:
     if request.param == "obsgen.yaml":

@@ -35,6 +35,8 @@ API_VERSION = "obsgen/v1"
 SECTIONS = {
     "apiVersion": f"the version of this file's format: {API_VERSION}",
     "prometheus": "how Prometheus scrapes the service, evaluates rules and sends alerts",
+    "source": "where the LLM metrics come from: llmobs (the runtime's llm_* metrics, the "
+    "default) or otel-genai (OpenTelemetry GenAI client metrics, gen_ai_client_*)",
     "topology": "one Prometheus, or HA scrapers writing into a central store (VictoriaMetrics)",
     "budgets": "spend budgets, read by the alerts and by the service's cost tracker",
     "slo": "the objectives the SLO alerts and panels judge",
