@@ -1,6 +1,8 @@
 """What recording to OpenTelemetry costs: llmobs's GenAI instruments against the OpenTelemetry
 SDK recording the same points itself, and an observed call with OpenTelemetry on against the
-same call off plus the SDK's own recording (the SDK's cost is the SDK's; llmobs adds none)."""
+same call off plus the SDK's own recording (the SDK's cost is the SDK's; llmobs adds none);
+likewise a call with a GenAI client span against the call without plus the SDK making the same
+span itself."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ def main() -> bool:
     try:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
     except ImportError:
         print("OpenTelemetry: skipped (pip install opentelemetry-sdk)")
         return True
     from llmobs import LLMMetrics, LLMObserver
-    from llmobs.otel import GenAIMetrics
+    from llmobs.otel import GenAIMetrics, GenAISpans
 
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     instruments = GenAIMetrics(provider)
@@ -52,10 +55,20 @@ def main() -> bool:
             cost=0.0045,
         )
 
-    def observed(otel: GenAIMetrics | None) -> LLMObserver:
-        return LLMObserver(LLMMetrics(registry=CollectorRegistry()), otel=otel)
+    tracer = TracerProvider().get_tracer("bench")  # spans made and ended, none exported
+
+    def sdk_span() -> None:
+        span = tracer.start_span("chat gpt-4o", attributes={**base, "gen_ai.agent.name": "a"})
+        span.set_attribute("gen_ai.usage.input_tokens", 1000)
+        span.set_attribute("gen_ai.usage.output_tokens", 200)
+        span.set_attribute("llmobs.gen_ai.cost_usd", 0.0045)
+        span.end()
+
+    def observed(otel: GenAIMetrics | None, spans: GenAISpans | None = None) -> LLMObserver:
+        return LLMObserver(LLMMetrics(registry=CollectorRegistry()), otel=otel, spans=spans)
 
     plain, with_otel = observed(None), observed(instruments)
+    with_spans = observed(None, GenAISpans(TracerProvider()))
 
     def call(observer: LLMObserver) -> None:
         with observer.call("svea.writer", "gpt-4o", "openai") as llm_call:
@@ -69,6 +82,8 @@ def main() -> bool:
             "llmobs": lambda: per_call_seconds(through_llmobs, CALLS),
             "off": lambda: per_call_seconds(lambda: call(plain), CALLS),
             "on": lambda: per_call_seconds(lambda: call(with_otel), CALLS),
+            "sdk span": lambda: per_call_seconds(sdk_span, CALLS),
+            "spans": lambda: per_call_seconds(lambda: call(with_spans), CALLS),
         },
     )
     return all(
@@ -82,6 +97,14 @@ def main() -> bool:
                 best["on"],
                 best["off"] + best["sdk"],
                 1.2,
+            ),
+            # On top of the SDK's span: the span made current while the call is recorded,
+            # and the exemplars it gives the latency and cost series (prometheus_client's).
+            report(
+                "observed call, span on vs off + the SDK's span alone",
+                best["spans"],
+                best["off"] + best["sdk span"],
+                1.4,
             ),
         ]
     )

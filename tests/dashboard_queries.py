@@ -66,12 +66,24 @@ def dashboard(root: Path) -> dict[str, Any]:
 
 
 def panel_queries(root: Path) -> list[tuple[str, str, bool]]:
-    """(panel title, expression, instant) of every target of the dashboard."""
+    """(panel title, expression, instant) of every target of the dashboard that draws data
+    (not the exemplar probes, which draw none by design)."""
     return [
         (panel["title"], target["expr"], target["instant"])
         for panel in dashboard(root)["panels"]
         for target in panel.get("targets", [])
+        if not target["exemplar"]
     ]
+
+
+def exemplar_queries(root: Path) -> dict[str, str]:
+    """The exemplar probe of each panel that shows exemplars, by panel title."""
+    return {
+        panel["title"]: target["expr"]
+        for panel in dashboard(root)["panels"]
+        for target in panel.get("targets", [])
+        if target["exemplar"]
+    }
 
 
 def panel(root: Path, title: str) -> dict[str, Any]:

@@ -526,6 +526,15 @@ def quantile(q: float, buckets: Expr) -> Expr:
     return buckets.then(f"histogram_quantile({q:g}, {buckets})")
 
 
+def exemplar_probe(series: Series) -> Expr:
+    """The raw ``series`` the dashboard variables select, evaluated at the epoch: the query
+    reads no sample and draws nothing, while Grafana's exemplar query of the same expression
+    (Prometheus' exemplar API reads its selectors over the panel's range) returns the trace ids
+    the series carry. Recording rules keep no exemplars; this keeps the rules' cheap reads."""
+    matchers = [*series.matchers, *variable_matchers(series.filters)]
+    return Expr(f"{selector(series.name, matchers)} @ 0")
+
+
 def with_team(expr: Expr, separator: str) -> Expr:
     """``expr`` with a ``team`` label derived from its ``agent_id`` label, as llmobs derives
     it (``llmobs.teams``)."""

@@ -78,13 +78,16 @@ RuleGroup = RecordingGroup | AlertGroup
 
 @dataclass(frozen=True)
 class Query:
-    """One PromQL target: expression, legend, instant or range, and the raw-series expression
-    the same target would run without recording rules (for the benchmark)."""
+    """One PromQL target: expression, legend, instant or range, the raw-series expression the
+    same target would run without recording rules (for the benchmark), and whether it shows
+    exemplars."""
 
     expr: str
     legend: str = ""
     instant: bool = False
     baseline: str = ""
+    #: Grafana asks for the exemplars (trace ids) of the series the expression selects.
+    exemplar: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class Target:
     read: Callable[[Reader], Expr]
     legend: str = ""
     instant: bool = False
+    exemplar: bool = False
 
 
 def _errors_in_range(reader: Reader) -> Expr:
@@ -96,6 +97,11 @@ def _cache_hit_share(reader: Reader) -> Expr:
 
 def _latency(p: float, spec: MetricSpec = REQUEST_DURATION) -> Callable[[Reader], Expr]:
     return lambda r: q.quantile(p, r.rate(Series(spec, "_bucket"), ("le",)))
+
+
+def _traces(spec: MetricSpec) -> Target:
+    """The exemplars (trace ids of calls) of a histogram's buckets, as points on the panel."""
+    return Target(lambda _: q.exemplar_probe(Series(spec, "_bucket")), "trace", exemplar=True)
 
 
 def _output_speed(p: float) -> Callable[[Reader], Expr]:
@@ -322,6 +328,7 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (
                 *(Target(_latency(p), f"p{round(p * 100)}") for p in (0.5, 0.9, 0.99)),
                 Target(_latency(0.99, FAILED_REQUEST_DURATION), "p99 of failed"),
+                _traces(REQUEST_DURATION),
             ),
             Grid(0, 13, 12, 8),
             minimum=0,
@@ -486,9 +493,12 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             SECONDS,
             "p50, p95 and p99 of the time from a streamed call's start to its first output "
             f"chunk. The p95 objective is below {slo.p95_time_to_first_token_seconds:g} s.",
-            tuple(
-                Target(_latency(p, TIME_TO_FIRST_TOKEN), f"p{round(p * 100)}")
-                for p in (0.5, 0.95, 0.99)
+            (
+                *(
+                    Target(_latency(p, TIME_TO_FIRST_TOKEN), f"p{round(p * 100)}")
+                    for p in (0.5, 0.95, 0.99)
+                ),
+                _traces(TIME_TO_FIRST_TOKEN),
             ),
             Grid(0, 55, 12, 8),
             minimum=0,
@@ -654,7 +664,9 @@ def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
         for target, expr in zip(draft.targets, exprs, strict=True):
             rules |= expr.rules
             baseline = target.read(raw_reader).text
-            queries.append(Query(expr.text, target.legend, target.instant, baseline))
+            queries.append(
+                Query(expr.text, target.legend, target.instant, baseline, target.exemplar)
+            )
         panels.append(replace(draft.panel, queries=tuple(queries)))
     variables = []
     for label in q.DASHBOARD_FILTERS:

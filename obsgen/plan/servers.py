@@ -36,6 +36,10 @@ IMAGES = {
     "alertmanager": "prom/alertmanager:v0.28.0",
     "grafana": "grafana/grafana:11.4.0",
 }
+#: Prometheus keeps the exemplars it scrapes (trace ids on latency and cost) only with this flag.
+EXEMPLAR_STORAGE = "--enable-feature=exemplar-storage"
+#: How many exemplars it keeps in memory (a ring shared by every series; about 100 bytes each).
+MAX_EXEMPLARS = 100_000
 #: How long remote write may hold a sample before sending it (Prometheus' and vmagent's
 #: batch deadline): queries of the store look this far, and two scrapes, behind now.
 SEND_DELAY_SECONDS = 5
@@ -112,6 +116,7 @@ class Servers:
             f"--storage.tsdb.retention.time={self.retention}",
             f"--web.listen-address={listen}",
             "--web.enable-lifecycle",
+            EXEMPLAR_STORAGE,
         )
 
     def scraper(self, config_file: str, data: str, listen: str) -> tuple[str, ...]:

@@ -44,14 +44,27 @@ TARGET_KEYS_TO_DROP = ("target", "metric", "step", "query", "intervalFactor", "i
 LEGEND = {"showLegend": True, "displayMode": "table", "placement": "right"}
 
 
-def targets(queries: tuple[Query, ...]) -> list[g.Target]:
+class PrometheusTarget:
+    """A grafanalib Target that may also ask for exemplars (grafanalib's cannot)."""
+
+    def __init__(self, target: g.Target, exemplar: bool) -> None:
+        self.target, self.exemplar = target, exemplar
+
+    def to_json_data(self) -> dict[str, Any]:
+        return {**self.target.to_json_data(), "exemplar": self.exemplar}
+
+
+def targets(queries: tuple[Query, ...]) -> list[PrometheusTarget]:
     return [
-        g.Target(
-            expr=query.expr,
-            legendFormat=query.legend,
-            refId=chr(ord("A") + index),
-            instant=query.instant,
-            datasource=DATASOURCE,
+        PrometheusTarget(
+            g.Target(
+                expr=query.expr,
+                legendFormat=query.legend,
+                refId=chr(ord("A") + index),
+                instant=query.instant,
+                datasource=DATASOURCE,
+            ),
+            query.exemplar,
         )
         for index, query in enumerate(queries)
     ]

@@ -1,8 +1,10 @@
-"""``prometheus.yml``: the scrape job, Alertmanagers, remote write and the rule files."""
+"""``prometheus.yml``: the scrape job, Alertmanagers, remote write, the rule files, and room
+for exemplars."""
 
 from __future__ import annotations
 
 from obsgen.plan import Plan
+from obsgen.plan.servers import MAX_EXEMPLARS
 
 from .templating import environment, relative
 
@@ -17,5 +19,6 @@ def render(plan: Plan, rule_files: list[str], at: str) -> str:
             prometheus=plan.prometheus,
             scrape=plan.prometheus.scrape,
             rule_files=[relative(at, path) for path in rule_files],
+            max_exemplars=MAX_EXEMPLARS,
         )
     )

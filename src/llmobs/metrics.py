@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from . import values
+from . import exemplars, values
 from .collectors import collectors_for
 from .errors import InvalidRecordError, Reason, Rejections
 from .exposition import exposition_registry
@@ -293,7 +293,15 @@ class LLMMetrics:
         outcome = values.cache_outcome(cached)
         series = self._requests.get((agent_id, model, provider, status, operation))
         series.record(
-            prompt, completion, cache_read, cache_write, duration, usd, outcome, reasoning
+            prompt,
+            completion,
+            cache_read,
+            cache_write,
+            duration,
+            usd,
+            outcome,
+            reasoning,
+            exemplars.current(),
         )
         return True
 
@@ -321,7 +329,7 @@ class LLMMetrics:
         duration = values.optional_duration(duration_seconds)
         name = error_type if type(error_type) is str else error_name(error_type)
         series = self._errors.get((agent_id, model, provider, name, operation))
-        series.record(duration, bool(count_request))
+        series.record(duration, bool(count_request), exemplars.current())
         return True
 
     @_never_raises
@@ -429,7 +437,7 @@ class LLMMetrics:
         token after it (None when it did not run to its end)."""
         first = values.duration_seconds(time_to_first_token)
         pace = values.optional_duration(time_per_output_token)
-        self._streams.get((agent_id, model, provider)).record(first, pace)
+        self._streams.get((agent_id, model, provider)).record(first, pace, exemplars.current())
         return True
 
     @_never_raises

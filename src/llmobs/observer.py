@@ -17,8 +17,9 @@ from .cost import CostTracker
 from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
 from .metrics import LLMMetrics, error_name, get_llm_metrics
-from .otel import GenAIMetrics
+from .otel import GenAIMetrics, GenAISpans
 from .otel import enabled as otel_enabled
+from .otel import spans_enabled as otel_spans
 from .pricing import LLMCostCalculator
 from .prompt_size import prompt_token_bound
 from .schema import CHAT
@@ -48,6 +49,7 @@ class LLMCall:
         "_rejected",
         "_reservation",
         "_reserves",
+        "_span",
         "_started",
         "_stream",
         "_stream_ended",
@@ -95,6 +97,7 @@ class LLMCall:
         self._stream: StreamReader | None = None
         self._first_output: float | None = None
         self._stream_ended: float | None = None
+        self._span: Any = None
 
     @property
     def rejected(self) -> bool:
@@ -194,6 +197,7 @@ class LLMCall:
         )
         # Labels the in-flight gauge rejected were counted once; the call records nothing more.
         self._rejected = not self._admitted
+        self._span = self._observer.start_span(self)
         self._started = time.perf_counter()
         return self
 
@@ -206,7 +210,10 @@ class LLMCall:
         measured = time.perf_counter() - self._started
         duration = measured if self.duration_seconds is None else self.duration_seconds
         try:
-            self._observer.finish(self, duration, exc)
+            if self._span is None:
+                self._observer.finish(self, duration, exc)
+            else:
+                self._observer.finish_in_span(self, duration, exc)
         finally:
             if self._admitted:
                 self._admitted = False
@@ -244,6 +251,8 @@ class LLMObserver:
             ``enforce`` and runs are enforced.
         otel: OpenTelemetry GenAI instruments to record every call to as well
             (``llmobs.otel.GenAIMetrics``); those of ``llmobs.enable_otel`` if None.
+        spans: a GenAI client span per call (``llmobs.otel.GenAISpans``); those of
+            ``llmobs.enable_otel(spans=True)`` if None.
     """
 
     def __init__(
@@ -254,9 +263,11 @@ class LLMObserver:
         *,
         enforce: bool = False,
         otel: GenAIMetrics | None = None,
+        spans: GenAISpans | None = None,
     ) -> None:
         self.metrics = metrics or get_llm_metrics()
         self.otel = otel
+        self.spans = spans
         self.tracker = tracker
         self.enforce = bool(enforce)
         self.calculator = calculator or LLMCostCalculator(metrics=self.metrics)
@@ -323,8 +334,8 @@ class LLMObserver:
         raises unless the metrics are strict."""
         call = LLMCall(self, agent_id, model, provider, None, reserves=False, operation=operation)
         call.tags = tags
-        call.__enter__()
         call.duration_seconds = duration_seconds
+        call.__enter__()
         if first_output_seconds is not None:
             call.streamed()
             call._first_output = call._started + first_output_seconds
@@ -363,6 +374,48 @@ class LLMObserver:
         except Exception as exc:
             self.metrics.count_internal_error(exc)
         return None
+
+    def start_span(self, call: LLMCall) -> Any:
+        """``call``'s span where spans are on (``spans``, else ``llmobs.enable_otel``), else
+        None; a call timed elsewhere starts its duration ago. Never raises."""
+        spans = self.spans or otel_spans()
+        if spans is None or call.rejected:
+            return None
+        try:
+            return spans.start(
+                call.agent_id,
+                call.model,
+                call.provider,
+                call.operation,
+                call.duration_seconds or 0.0,
+            )
+        except Exception as exc:
+            self.metrics.count_internal_error(exc)
+            return None
+
+    def finish_in_span(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
+        """``finish`` with the call's span current (the metrics' exemplars name it), then the
+        span ended with what the call used and cost."""
+        spans = self.spans or otel_spans()
+        assert spans is not None
+        token = spans.make_current(call._span)
+        try:
+            self.finish(call, duration, error)
+        finally:
+            spans.restore(token)
+        try:
+            usage = None if call.rejected else call.usage
+            spans.end(
+                call._span,
+                input_tokens=None if usage is None else usage.prompt_tokens,
+                output_tokens=None if usage is None else usage.completion_tokens,
+                cost=call.cost,
+                error_type=None if error is None else str(error_name(error)),
+            )
+        except Exception as exc:
+            self.metrics.count_internal_error(exc)
+        finally:
+            call._span = None
 
     def finish(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
         """Record a finished call; never raises unless the metrics are strict."""

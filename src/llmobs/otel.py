@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,11 @@ PROVIDER_NAME = "gen_ai.provider.name"
 REQUEST_MODEL = "gen_ai.request.model"
 TOKEN_TYPE = "gen_ai.token.type"
 ERROR_TYPE = "error.type"
+AGENT_NAME = "gen_ai.agent.name"
+USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+#: A call's cost on its span: no convention names cost yet.
+COST_ATTRIBUTE = "llmobs.gen_ai.cost_usd"
 #: ``gen_ai.token.type`` of prompt and of completion tokens.
 INPUT, OUTPUT = "input", "output"
 
@@ -170,23 +176,101 @@ class GenAIMetrics:
             self.cost.add(cost, attributes)
 
 
+class GenAISpans:
+    """GenAI client spans, one per observed call, as the conventions name them: ``{operation}
+    {model}``, kind CLIENT, the metrics' attributes plus ``gen_ai.agent.name`` (the agent id),
+    ``gen_ai.usage.input_tokens`` and ``gen_ai.usage.output_tokens``, ``error.type`` and an
+    error status on failures, and the cost as ``llmobs.gen_ai.cost_usd``. Attributes only:
+    llmobs never sees, and so never records, prompts or answers.
+
+    A call's span is a child of the span current where the call starts. It is not made current
+    during the call (a streamed call ends elsewhere than it starts), only while the call is
+    recorded, so the metrics' exemplars name it.
+
+    Args:
+        tracer_provider: where the spans go; the global TracerProvider if None.
+    """
+
+    def __init__(self, tracer_provider: Any = None) -> None:
+        from opentelemetry import context, trace
+
+        from . import __version__
+
+        provider = tracer_provider or trace.get_tracer_provider()
+        self._trace, self._context = trace, context
+        self.tracer = provider.get_tracer("llmobs", __version__, schema_url=SCHEMA_URL)
+
+    def start(
+        self, agent_id: str, model: str, provider: str, operation: str, seconds_ago: float = 0.0
+    ) -> Any:
+        """The span of a call that started ``seconds_ago`` (0: now)."""
+        attributes = {**GenAIMetrics.attributes(model, provider, operation), AGENT_NAME: agent_id}
+        started = time.time_ns() - int(seconds_ago * 1e9) if seconds_ago else None
+        return self.tracer.start_span(
+            f"{attributes[OPERATION_NAME]} {model}",
+            kind=self._trace.SpanKind.CLIENT,
+            attributes=attributes,
+            start_time=started,
+        )
+
+    def make_current(self, span: Any) -> Any:
+        """Make ``span`` the current span; the token that ``restore`` takes."""
+        return self._context.attach(self._trace.set_span_in_context(span))
+
+    def restore(self, token: Any) -> None:
+        """Make current again the span current before ``make_current`` gave ``token``."""
+        self._context.detach(token)
+
+    def end(
+        self,
+        span: Any,
+        *,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cost: float | None,
+        error_type: str | None,
+    ) -> None:
+        """End ``span`` with what the call used and cost, and how it failed."""
+        if input_tokens is not None:
+            span.set_attribute(USAGE_INPUT_TOKENS, input_tokens)
+        if output_tokens is not None:
+            span.set_attribute(USAGE_OUTPUT_TOKENS, output_tokens)
+        if cost is not None:
+            span.set_attribute(COST_ATTRIBUTE, cost)
+        if error_type is not None:
+            span.set_attribute(ERROR_TYPE, error_type)
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error_type))
+        span.end()
+
+
 _ENABLED: GenAIMetrics | None = None
+_SPANS: GenAISpans | None = None
 
 
-def enable_otel(meter_provider: Any = None) -> GenAIMetrics:
+def enable_otel(
+    meter_provider: Any = None, *, spans: bool = False, tracer_provider: Any = None
+) -> GenAIMetrics:
     """Record every call observed from now on also as OpenTelemetry GenAI metrics, through
-    ``meter_provider`` (the global one if None). Returns the instruments."""
-    global _ENABLED
+    ``meter_provider`` (the global one if None), and with ``spans`` as a GenAI client span each,
+    through ``tracer_provider`` (the global one if None). Returns the instruments."""
+    global _ENABLED, _SPANS
     _ENABLED = GenAIMetrics(meter_provider)
+    _SPANS = GenAISpans(tracer_provider) if spans else None
     return _ENABLED
 
 
 def disable_otel() -> None:
-    """Stop recording OpenTelemetry metrics (observers given their own keep theirs)."""
-    global _ENABLED
+    """Stop recording OpenTelemetry metrics and spans (observers given their own keep theirs)."""
+    global _ENABLED, _SPANS
     _ENABLED = None
+    _SPANS = None
 
 
 def enabled() -> GenAIMetrics | None:
     """The instruments ``enable_otel`` made, if it was called."""
     return _ENABLED
+
+
+def spans_enabled() -> GenAISpans | None:
+    """The spans ``enable_otel(spans=True)`` turned on, if it did."""
+    return _SPANS

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from .collectors import Collectors
 from .errors import InvalidRecordError, Reason
+from .exemplars import Exemplar
 from .schema import (
     ACTIVE_REQUESTS,
     BUDGET_REFUSALS,
@@ -127,8 +128,10 @@ class RequestSeries:
         cost: float | None,
         cached: bool | None,
         reasoning: int = 0,
+        exemplar: Exemplar | None = None,
     ) -> None:
-        """Update every child for one completed request; inputs are already validated."""
+        """Update every child for one completed request; inputs are already validated;
+        ``exemplar`` (the call's trace) goes with its duration and cost."""
         self.requests.inc()
         tokens = self._tokens
         tokens[TokenType.PROMPT].inc(prompt)
@@ -140,9 +143,9 @@ class RequestSeries:
         if reasoning:
             self.tokens(TokenType.REASONING).inc(reasoning)
         if duration is not None:
-            self.duration.observe(duration)
+            self.duration.observe(duration, exemplar)
         if cost is not None:
-            self.cost.inc(cost)
+            self.cost.inc(cost, exemplar)
         if cached is not None:
             self.cache_outcome(cached).inc()
         for overflow in self.overflows:
@@ -163,7 +166,9 @@ class ErrorSeries:
         self._duration: Any = None
         self.overflows = overflows
 
-    def record(self, duration: float | None, count_request: bool) -> None:
+    def record(
+        self, duration: float | None, count_request: bool, exemplar: Exemplar | None = None
+    ) -> None:
         """Count one error, and the failed request unless the caller counts it elsewhere."""
         self.errors.inc()
         if count_request:
@@ -173,7 +178,7 @@ class ErrorSeries:
                 self._duration = self._collectors[FAILED_REQUEST_DURATION.name].labels(
                     *self._labels
                 )
-            self._duration.observe(duration)
+            self._duration.observe(duration, exemplar)
         for overflow in self.overflows:
             overflow.inc()
 
@@ -309,9 +314,11 @@ class StreamSeries:
         self.per_token = collectors[TIME_PER_OUTPUT_TOKEN.name].labels(*values)
         self.overflows = overflows
 
-    def record(self, first_token: float, per_token: float | None) -> None:
+    def record(
+        self, first_token: float, per_token: float | None, exemplar: Exemplar | None = None
+    ) -> None:
         """Observe one streamed call; inputs are already validated."""
-        self.first_token.observe(first_token)
+        self.first_token.observe(first_token, exemplar)
         if per_token is not None:
             self.per_token.observe(per_token)
         for overflow in self.overflows:

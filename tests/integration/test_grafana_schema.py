@@ -69,6 +69,7 @@ interface PromQuery extends DataQuery {
   legendFormat?: string;
   instant?: boolean;
   range?: boolean;
+  exemplar?: boolean;
   editorMode?: "code" | "builder";
   format?: "time_series" | "table" | "heatmap";
   interval?: string;

@@ -607,3 +607,31 @@ def test_calls_are_attributed_from_the_request_and_the_context(server, observed)
         ("svea.writer", {}),
     ]
     assert sample(observer.metrics.registry, "llm_invalid_records_total", reason="internal_error")
+
+
+def test_a_stream_read_elsewhere_is_one_span_from_its_start_to_its_end(server, observed):
+    """A streamed call starts where it is created and ends where its stream is read out: its
+    span covers both, carries the usage the stream reported, and leaves no span current."""
+    trace_sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    _, observer, _ = observed
+    exported = InMemorySpanExporter()
+    provider = trace_sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    observer.spans = llmobs.otel.GenAISpans(provider)
+    stream = client_for(server, observer).chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True
+    )
+    assert exported.get_finished_spans() == ()  # not ended before the stream is read
+
+    def read_out() -> None:
+        assert not trace.get_current_span().get_span_context().is_valid
+        list(stream)
+
+    asyncio.run(asyncio.to_thread(read_out))  # read in another thread and context
+    (span,) = exported.get_finished_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] == USAGE["completion_tokens"]
+    assert not trace.get_current_span().get_span_context().is_valid

@@ -187,8 +187,10 @@ def test_modern_gauge_and_bar_gauge_options(board):
 
 
 def test_latency_shows_p50_p90_p99_of_answers_and_p99_of_failures(board):
-    targets = by_title(board)["Request Latency Distribution"]["targets"]
+    *targets, traces = by_title(board)["Request Latency Distribution"]["targets"]
     assert [t["legendFormat"] for t in targets] == ["p50", "p90", "p99", "p99 of failed"]
+    assert not any(t["exemplar"] for t in targets)
+    assert traces["exemplar"] and traces["expr"].startswith("llm_request_duration_seconds_bucket{")
     assert all(
         t["expr"].startswith(f"histogram_quantile({q}, (sum by (le)")
         for t, q in zip(targets, ("0.5", "0.9", "0.99", "0.99"), strict=True)

@@ -110,3 +110,38 @@ def test_enable_otel_reaches_observers_made_before(reader):
         call.set_usage(prompt_tokens=3, completion_tokens=1)
     (duration,) = points(reader)["gen_ai.client.operation.duration"]
     assert duration.count == 1  # off again: the second call went to Prometheus only
+
+
+def test_an_exemplar_is_the_active_sampled_spans_trace():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from llmobs import exemplars
+
+    assert exemplars.current() is None  # no span
+    with TracerProvider().get_tracer("t").start_as_current_span("call") as span:
+        context = span.get_span_context()
+        assert exemplars.current() == {
+            "trace_id": f"{context.trace_id:032x}",
+            "span_id": f"{context.span_id:016x}",
+        }
+    with TracerProvider(sampler=ALWAYS_OFF).get_tracer("t").start_as_current_span("call"):
+        assert exemplars.current() is None  # a trace no backend keeps links nowhere
+
+
+def test_calls_recorded_in_a_span_carry_its_trace_to_latency_and_cost():
+    from opentelemetry.sdk.trace import TracerProvider
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    metrics = LLMMetrics(registry=CollectorRegistry())
+    with TracerProvider().get_tracer("t").start_as_current_span("call") as span:
+        metrics.record_request("a", "gpt-4o", "openai", duration_seconds=0.7, cost=0.01)
+        metrics.record_error("a", "gpt-4o", "openai", "Timeout", duration_seconds=3.0)
+        trace_id = f"{span.get_span_context().trace_id:032x}"
+    lines = generate_latest(metrics.registry).decode().splitlines()
+    carrying = {line.split("{")[0] for line in lines if trace_id in line}
+    assert carrying == {
+        "llm_request_duration_seconds_bucket",
+        "llm_failed_request_duration_seconds_bucket",
+        "llm_cost_total",
+    }
