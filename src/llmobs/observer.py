@@ -43,7 +43,9 @@ class LLMCall:
 
     __slots__ = (
         "_admitted",
+        "_chunk_gaps",
         "_first_output",
+        "_last_output",
         "_limits",
         "_observer",
         "_rejected",
@@ -96,6 +98,9 @@ class LLMCall:
         self._rejected = False
         self._stream: StreamReader | None = None
         self._first_output: float | None = None
+        self._last_output = 0.0
+        #: Seconds between output chunks after the first, kept where OpenTelemetry records them.
+        self._chunk_gaps: list[float] | None = None
         self._stream_ended: float | None = None
         self._span: Any = None
 
@@ -156,6 +161,8 @@ class LLMCall:
         end, its missing usage is the stream's (``stream_closed``)."""
         if self._stream is None:
             self._stream = StreamReader()
+            if self._observer.otel_instruments() is not None:
+                self._chunk_gaps = []
 
     def stream(self, events: Iterable[E]) -> Iterator[E]:
         """Pass a streamed response's events (or chunks) through unchanged, reading its usage
@@ -180,8 +187,13 @@ class LLMCall:
         reader = self._stream
         assert reader is not None
         try:
-            if reader.feed(event) and self._first_output is None:
-                self._first_output = time.perf_counter()
+            if reader.feed(event):
+                if self._first_output is None:
+                    self._first_output = self._last_output = time.perf_counter()
+                elif self._chunk_gaps is not None:
+                    now = time.perf_counter()
+                    self._chunk_gaps.append(now - self._last_output)
+                    self._last_output = now
             self.usage = reader.usage
         except InvalidRecordError as error:
             self._rejected = True
@@ -375,6 +387,11 @@ class LLMObserver:
             self.metrics.count_internal_error(exc)
         return None
 
+    def otel_instruments(self) -> GenAIMetrics | None:
+        """The OpenTelemetry instruments calls are recorded to: ``otel``, else those of
+        ``llmobs.enable_otel``, else None."""
+        return self.otel or otel_enabled()
+
     def start_span(self, call: LLMCall) -> Any:
         """``call``'s span where spans are on (``spans``, else ``llmobs.enable_otel``), else
         None; a call timed elsewhere starts its duration ago. Never raises."""
@@ -506,7 +523,7 @@ class LLMObserver:
     ) -> None:
         """The call as OpenTelemetry GenAI metrics, where they are on (``otel``, else
         ``llmobs.enable_otel``)."""
-        instruments = self.otel or otel_enabled()
+        instruments = self.otel_instruments()
         if instruments is None:
             return
         first = None
@@ -520,6 +537,7 @@ class LLMObserver:
             cost=call.cost,
             error_type=error,
             first_chunk=first,
+            chunk_gaps=call._chunk_gaps,
         )
 
     def _record_tags(self, call: LLMCall, cost: float | None) -> None:

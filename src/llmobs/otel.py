@@ -7,7 +7,9 @@ for generative AI metrics of release ``SEMCONV_VERSION`` (docs/gen-ai/gen-ai-met
 - ``gen_ai.client.token.usage`` (``{token}``): input and output tokens of each call;
 - ``gen_ai.client.operation.duration`` (``s``): each call's duration, ``error.type`` on
   failures;
-- ``gen_ai.client.operation.time_to_first_chunk`` (``s``): streamed calls only.
+- ``gen_ai.client.operation.time_to_first_chunk`` (``s``): streamed calls only;
+- ``gen_ai.client.operation.time_per_output_chunk`` (``s``): streamed calls, once for each
+  output chunk after the first, the time since the chunk before.
 
 Cost has no convention yet: it is the counter ``llmobs.gen_ai.client.cost`` (``USD``), with
 the same attributes. Attributes: ``gen_ai.operation.name`` (``chat``, ``embeddings``, or
@@ -74,12 +76,21 @@ TIME_TO_FIRST_CHUNK = Instrument(
     "s",
     "Time to receive the first chunk of a streamed response.",
 )
+TIME_PER_OUTPUT_CHUNK = Instrument(
+    "gen_ai.client.operation.time_per_output_chunk",
+    "s",
+    "Time per output chunk, recorded for each chunk received after the first one.",
+)
 COST = Instrument(
     "llmobs.gen_ai.client.cost",
     "USD",
     "Cost of GenAI operations in US dollars, as llmobs prices them (no semantic convention "
     "names cost yet).",
 )
+#: Seconds between output chunks: the conventions' bounds for time per output token.
+CHUNK_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+)  # fmt: skip
 #: llmobs's provider names (and their aliases) by the conventions' well-known values.
 PROVIDER_NAMES: Mapping[str, str] = {
     "google": "gcp.gemini",
@@ -138,6 +149,7 @@ class GenAIMetrics:
         self.tokens = _histogram(meter, TOKEN_USAGE, TOKEN_BUCKETS)
         self.duration = _histogram(meter, OPERATION_DURATION, DURATION_BUCKETS)
         self.first_chunk = _histogram(meter, TIME_TO_FIRST_CHUNK, DURATION_BUCKETS)
+        self.per_chunk = _histogram(meter, TIME_PER_OUTPUT_CHUNK, CHUNK_BUCKETS)
         self.cost = meter.create_counter(COST.name, unit=COST.unit, description=COST.description)
 
     @staticmethod
@@ -160,9 +172,11 @@ class GenAIMetrics:
         cost: float | None,
         error_type: str | None = None,
         first_chunk: float | None = None,
+        chunk_gaps: list[float] | None = None,
     ) -> None:
         """Record one call: its tokens (None: not reported), duration, cost and, for a
-        streamed call, the time to its first chunk; ``error_type`` for a failed one."""
+        streamed call, the time to its first chunk and between each output chunk after it;
+        ``error_type`` for a failed one."""
         if input_tokens is not None:
             self.tokens.record(input_tokens, {**attributes, TOKEN_TYPE: INPUT})
         if output_tokens is not None:
@@ -172,6 +186,8 @@ class GenAIMetrics:
             self.duration.record(duration, timed)
         if first_chunk is not None:
             self.first_chunk.record(first_chunk, attributes)
+        for gap in chunk_gaps or ():
+            self.per_chunk.record(gap, attributes)
         if cost:
             self.cost.add(cost, attributes)
 

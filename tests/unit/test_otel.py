@@ -3,6 +3,8 @@ real OpenTelemetry SDK's in-memory reader."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -95,6 +97,28 @@ def test_a_stream_records_its_time_to_first_chunk(reader, observer):
         list(call.stream(events))
     (first,) = points(reader)["gen_ai.client.operation.time_to_first_chunk"]
     assert first.count == 1 and first.sum >= 0
+
+
+def test_a_stream_records_the_time_between_each_output_chunk_after_the_first(reader, observer):
+    def chunks():
+        for pause in (0.0, 0.03, 0.06):
+            time.sleep(pause)
+            yield {"choices": [{"delta": {"content": "word"}}]}
+        yield {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}}
+
+    with observer.call("a", "gpt-4o", "openai") as call:
+        list(call.stream(chunks()))
+    (gaps,) = points(reader)["gen_ai.client.operation.time_per_output_chunk"]
+    assert gaps.count == 2  # three output chunks; the usage chunk carries no output
+    assert 0.09 <= gaps.sum < 0.5
+    assert gaps.explicit_bounds[0] == 0.01
+
+
+def test_without_otel_a_stream_keeps_no_chunk_times():
+    observer = LLMObserver(LLMMetrics(registry=CollectorRegistry()))
+    with observer.call("a", "gpt-4o", "openai") as call:
+        list(call.stream([{"choices": [{"delta": {"content": "x"}}]}] * 3))
+    assert call._chunk_gaps is None
 
 
 def test_enable_otel_reaches_observers_made_before(reader):
