@@ -24,6 +24,8 @@ from llmobs.enforcement import GLOBAL_NAME, Scope
 from llmobs.errors import Reason
 from llmobs.periods import Period
 from llmobs.schema import (
+    AGENT_RUN_COST,
+    AGENT_RUN_STEPS,
     BUDGET_LABELS,
     BUDGET_LIMIT,
     BUDGET_REFUSALS,
@@ -513,6 +515,38 @@ def _counted(
     return instances
 
 
+def _runaway(
+    spec: MetricSpec, bound: Callable[[Config], float | None], what: str, unit: str
+) -> Callable[[Config], list[Instance]]:
+    """Agent runs that ended past ``bound`` of ``spec`` (a histogram of one value per run) in
+    the last hour, by agent."""
+
+    def instances(config: Config) -> list[Instance]:
+        limit = bound(config)
+        if limit is None:
+            return []
+        return [
+            Instance(
+                expr=q.compare(q.runs_above(spec, limit, RUNAWAY_WINDOW), ">", 0),
+                summary=f"Agent runs of {{{{ $labels.agent_id }}}} ran past {limit:g} {unit}",
+                description=f"Runs of agent {{{{ $labels.agent_id }}}} ended in the last "
+                f"{RUNAWAY_WINDOW} with {what} above {limit:g} {unit}: a loop that does not "
+                "stop, or a task far larger than planned.",
+                scenario=Scenario(
+                    "runaway",
+                    spec,
+                    (("agent_id", TEST_SERIES["agent_id"]),),
+                    (("agent_id", TEST_SERIES["agent_id"]),),
+                    limit,
+                ),
+            )
+        ]
+
+    return instances
+
+
+#: How far back a runaway run keeps its alert firing.
+RUNAWAY_WINDOW = "1h"
 #: The rule group of each kind of alert that notifications are routed by.
 KIND_GROUPS = {kind: f"llm-{kind}" for kind in ROUTE_KINDS}
 BUDGET, SLO, TELEMETRY = KIND_GROUPS.values()
@@ -592,6 +626,20 @@ CATALOGUE: tuple[AlertEntry, ...] = (
     AlertEntry("LLMErrorBudgetBurnSlow", SLO, "warning", "15m", _burn(TICKET_BURNS, "slowly")),
     AlertEntry("LLMRateLimitHeadroomLow", SLO, "warning", "5m", _headroom),
     AlertEntry("LLMCacheHitRateLow", SLO, "info", "30m", _cache),
+    AlertEntry(
+        "LLMAgentRunCostHigh",
+        BUDGET,
+        "warning",
+        "0m",
+        _runaway(AGENT_RUN_COST, lambda c: c.runs.max_cost_usd, "a cost", "USD"),
+    ),
+    AlertEntry(
+        "LLMAgentRunStepsHigh",
+        SLO,
+        "warning",
+        "0m",
+        _runaway(AGENT_RUN_STEPS, lambda c: c.runs.max_steps, "a number of steps", "steps"),
+    ),
     AlertEntry("LLMMetricsDown", TELEMETRY, "critical", "5m", _down),
     AlertEntry(
         "LLMUnpricedRequests",

@@ -526,6 +526,15 @@ def quantile(q: float, buckets: Expr) -> Expr:
     return buckets.then(f"histogram_quantile({q:g}, {buckets})")
 
 
+def runs_above(spec: MetricSpec, bound: float, window: str) -> Expr:
+    """By agent, how many observations of histogram ``spec`` (one per agent run) over
+    ``window`` were above ``bound``, a bucket bound: all of them less those in its bucket."""
+    within = selector(f"{spec.name}_bucket", [("le", "=", bucket_label(bound))])
+    every = raw_increase(Series(spec, "_count"), window, ("agent_id",))
+    inside = aggregate("sum", f"increase({within}[{window}])", ("agent_id",))
+    return Expr(f"{every}\n-\n{inside}")
+
+
 def exemplar_probe(series: Series) -> Expr:
     """The raw ``series`` the dashboard variables select, evaluated at the epoch: the query
     reads no sample and draws nothing, while Grafana's exemplar query of the same expression

@@ -93,6 +93,12 @@ DASHBOARD = {
     "uid": "its fixed uid (its URL is /d/<uid>)",
     "refresh": "how often it refreshes (at most 1d)",
 }
+RUNS = {
+    "max_cost_usd": "an agent run costing more alerts (LLMAgentRunCostHigh); a bound of "
+    "llm_agent_run_cost_usd's buckets, or null for no alert",
+    "max_steps": "an agent run taking more steps alerts (LLMAgentRunStepsHigh); a bound of "
+    "llm_agent_run_steps' buckets, or null for no alert",
+}
 PRICES = {
     "update_url": "where `obsgen prices update` fetches genai-prices' data file (default: "
     "genai-prices' published file)",

@@ -9,7 +9,12 @@ from typing import Any
 
 from llmobs import otel
 from llmobs.configfile import Document, read_document, read_runtime, read_top
-from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
+from llmobs.schema import (
+    DURATION_BUCKETS,
+    FIRST_TOKEN_BUCKETS,
+    RUN_COST_BUCKETS,
+    RUN_COUNT_BUCKETS,
+)
 
 from . import keys
 from . import validation as check
@@ -32,6 +37,7 @@ from .model import (
     Prices,
     PrometheusSettings,
     RemoteWrite,
+    Runs,
     Scrape,
     Store,
     Topology,
@@ -311,6 +317,19 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
     )
 
 
+def _runs(r: Reader, data: Any, path: tuple) -> Runs:
+    section = r.mapping(data, path, keys.RUNS)
+    default = Runs()
+    return Runs(
+        max_cost_usd=r.value(
+            section, path, "max_cost_usd", _bucket_bound(RUN_COST_BUCKETS), default.max_cost_usd
+        ),
+        max_steps=r.value(
+            section, path, "max_steps", _bucket_bound(RUN_COUNT_BUCKETS), default.max_steps
+        ),
+    )
+
+
 _MAX_AGE = check.count_between(1, 3650, "days")
 
 
@@ -371,6 +390,7 @@ def parse(data: Any, lines: dict, source: str, reader: Reader | None = None) -> 
         attribution_keys=runtime.attribution_keys,
         labelled_tags=runtime.labelled_tags,
         prices=_prices(r, top.get("prices"), ("prices",)),
+        runs=_runs(r, top.get("runs"), ("runs",)),
         source=source,
         lines=lines,
     )

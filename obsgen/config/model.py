@@ -183,6 +183,14 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """Bounds on one agent run: a run past one is a runaway, and alerts (None: no alert)."""
+
+    max_cost_usd: float | None = 5.0
+    max_steps: float | None = 50.0
+
+
+@dataclass(frozen=True)
 class Prices:
     """Where model prices are fetched from, where they are written, how old they may get."""
 
@@ -283,6 +291,7 @@ class Config:
     #: Tag keys also counted in Prometheus by value.
     labelled_tags: tuple[str, ...] = ()
     prices: Prices = field(default_factory=Prices)
+    runs: Runs = field(default_factory=Runs)
     source: str = DEFAULT_CONFIG
     #: The line of every key in the file, for issues found after reading it.
     lines: dict[tuple[str | int, ...], int] = field(

@@ -523,6 +523,33 @@ def _down_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     return _pair(rule, [(name, f"1x{samples}")], [(name, f"0x{samples}")], 0, 0, labels, horizon)
 
 
+def _runaway_tests(rule: AlertSpec) -> list[dict[str, Any]]:
+    """Runs ending one a minute, each within the bound (quiet) or past it (loud): the count
+    grows, and the bound's bucket with it or not."""
+    labels = dict(rule.scenario.series_labels)
+    spec = _metric(rule.scenario)
+    count = _series(f"{spec.name}_count", labels)
+    within = _series(f"{spec.name}_bucket", {**labels, "le": bucket_label(rule.scenario.threshold)})
+    check_at = 10 + _minutes(rule.duration)
+    samples = check_at + 5
+    expected = [_expected(rule, 0, dict(rule.scenario.alert_labels))]
+    return [
+        _case(
+            f"{rule.name} stays silent while every run ends within its bound",
+            [(count, f"0+1x{samples}"), (within, f"0+1x{samples}")],
+            _silent(rule, check_at),
+        ),
+        _case(
+            f"{rule.name} fires once a run ends past its bound",
+            [(count, f"0+1x{samples}"), (within, f"0+1x5 5x{samples - 5}")],
+            [
+                *_silent(rule, 4),
+                {"eval_time": f"{check_at}m", "alertname": rule.name, "exp_alerts": expected},
+            ],
+        ),
+    ]
+
+
 def _absent_tests(rule: AlertSpec) -> list[dict[str, Any]]:
     """Quiet: the job's target exports its resource (``target_info``); loud: it exports none."""
     labels = dict(rule.scenario.alert_labels)
@@ -731,6 +758,7 @@ SCENARIOS = {
     "headroom": _headroom_tests,
     "target_down": _down_tests,
     "target_absent": _absent_tests,
+    "runaway": _runaway_tests,
     "counted": _counted_tests,
     "stale": _stale_tests,
 }

@@ -14,6 +14,8 @@ from typing import Any
 
 from llmobs.schema import (
     ACTIVE_REQUESTS,
+    AGENT_RUN_COST,
+    AGENT_RUNS,
     ATTRIBUTED_SPEND,
     BUDGET_REFUSALS,
     BUILD_INFO,
@@ -32,6 +34,8 @@ from llmobs.schema import (
     TAG_COST,
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
+    TOOL_CALLS,
+    TOOL_DURATION,
     UNPRICED_REQUESTS,
     USAGE_MISSING,
     MetricSpec,
@@ -62,6 +66,8 @@ STREAMING_ROW = "Streaming"
 #: The row of what calls ask for (chat, embeddings, images, audio), and the spend of the
 #: attribution tags the cost tracker labels.
 OPERATIONS_ROW = "Operations and Tags"
+#: The row of agent runs and their tool calls.
+AGENTS_ROW = "Agent Runs and Tools"
 #: The row of the SLOs' error budgets.
 ERROR_BUDGETS_ROW = "Error budgets"
 #: The window of the burn-rate panel: the fast page's long window.
@@ -600,7 +606,70 @@ def drafts(config: Config) -> tuple[PanelDraft, ...]:
             (Step(BLUE, None),),
             minimum=0,
         ),
-        *_error_budget_rows(config, 80),
+        *_agent_rows(80),
+        *_error_budget_rows(config, 89),
+    )
+
+
+def _per_run(p: float) -> Callable[[Reader], Expr]:
+    return lambda r: q.quantile(p, r.rate(Series(AGENT_RUN_COST, "_bucket"), ("agent_id", "le")))
+
+
+def _tool_error_share(reader: Reader) -> Expr:
+    failed = Series(TOOL_CALLS, matchers=(("status", "=", "error"),))
+    return q.share(reader.rate(failed, ("tool",)), reader.rate(Series(TOOL_CALLS), ("tool",)))
+
+
+def _slowest_tools(reader: Reader) -> Expr:
+    return q.quantile(0.95, reader.window(Series(TOOL_DURATION, "_bucket"), "1h", ("tool", "le")))
+
+
+def _agent_rows(y: int) -> tuple[PanelDraft, ...]:
+    """Agent runs (``llmobs.agent_run``): how they end, what each costs, and their tools."""
+    return (
+        _row(AGENTS_ROW, y),
+        _rate_panel(
+            "Agent Runs by Outcome",
+            "Agent runs ended per second: completed, failed (an exception left the run), "
+            "refused (a budget or the run's own cap refused one of its calls).",
+            Series(AGENT_RUNS),
+            ("outcome",),
+            "{{outcome}}",
+            Grid(0, y + 1, 6, 8),
+        ),
+        _draft(
+            "Cost per Run",
+            "timeseries",
+            USD,
+            "p50 and p95 of what one agent run's LLM calls cost, by agent, over runs ended "
+            "in the last 5 minutes.",
+            (
+                Target(_per_run(0.5), "p50 {{agent_id}}"),
+                Target(_per_run(0.95), "p95 {{agent_id}}"),
+            ),
+            Grid(6, y + 1, 6, 8),
+            minimum=0,
+        ),
+        _draft(
+            "Tool Error Rate",
+            "timeseries",
+            PERCENT,
+            "Share of each tool's calls that failed (raised inside run.tool()).",
+            (Target(_tool_error_share, "{{tool}}"),),
+            Grid(12, y + 1, 6, 8),
+            minimum=0,
+            maximum=1,
+        ),
+        _draft(
+            "Slowest Tools",
+            "bargauge",
+            SECONDS,
+            "p95 of each tool's call duration over the last hour, failed calls included.",
+            (Target(_slowest_tools, "{{tool}}", True),),
+            Grid(18, y + 1, 6, 8),
+            (Step(BLUE, None),),
+            minimum=0,
+        ),
     )
 
 

@@ -24,11 +24,13 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry
 
 from llmobs import (
+    AgentRun,
     BudgetExceededError,
     CostTracker,
     LLMCostCalculator,
     LLMMetrics,
     LLMObserver,
+    agent_run,
     make_wsgi_app,
 )
 from llmobs.observer import LLMCall
@@ -39,9 +41,11 @@ from .demo_workload import (
     ERROR_TYPES,
     TENANTS,
     Call,
+    ToolUse,
     Workload,
     customer,
     feature,
+    tool_use,
 )
 
 BURST_SECONDS = 60.0
@@ -159,7 +163,8 @@ class Demo:
             call.provider, call.model, "requests", RATE_LIMIT_REQUESTS - used, RATE_LIMIT_REQUESTS
         )
 
-    def _record(self, call: Call) -> None:
+    def _record(self, call: Call, tool: ToolUse | None = None) -> None:
+        """One agent run: a step that may call ``tool``, then makes ``call``."""
         self._attempts(call)
         if call.buggy:  # a client bug: llmobs rejects and counts it, the service carries on
             self.metrics.record_request(
@@ -167,13 +172,22 @@ class Demo:
             )
         capped = _capped_session(call.agent_id)
         prompt, most = (call.prompt_tokens, SESSION_MAX_TOKENS) if capped else (0, None)
-        session = (
-            self.tracker.run(call.agent_id, max_usd=SESSION_CAP_USD)
-            if capped
-            else contextlib.nullcontext()
-        )
+        cap = SESSION_CAP_USD if capped else None
+        with agent_run(call.agent_id, max_usd=cap, metrics=self.metrics) as run:
+            run.step()
+            if tool is not None:
+                self._use(run, tool)
+            self._call(call, prompt, most)
+
+    def _use(self, run: AgentRun, tool: ToolUse) -> None:
+        """Call ``tool``; a failed one is left out of the answer, as agents do."""
+        with contextlib.suppress(ToolFailed), run.tool(tool.name):
+            time.sleep(min(tool.seconds * self.time_scale, 1.0))
+            if tool.fails:
+                raise ToolFailed(tool.name)
+
+    def _call(self, call: Call, prompt: int, most: int | None) -> None:
         with (
-            session,
             self.observer.call(
                 call.agent_id,
                 call.model,
@@ -217,6 +231,7 @@ class Demo:
         # Tags from generators of their own: the calls drawn stay what they were.
         customers = random.Random(self.seed * 1000 + index + 500)
         features = random.Random(self.seed * 1000 + index + 700)
+        tools = random.Random(self.seed * 1000 + index + 900)
         while not self.stopped.is_set():
             if self.paused.is_set():
                 self.stopped.wait(0.05)
@@ -227,7 +242,7 @@ class Demo:
                 self.workload.draw(rng), customer=customer(customers), feature=feature(features)
             )
             with contextlib.suppress(ProviderError, BudgetExceededError):
-                self._record(call)
+                self._record(call, tool_use(tools))
             self.totals.add(failed=call.error_type is not None)
 
     def _caches(self) -> None:
@@ -310,6 +325,10 @@ def _capped_session(agent_id: str) -> bool:
 
 class ProviderError(RuntimeError):
     """A simulated provider failure."""
+
+
+class ToolFailed(RuntimeError):
+    """A simulated tool failure."""
 
 
 #: One exception class per error type, named after it: llmobs records the class name.

@@ -123,6 +123,30 @@ def feature(rng: random.Random) -> str:
     return str(_pick(rng, list(FEATURES), list(FEATURES.values())))
 
 
+#: The tools the demo's agents call, by their share of the runs that call one.
+TOOLS = {"web_search": 4, "database": 3, "calculator": 1}
+#: Of the runs, the share that calls a tool; of the tool calls, the share that fail.
+TOOL_SHARE, TOOL_FAILURE_SHARE = 0.6, 0.08
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """A tool an agent run calls before its LLM call: which, how long it takes, whether it
+    fails (the agent carries on without its answer)."""
+
+    name: str
+    seconds: float
+    fails: bool
+
+
+def tool_use(rng: random.Random) -> ToolUse | None:
+    """The tool a run calls, if it calls one."""
+    if rng.random() >= TOOL_SHARE:
+        return None
+    name = str(_pick(rng, list(TOOLS), list(TOOLS.values())))
+    return ToolUse(name, _lognormal(rng, 0.2, 0.8), rng.random() < TOOL_FAILURE_SHARE)
+
+
 @dataclass
 class Workload:
     """Draws calls; ``error_share`` and ``spend_factor`` change during a burst or a spike."""

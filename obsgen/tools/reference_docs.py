@@ -57,6 +57,8 @@ EVERY_SECTION: dict[str, Any] = {
         "routes": {},
     },
     "kubernetes": {},
+    "prices": {},
+    "runs": {},
 }
 
 

@@ -12,6 +12,7 @@ from importlib.metadata import version as _version
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .agent_runs import AgentRun, agent_run, current_agent_run
 from .attribution import attribute, request_tags
 from .cost import CostTracker, get_cost_tracker
 from .cost_reports import CostEntry
@@ -46,6 +47,7 @@ __all__ = [
     "CONTENT_TYPE_LATEST",
     "METRICS",
     "ActiveRequest",
+    "AgentRun",
     "Budget",
     "BudgetExceededError",
     "BudgetUnavailableError",
@@ -71,7 +73,9 @@ __all__ = [
     "TokenType",
     "TokenUsage",
     "agent",
+    "agent_run",
     "attribute",
+    "current_agent_run",
     "disable_otel",
     "enable_otel",
     "extract_usage",

@@ -17,6 +17,8 @@ from .errors import InvalidRecordError, Reason, Rejections
 from .exposition import exposition_registry
 from .labels import LabelGuard, clean_label_value
 from .schema import (
+    AGENT_RUN_DURATION,
+    AGENT_RUNS,
     BUILD_INFO,
     CHAT,
     COST_DROP_REASONS,
@@ -30,12 +32,15 @@ from .schema import (
     RATE_LIMIT_REMAINING,
     RETRIES,
     TIME_TO_FIRST_TOKEN,
+    TOOL_CALLS,
     USAGE_MISSING,
     USAGE_MISSING_REASONS,
     MetricSpec,
+    RunOutcome,
 )
 from .series import (
     ActiveSeries,
+    AgentRunSeries,
     CacheSizeSeries,
     ErrorSeries,
     FailedAttemptSeries,
@@ -43,9 +48,11 @@ from .series import (
     RefusalSeries,
     RequestSeries,
     RetrySeries,
+    RunOutcomeSeries,
     SeriesCache,
     StreamSeries,
     TagSeries,
+    ToolSeries,
     UnpricedSeries,
     UsageMissingSeries,
     overflow_children,
@@ -53,6 +60,8 @@ from .series import (
 from .shared_labels import shared_admissions
 
 ERROR_STATUS = "error"
+SUCCESS_STATUS = "success"
+_OUTCOMES = tuple(outcome.value for outcome in RunOutcome)
 VERSION_ENV = "LLMOBS_SERVICE_VERSION"
 F = TypeVar("F", bound=Callable[..., bool])
 S = TypeVar("S")
@@ -167,6 +176,13 @@ class LLMMetrics:
             self._binder(FailedAttemptSeries, FAILED_ATTEMPTS), max_cached_label_sets
         )
         self._tags = SeriesCache(self._bind_tag, max_cached_label_sets)
+        self._runs = SeriesCache(
+            self._binder(AgentRunSeries, AGENT_RUN_DURATION), max_cached_label_sets
+        )
+        self._run_outcomes = SeriesCache(
+            self._binder(RunOutcomeSeries, AGENT_RUNS), max_cached_label_sets
+        )
+        self._tools = SeriesCache(self._binder(ToolSeries, TOOL_CALLS), max_cached_label_sets)
         self._rate_limits = SeriesCache(
             self._binder(RateLimitSeries, RATE_LIMIT_REMAINING), max_cached_label_sets
         )
@@ -438,6 +454,42 @@ class LLMMetrics:
         first = values.duration_seconds(time_to_first_token)
         pace = values.optional_duration(time_per_output_token)
         self._streams.get((agent_id, model, provider)).record(first, pace, exemplars.current())
+        return True
+
+    @_never_raises
+    def record_agent_run(
+        self,
+        agent_id: str,
+        outcome: str,
+        duration_seconds: float,
+        *,
+        cost: float = 0.0,
+        steps: int = 0,
+        llm_calls: int = 0,
+        tokens: int = 0,
+    ) -> bool:
+        """Record one ended agent run: how it ended (``completed``, ``failed``, ``refused``),
+        how long it took, what its LLM calls cost in USD, its steps, LLM calls and tokens."""
+        if outcome not in _OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(_OUTCOMES)}, got {outcome!r}")
+        duration = values.duration_seconds(duration_seconds)
+        usd = values.optional_cost(cost) or 0.0
+        taken = values.token_count(steps, "steps")
+        calls = values.token_count(llm_calls, "llm_calls")
+        used = values.token_count(tokens, "tokens")
+        series = self._runs.get((agent_id,))
+        self._run_outcomes.get((agent_id, outcome)).record()
+        series.record(duration, usd, taken, calls, used, exemplars.current())
+        return True
+
+    @_never_raises
+    def record_tool_call(
+        self, agent_id: str, tool: str, duration_seconds: float, *, failed: bool = False
+    ) -> bool:
+        """Record one tool call of an agent: how long it took, and whether it failed."""
+        duration = values.duration_seconds(duration_seconds)
+        status = ERROR_STATUS if failed else SUCCESS_STATUS
+        self._tools.get((agent_id, tool, status)).record(duration, exemplars.current())
         return True
 
     @_never_raises

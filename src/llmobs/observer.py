@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import values
+from .agent_runs import current_agent_run
 from .attribution import clean_tags, uncounted
 from .cost import CostTracker
 from .enforcement import BudgetExceededError, Reservation
@@ -438,6 +439,7 @@ class LLMObserver:
         """Record a finished call; never raises unless the metrics are strict."""
         try:
             self._finish(call, duration, error)
+            self._count_in_run(call)
         except InvalidRecordError as rejected:
             self.metrics.count_rejection(rejected)
         except Exception as exc:
@@ -445,6 +447,16 @@ class LLMObserver:
         finally:
             if call._reservation is not None and self.tracker is not None:
                 self.tracker.release(call._reservation)  # not settled: nothing was recorded
+
+    @staticmethod
+    def _count_in_run(call: LLMCall) -> None:
+        """Count a recorded call, its tokens and cost, to the agent run it is made in."""
+        run = current_agent_run()
+        if run is None or call.rejected:
+            return
+        usage = call.usage
+        tokens = 0 if usage is None else usage.prompt_tokens + usage.completion_tokens
+        run.count_call(tokens, call.cost)
 
     def _finish(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
         """Record the call whole or not at all: everything is checked before anything counts,

@@ -48,6 +48,9 @@ REQUEST_MODEL = "gen_ai.request.model"
 TOKEN_TYPE = "gen_ai.token.type"
 ERROR_TYPE = "error.type"
 AGENT_NAME = "gen_ai.agent.name"
+TOOL_NAME = "gen_ai.tool.name"
+#: The conventions' operation names of an agent run and of a tool call.
+INVOKE_AGENT, EXECUTE_TOOL = "invoke_agent", "execute_tool"
 USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 #: A call's cost on its span: no convention names cost yet.
@@ -81,6 +84,14 @@ TIME_PER_OUTPUT_CHUNK = Instrument(
     "s",
     "Time per output chunk, recorded for each chunk received after the first one.",
 )
+INVOKE_AGENT_DURATION = Instrument("gen_ai.invoke_agent.duration", "s", "GenAI agent run duration.")
+INFERENCE_CALLS = Instrument(
+    "gen_ai.invoke_agent.inference_calls", "{call}", "Model calls in one agent invocation."
+)
+TOOL_CALL_COUNT = Instrument(
+    "gen_ai.invoke_agent.tool_calls", "{call}", "Tool calls in one agent invocation."
+)
+EXECUTE_TOOL_DURATION = Instrument("gen_ai.execute_tool.duration", "s", "Tool execution duration.")
 COST = Instrument(
     "llmobs.gen_ai.client.cost",
     "USD",
@@ -91,6 +102,8 @@ COST = Instrument(
 CHUNK_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 )  # fmt: skip
+#: Model or tool calls in one agent run.
+COUNT_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 #: llmobs's provider names (and their aliases) by the conventions' well-known values.
 PROVIDER_NAMES: Mapping[str, str] = {
     "google": "gcp.gemini",
@@ -151,6 +164,10 @@ class GenAIMetrics:
         self.first_chunk = _histogram(meter, TIME_TO_FIRST_CHUNK, DURATION_BUCKETS)
         self.per_chunk = _histogram(meter, TIME_PER_OUTPUT_CHUNK, CHUNK_BUCKETS)
         self.cost = meter.create_counter(COST.name, unit=COST.unit, description=COST.description)
+        self.run_duration = _histogram(meter, INVOKE_AGENT_DURATION, DURATION_BUCKETS)
+        self.run_calls = _histogram(meter, INFERENCE_CALLS, COUNT_BUCKETS)
+        self.run_tools = _histogram(meter, TOOL_CALL_COUNT, COUNT_BUCKETS)
+        self.tool_duration = _histogram(meter, EXECUTE_TOOL_DURATION, DURATION_BUCKETS)
 
     @staticmethod
     def attributes(model: str, provider: str, operation: str) -> dict[str, str]:
@@ -192,6 +209,20 @@ class GenAIMetrics:
             self.cost.add(cost, attributes)
 
 
+def record_run(
+    instruments: GenAIMetrics, attributes: dict[str, str], duration: float, calls: int, tools: int
+) -> None:
+    """Record one agent run: its duration, its model calls and its tool calls."""
+    instruments.run_duration.record(duration, attributes)
+    instruments.run_calls.record(calls, attributes)
+    instruments.run_tools.record(tools, attributes)
+
+
+def record_tool(instruments: GenAIMetrics, attributes: dict[str, str], duration: float) -> None:
+    """Record one tool call's duration."""
+    instruments.tool_duration.record(duration, attributes)
+
+
 class GenAISpans:
     """GenAI client spans, one per observed call, as the conventions name them: ``{operation}
     {model}``, kind CLIENT, the metrics' attributes plus ``gen_ai.agent.name`` (the agent id),
@@ -229,6 +260,12 @@ class GenAISpans:
             start_time=started,
         )
 
+    def start_internal(self, name: str, attributes: dict[str, str]) -> Any:
+        """An agent run's or a tool call's span (kind INTERNAL: it runs in this process)."""
+        return self.tracer.start_span(
+            name, kind=self._trace.SpanKind.INTERNAL, attributes=attributes
+        )
+
     def make_current(self, span: Any) -> Any:
         """Make ``span`` the current span; the token that ``restore`` takes."""
         return self._context.attach(self._trace.set_span_in_context(span))
@@ -257,6 +294,18 @@ class GenAISpans:
             span.set_attribute(ERROR_TYPE, error_type)
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error_type))
         span.end()
+
+
+def agent_attributes(agent: str, error_type: str | None = None) -> dict[str, str]:
+    """The attributes of an agent run (``invoke_agent``)."""
+    attributes = {OPERATION_NAME: INVOKE_AGENT, AGENT_NAME: agent}
+    return attributes if error_type is None else {**attributes, ERROR_TYPE: error_type}
+
+
+def tool_attributes(agent: str, tool: str, error_type: str | None = None) -> dict[str, str]:
+    """The attributes of a tool call (``execute_tool``)."""
+    attributes = {OPERATION_NAME: EXECUTE_TOOL, AGENT_NAME: agent, TOOL_NAME: tool}
+    return attributes if error_type is None else {**attributes, ERROR_TYPE: error_type}
 
 
 _ENABLED: GenAIMetrics | None = None

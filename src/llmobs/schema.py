@@ -174,6 +174,74 @@ TIME_PER_OUTPUT_TOKEN = _call_histogram(
     "agent, model and provider.",
     TOKEN_PACE_BUCKETS,
 )
+#: How long an agent run takes: from a second to an hour.
+RUN_DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+#: What one agent run costs in USD: from a tenth of a cent to a hundred dollars.
+RUN_COST_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 100.0)
+#: Steps, LLM calls or tool calls in one run.
+RUN_COUNT_BUCKETS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
+#: Tokens one run used.
+RUN_TOKEN_BUCKETS = (1e3, 5e3, 1e4, 5e4, 1e5, 5e5, 1e6, 5e6, 1e7)
+#: How long a tool call takes: from a millisecond to five minutes.
+TOOL_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 300.0)
+
+
+class RunOutcome(str, Enum):
+    """How an agent run ended (the ``outcome`` label)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    #: A budget or the run's own cap refused one of its calls.
+    REFUSED = "refused"
+
+
+def _run_histogram(name: str, help: str, unit: str, buckets: tuple[float, ...]) -> MetricSpec:
+    """A histogram with one observation per agent run, by agent."""
+    return MetricSpec(name, MetricKind.HISTOGRAM, ("agent_id",), help, unit, buckets=buckets)
+
+
+AGENT_RUNS = MetricSpec(
+    name="llm_agent_runs_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "outcome"),
+    help="Agent runs ended, by agent and outcome (completed, failed, refused).",
+    unit="runs",
+)
+AGENT_RUN_DURATION = _run_histogram(
+    "llm_agent_run_duration_seconds", "Seconds each agent run took, by agent.", "seconds",
+    RUN_DURATION_BUCKETS,
+)  # fmt: skip
+AGENT_RUN_COST = _run_histogram(
+    "llm_agent_run_cost_usd", "USD the LLM calls of each agent run cost, by agent.", "USD",
+    RUN_COST_BUCKETS,
+)  # fmt: skip
+AGENT_RUN_STEPS = _run_histogram(
+    "llm_agent_run_steps", "Steps each agent run took (its loop's turns), by agent.", "steps",
+    RUN_COUNT_BUCKETS,
+)  # fmt: skip
+AGENT_RUN_CALLS = _run_histogram(
+    "llm_agent_run_llm_calls", "LLM calls each agent run made, by agent.", "calls",
+    RUN_COUNT_BUCKETS,
+)  # fmt: skip
+AGENT_RUN_TOKENS = _run_histogram(
+    "llm_agent_run_tokens", "Prompt and completion tokens each agent run used, by agent.",
+    "tokens", RUN_TOKEN_BUCKETS,
+)  # fmt: skip
+TOOL_CALLS = MetricSpec(
+    name="llm_tool_calls_total",
+    kind=MetricKind.COUNTER,
+    labels=("agent_id", "tool", "status"),
+    help="Tool calls of agent runs, by agent, tool and status (success, error).",
+    unit="calls",
+)
+TOOL_DURATION = MetricSpec(
+    name="llm_tool_duration_seconds",
+    kind=MetricKind.HISTOGRAM,
+    labels=("agent_id", "tool"),
+    help="Seconds each tool call took, failed or not, by agent and tool.",
+    unit="seconds",
+    buckets=TOOL_DURATION_BUCKETS,
+)
 ACTIVE_REQUESTS = MetricSpec(
     name="llm_active_requests",
     kind=MetricKind.GAUGE,
@@ -404,11 +472,22 @@ STREAM_METRICS: tuple[MetricSpec, ...] = (
     TIME_TO_FIRST_TOKEN,
     TIME_PER_OUTPUT_TOKEN,
 )
+#: Agent runs (duration, cost, steps, LLM calls and tokens of each, outcome) and their tools.
+AGENT_METRICS: tuple[MetricSpec, ...] = (
+    AGENT_RUNS,
+    AGENT_RUN_DURATION,
+    AGENT_RUN_COST,
+    AGENT_RUN_STEPS,
+    AGENT_RUN_CALLS,
+    AGENT_RUN_TOKENS,
+    TOOL_CALLS,
+    TOOL_DURATION,
+)
 #: Calls and spend by labelled attribution tag.
 TAG_METRICS: tuple[MetricSpec, ...] = (TAG_REQUESTS, TAG_COST)
 #: The metrics ``LLMMetrics`` records.
 RECORDED_METRICS: tuple[MetricSpec, ...] = (
-    CORE_METRICS + STREAM_METRICS + ATTEMPT_METRICS + TAG_METRICS + SELF_METRICS
+    CORE_METRICS + STREAM_METRICS + ATTEMPT_METRICS + AGENT_METRICS + TAG_METRICS + SELF_METRICS
 )
 BUDGET_METRICS: tuple[MetricSpec, ...] = (
     BUDGET_LIMIT,
@@ -444,6 +523,8 @@ DEFAULT_LABEL_LIMITS: dict[str, int] = {
     "status": 20,
     "error_type": 100,
     "tenant": 1000,
+    "tool": 100,
+    "outcome": 10,
 }
 DEFAULT_LABEL_LIMIT = 100
 

@@ -11,6 +11,12 @@ from .errors import InvalidRecordError, Reason
 from .exemplars import Exemplar
 from .schema import (
     ACTIVE_REQUESTS,
+    AGENT_RUN_CALLS,
+    AGENT_RUN_COST,
+    AGENT_RUN_DURATION,
+    AGENT_RUN_STEPS,
+    AGENT_RUN_TOKENS,
+    AGENT_RUNS,
     BUDGET_REFUSALS,
     CACHE_HITS,
     CACHE_MISSES,
@@ -29,6 +35,8 @@ from .schema import (
     TIME_PER_OUTPUT_TOKEN,
     TIME_TO_FIRST_TOKEN,
     TOKENS,
+    TOOL_CALLS,
+    TOOL_DURATION,
     UNPRICED_REQUESTS,
     USAGE_MISSING,
     TokenType,
@@ -352,3 +360,61 @@ class CacheSizeSeries(_GaugeSeries):
 
     __slots__ = ()
     metric = CACHE_SIZE.name
+
+
+class AgentRunSeries:
+    """What one agent's runs took: duration, cost, steps, LLM calls and tokens of each."""
+
+    __slots__ = ("calls", "cost", "duration", "overflows", "steps", "tokens")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        self.duration = collectors[AGENT_RUN_DURATION.name].labels(*values)
+        self.cost = collectors[AGENT_RUN_COST.name].labels(*values)
+        self.steps = collectors[AGENT_RUN_STEPS.name].labels(*values)
+        self.calls = collectors[AGENT_RUN_CALLS.name].labels(*values)
+        self.tokens = collectors[AGENT_RUN_TOKENS.name].labels(*values)
+        self.overflows = overflows
+
+    def record(
+        self,
+        duration: float,
+        cost: float,
+        steps: int,
+        calls: int,
+        tokens: int,
+        exemplar: Exemplar | None = None,
+    ) -> None:
+        """Observe one run; inputs are already validated."""
+        self.duration.observe(duration, exemplar)
+        self.cost.observe(cost, exemplar)
+        self.steps.observe(steps)
+        self.calls.observe(calls)
+        self.tokens.observe(tokens)
+        for overflow in self.overflows:
+            overflow.inc()
+
+
+class RunOutcomeSeries(_TallySeries):
+    """Runs ended, for one (agent_id, outcome)."""
+
+    __slots__ = ()
+    metric = AGENT_RUNS.name
+
+
+class ToolSeries:
+    """Calls of one tool by one agent with one status, and their durations."""
+
+    __slots__ = ("calls", "duration", "overflows")
+
+    def __init__(self, collectors: Collectors, values: tuple[str, ...], overflows: tuple[Any, ...]):
+        agent_id, tool, status = values
+        self.calls = collectors[TOOL_CALLS.name].labels(agent_id, tool, status)
+        self.duration = collectors[TOOL_DURATION.name].labels(agent_id, tool)
+        self.overflows = overflows
+
+    def record(self, duration: float, exemplar: Exemplar | None = None) -> None:
+        """Count one call and observe its duration; inputs are already validated."""
+        self.calls.inc()
+        self.duration.observe(duration, exemplar)
+        for overflow in self.overflows:
+            overflow.inc()

@@ -198,6 +198,8 @@ def test_exposition_matches_schema():
     metrics.set_rate_limit("openai", "gpt-4", "tokens", remaining=10, total=100)
     metrics.set_build_info("1.2.3")
     metrics.record_tags([("feature", "search")], 0.01)
+    metrics.record_agent_run("a.b", "completed", 3.0, cost=0.1, steps=2, llm_calls=2, tokens=900)
+    metrics.record_tool_call("a.b", "search", 0.2)
     exposed = {
         family.name: family
         for family in text_string_to_metric_families(metrics.get_metrics().decode())

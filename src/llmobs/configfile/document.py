@@ -48,6 +48,7 @@ SECTIONS = {
     "kubernetes": "the prometheus-operator objects `obsgen build kubernetes` renders",
     "attribution": "the tag keys calls may carry besides customer, user, feature, environment",
     "prices": "where `obsgen prices update` fetches model prices, and how old they may get",
+    "runs": "the cost and steps past which an agent run is a runaway, and alerts",
 }
 #: The keys of ``attribution:``.
 ATTRIBUTION_KEYS = {
