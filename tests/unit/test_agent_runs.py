@@ -50,9 +50,12 @@ def test_a_run_counts_its_calls_tokens_cost_steps_and_tools(metrics, observer):
 
 
 def test_a_failing_tool_is_an_error_and_its_exception_reaches_the_agent(metrics):
-    with agent_run("support.bot", metrics=metrics) as run:
-        with pytest.raises(TimeoutError), run.tool("database"):
-            raise TimeoutError
+    with (
+        agent_run("support.bot", metrics=metrics) as run,
+        pytest.raises(TimeoutError),
+        run.tool("database"),
+    ):
+        raise TimeoutError
     assert run.outcome == "completed"  # the agent handled it
     assert sample(metrics.registry, "llm_tool_calls_total", tool="database", status="error") == 1
 
