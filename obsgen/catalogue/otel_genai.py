@@ -28,7 +28,10 @@ from __future__ import annotations
 import re
 
 from llmobs.otel import (
+    EXECUTE_TOOL_DURATION,
+    INFERENCE_CALLS,
     INPUT,
+    INVOKE_AGENT_DURATION,
     OPERATION_DURATION,
     OUTPUT,
     TIME_TO_FIRST_CHUNK,
@@ -36,6 +39,9 @@ from llmobs.otel import (
     Instrument,
 )
 from llmobs.schema import (
+    AGENT_RUN_CALLS,
+    AGENT_RUN_DURATION,
+    AGENT_RUNS,
     ERRORS,
     FAILED_REQUEST_DURATION,
     METRICS,
@@ -43,9 +49,12 @@ from llmobs.schema import (
     REQUESTS,
     TIME_TO_FIRST_TOKEN,
     TOKENS,
+    TOOL_CALLS,
+    TOOL_DURATION,
     MetricKind,
     MetricSpec,
     Operation,
+    RunOutcome,
     TokenType,
 )
 from obsgen.config.model import LLMOBS
@@ -83,6 +92,7 @@ def _llmobs_labels(expr: str) -> str:
         ("provider", "gen_ai_system", "(.+)"),
         ("provider", "gen_ai_provider_name", "(.+)"),
         ("operation", "gen_ai_operation_name", "(.+)"),
+        ("tool", "gen_ai_tool_name", "(.+)"),
     ):
         expr = label_replace(expr, target, "$1", source, regex)
     chat = "|".join(CHAT_OPERATIONS)
@@ -99,13 +109,17 @@ def _histogram(target: MetricSpec, source: str, *matchers: tuple[str, str, str])
     }
 
 
-def _requests(duration: str) -> RecordingRule:
+def _by_outcome(
+    target: MetricSpec, duration: str, label: str, ok: str, failed: str
+) -> RecordingRule:
+    """``target`` counted from ``duration``'s count, ``label`` set to ``failed`` where the
+    operation has an ``error_type`` and to ``ok`` elsewhere."""
     count = duration + "_count"
-    by_status = (
-        label_replace(selector(count, [matcher]), "status", status, "", "")
-        for matcher, status in ((_NO_ERROR, "success"), (_ERROR, "error"))
+    by_outcome = (
+        label_replace(selector(count, [matcher]), label, value, "", "")
+        for matcher, value in ((_NO_ERROR, ok), (_ERROR, failed))
     )
-    return RecordingRule(REQUESTS.name, _llmobs_labels(union(*by_status)))
+    return RecordingRule(target.name, _llmobs_labels(union(*by_outcome)))
 
 
 def _tokens(usage: str) -> RecordingRule:
@@ -118,9 +132,17 @@ def _tokens(usage: str) -> RecordingRule:
 def translation_rules() -> frozenset[RecordingRule]:
     """The rules that record llmobs series from the OTel GenAI series."""
     duration = prometheus_name(OPERATION_DURATION)
+    run = prometheus_name(INVOKE_AGENT_DURATION)
+    tool = prometheus_name(EXECUTE_TOOL_DURATION)
+    completed, failed = RunOutcome.COMPLETED.value, RunOutcome.FAILED.value
     return frozenset(
         {
-            _requests(duration),
+            _by_outcome(REQUESTS, duration, "status", "success", "error"),
+            _by_outcome(AGENT_RUNS, run, "outcome", completed, failed),
+            _by_outcome(TOOL_CALLS, tool, "status", "success", "error"),
+            *_histogram(AGENT_RUN_DURATION, run),
+            *_histogram(AGENT_RUN_CALLS, prometheus_name(INFERENCE_CALLS)),
+            *_histogram(TOOL_DURATION, tool),
             _copied(ERRORS.name, duration + "_count", _ERROR),
             _tokens(prometheus_name(TOKEN_USAGE)),
             *_histogram(REQUEST_DURATION, duration, _NO_ERROR),

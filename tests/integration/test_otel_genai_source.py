@@ -74,18 +74,24 @@ class Setup:
         self.pause.touch()
         time.sleep(1.5)  # the round in flight ends and writes its counts
         counts = json.loads(self.counts.read_text())
+        expected = (counts["success"] + counts["error"], counts["runs"])
         eventually(
-            lambda: self._recorded_requests() == counts["success"] + counts["error"] or None,
-            f"the translated request count never reached the service's {counts}",
+            lambda: self._recorded() == expected or None,
+            f"the translated request and run counts never reached the service's {counts}",
         )
         return counts
 
     def resume(self) -> None:
         self.pause.unlink(missing_ok=True)
 
-    def _recorded_requests(self) -> float:
-        found = self.api.query("sum(llm_requests_total)")
-        return float(found[0]["value"][1]) if found else -1.0
+    def _recorded(self) -> tuple[float, float]:
+        """Requests and agent runs as the translated series count them (-1: none yet)."""
+        found = [
+            self.api.query(f"sum({name})")
+            for name in ("llm_requests_total", "llm_agent_runs_total")
+        ]
+        requests, runs = (float(f[0]["value"][1]) if f else -1.0 for f in found)
+        return requests, runs
 
     def total(self, expr: str) -> float:
         found = self.api.query(expr)
@@ -163,11 +169,45 @@ def test_the_translated_series_hold_what_the_service_did(setup):
         setup.resume()
 
 
+def test_agent_runs_and_tools_translate_by_agent_tool_and_outcome(setup):
+    counts = setup.paused_counts()
+    try:
+        runs = setup.total('sum(llm_agent_runs_total{agent_id="triage", outcome="completed"})')
+        assert runs == counts["runs"]
+        calls = {
+            status: setup.total(
+                f'sum(llm_tool_calls_total{{agent_id="triage", tool="web_search", '
+                f'status="{status}"}})'
+            )
+            for status in ("success", "error")
+        }
+        assert calls == {
+            "success": counts["tools"] - counts["tool_errors"],
+            "error": counts["tool_errors"],
+        }
+        assert setup.total("sum(llm_tool_duration_seconds_count)") == counts["tools"]
+        assert setup.total("sum(llm_agent_run_llm_calls_sum)") == 3 * counts["runs"]
+    finally:
+        setup.resume()
+
+
 def test_only_panels_on_data_the_source_has_are_kept(setup):
     board = dashboard(setup.root)
     titles = {p["title"] for p in board["panels"]}
-    assert {"Total LLM Requests", "Request Latency Distribution", "Token Usage by Model"} <= titles
-    left_out = {"Total Cost 24h", "Cache Hit Rate", "Budget Used", "Active Requests"}
+    assert {
+        "Total LLM Requests",
+        "Request Latency Distribution",
+        "Token Usage by Model",
+        "Tool Error Rate",
+        "Slowest Tools",
+    } <= titles
+    left_out = {
+        "Total Cost 24h",
+        "Cache Hit Rate",
+        "Budget Used",
+        "Active Requests",
+        "Cost per Run",
+    }
     assert not titles & left_out
     for title in left_out:
         assert title in board["description"]
