@@ -85,7 +85,7 @@ class AgentRun:
             finally:
                 seconds = time.perf_counter() - started
                 error_type = None if error is None else str(error_name(error))
-                end(error_type)
+                # Recorded while the tool's span is current: the exemplar names it.
                 self._metrics.record_tool_call(
                     self.agent_id, name, seconds, failed=error is not None
                 )
@@ -93,6 +93,7 @@ class AgentRun:
                 if instruments is not None:
                     attributes = otel.tool_attributes(self.agent_id, name, error_type)
                     otel.record_tool(instruments, attributes, seconds)
+                end(error_type)
 
 
 @contextmanager
@@ -157,8 +158,8 @@ def agent_run(
             seconds = time.perf_counter() - started
             current.outcome = _outcome(error)
             error_type = None if error is None else str(error_name(error))
+            _record(current, seconds, error_type)  # while the run's span is current
             end(error_type, tokens=current.tokens, cost=current.cost)
-            _record(current, seconds, error_type)
 
 
 def _record(current: AgentRun, seconds: float, error_type: str | None) -> None:

@@ -147,3 +147,32 @@ def test_runs_and_tools_in_the_otel_vocabulary(metrics, observer):
     assert tool.attributes["gen_ai.tool.name"] == "calculator"
     assert tool.attributes["error.type"] == "ValueError"
     assert len(points["gen_ai.invoke_agent.duration"]) == 1
+
+
+def test_the_runs_and_tools_exemplars_name_their_own_spans(metrics):
+    trace_sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from prometheus_client.openmetrics.exposition import generate_latest
+
+    exported = InMemorySpanExporter()
+    provider = trace_sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    llmobs.enable_otel(spans=True, tracer_provider=provider)
+    try:
+        with agent_run("support.bot", metrics=metrics) as run, run.tool("search"):
+            pass
+    finally:
+        llmobs.disable_otel()
+    spans = {span.name: f"{span.context.span_id:016x}" for span in exported.get_finished_spans()}
+    lines = generate_latest(metrics.registry).decode().splitlines()
+
+    def span_of(series: str) -> set[str]:
+        return {
+            line.split('span_id="')[1][:16]
+            for line in lines
+            if line.startswith(series) and "#" in line
+        }
+
+    assert span_of("llm_tool_duration_seconds_bucket") == {spans["execute_tool search"]}
+    assert span_of("llm_agent_run_duration_seconds_bucket") == {spans["invoke_agent support.bot"]}
