@@ -62,6 +62,7 @@ def raw_sqlite_same_writes(path: str, calls: int) -> float:
     fifteen rollup rows (its day, week and month; in total and per agent, model, provider and
     team) in one transaction, as the store's own statements run by plain sqlite3."""
     from llmobs.store import SQLiteStore
+    from llmobs.store.sql import ENTRY_COLUMNS
     from llmobs.store.sqlite import _ADD_ROLLUP, _ADD_ROLLUP_TOTALS, _INSERT_ENTRY, _statement
 
     SQLiteStore(path).close()  # the schema
@@ -72,12 +73,25 @@ def raw_sqlite_same_writes(path: str, calls: int) -> float:
     keys = {"agent": "team.a", "model": "gpt-4o", "provider": "openai", "team": "team"}
     dims = [v for p, s in starts.items() for d, k in keys.items() for v in (p, d, s, k, *sums)]
     totals = [v for p, s in starts.items() for v in (p, "", s, "", *sums)]
-    insert_entry = _statement(_INSERT_ENTRY, 13, 1)
+    insert_entry = _statement(_INSERT_ENTRY, len(ENTRY_COLUMNS.split(",")), 1)
     add_dims, add_totals = _statement(_ADD_ROLLUP, 11, 12), _statement(_ADD_ROLLUP_TOTALS, 11, 3)
 
     def write() -> None:
         conn.execute("BEGIN IMMEDIATE")
-        entry = (time.time(), day, *keys.values(), 1000, 200, 400, 0, 1, 1, os.urandom(16))
+        untagged = None
+        entry = (
+            time.time(),
+            day,
+            *keys.values(),
+            1000,
+            200,
+            400,
+            0,
+            1,
+            1,
+            os.urandom(16),
+            untagged,
+        )
         conn.execute(insert_entry, entry).fetchall()
         conn.execute(add_dims, dims)
         conn.execute(add_totals, totals).fetchall()
