@@ -10,12 +10,17 @@ import json
 import os
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 #: Made folders are readable by others (PostgreSQL, run as its own user, reads its data in it).
 FOLDER_MODE = 0o755
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: A child Popen has just returned is still inside execve for a moment: its command line reads
+#: empty until the kernel has set up the new program's arguments.
+_EXEC_RETRIES = 100
+_EXEC_RETRY_SECONDS = 0.01
 
 
 class UnsafeStateError(RuntimeError):
@@ -123,6 +128,11 @@ class ProcessRecord:
     def of(cls, pid: int, ready_url: str = "", url: str = "") -> ProcessRecord | None:
         """The record of the running process ``pid``, None if it is gone already."""
         found = identity(pid)
+        for _ in range(_EXEC_RETRIES):  # caught inside execve: no program name yet
+            if found is None or found[1]:
+                break
+            time.sleep(_EXEC_RETRY_SECONDS)
+            found = identity(pid)
         return None if found is None else cls(pid, *found, ready_url, url)
 
     @classmethod
