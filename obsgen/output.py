@@ -95,6 +95,12 @@ FORMER_STARTERS = {
             }
         ),
     ),
+    paths.DATASOURCE: (
+        "What to do: obsgen generates it from the config now (`dashboard.traces` links "
+        "exemplars to traces); keep other data sources in a file of your own next to it, then "
+        "delete it",
+        frozenset({"0fdfb9d98b225c050f3d1cb7cbacfffacaee7672213d28bb1efe206b20d0c4c7"}),
+    ),
 }
 
 

@@ -11,6 +11,8 @@ ALERT_TESTS = "alerts/tests/llm_alerts_test.yml"
 WEEK_ALERT_TESTS = "alerts/tests/llm_alerts_week_test.yml"
 ALERT_INDEX = "docs/alerts.md"
 ALERTMANAGER = "stack/alertmanager/alertmanager.yml"
+#: Grafana's data source for the dashboards: the local stack's Prometheus.
+DATASOURCE = "stack/grafana/provisioning/datasources/prometheus.yml"
 RUNBOOKS = "docs/runbooks.md"
 ALERT_TEST_FILES = (ALERT_TESTS, WEEK_ALERT_TESTS)
 RULE_FILES = (RECORDING_RULES, ALERT_RULES)
@@ -36,7 +38,7 @@ KUBERNETES_OBJECTS = (
 GRAFANA_DASHBOARDS_PROVIDER = "stack/grafana/provisioning/dashboards/obsgen.yml"
 #: The files of each ``obsgen build`` target.
 TARGETS = {
-    "dashboards": (DASHBOARD, DASHBOARD_README),
+    "dashboards": (DASHBOARD, DASHBOARD_README, DATASOURCE),
     "alerts": (RECORDING_RULES, ALERT_RULES, ALERT_TESTS, WEEK_ALERT_TESTS, ALERT_INDEX, RUNBOOKS),
     "prometheus": (PROMETHEUS,),
     "alertmanager": (ALERTMANAGER,),

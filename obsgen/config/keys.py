@@ -92,6 +92,12 @@ DASHBOARD = {
     "title": "the dashboard's title",
     "uid": "its fixed uid (its URL is /d/<uid>)",
     "refresh": "how often it refreshes (at most 1d)",
+    "traces": "where an exemplar's trace id opens, set on Grafana's Prometheus data source "
+    "(default: nowhere)",
+}
+TRACES = {
+    "datasource_uid": "the uid of a trace data source in the same Grafana (Tempo, Jaeger, Zipkin)",
+    "url": "or an outside page of a trace, ${__value.raw} standing for its id",
 }
 RUNS = {
     "max_cost_usd": "an agent run costing more alerts (LLMAgentRunCostHigh); a bound of "

@@ -41,6 +41,7 @@ from .model import (
     Scrape,
     Store,
     Topology,
+    TraceLink,
     default_runbook_url,
 )
 from .notifications import notifications
@@ -314,7 +315,39 @@ def _dashboard(r: Reader, data: Any, path: tuple) -> Dashboard:
         title=r.value(section, path, "title", check.text, default.title),
         uid=r.value(section, path, "uid", check.identifier, default.uid),
         refresh=r.value(section, path, "refresh", check.bounded_duration("1d"), default.refresh),
+        traces=_traces(r, section.get("traces"), (*path, "traces")),
     )
+
+
+#: What Grafana puts in place of a trace link's URL: the exemplar's trace id.
+TRACE_ID_PLACEHOLDER = "${__value.raw}"
+
+
+def _trace_url(value: Any) -> str:
+    checked = check.secret_free_url("keep the trace store's credentials in Grafana")(value)
+    if TRACE_ID_PLACEHOLDER not in checked:
+        raise ValueError(
+            f"must hold {TRACE_ID_PLACEHOLDER} where the trace id goes, got {check.describe(value)}"
+        )
+    return checked
+
+
+def _traces(r: Reader, data: Any, path: tuple) -> TraceLink | None:
+    if data is None:
+        return None
+    section = r.mapping(data, path, keys.TRACES)
+    link = TraceLink(
+        datasource_uid=r.value(section, path, "datasource_uid", check.identifier, None),
+        url=r.value(section, path, "url", _trace_url, None),
+    )
+    given = [key for key in keys.TRACES if section.get(key) is not None]
+    if isinstance(data, dict) and set(data) <= set(keys.TRACES) and len(given) != 1:
+        r.fail(
+            path,
+            "give one of datasource_uid (a trace data source of the same Grafana) and url, "
+            f"got {' and '.join(given) or 'neither'}",
+        )
+    return link
 
 
 def _runs(r: Reader, data: Any, path: tuple) -> Runs:

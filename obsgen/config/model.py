@@ -174,12 +174,22 @@ class SLO:
 
 
 @dataclass(frozen=True)
+class TraceLink:
+    """Where Grafana opens the trace of an exemplar's ``trace_id``: one of its own data
+    sources (Tempo, Jaeger, Zipkin) by uid, or an outside URL holding ``${__value.raw}``."""
+
+    datasource_uid: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Dashboard:
-    """The generated Grafana dashboard's identity."""
+    """The generated Grafana dashboard's identity, and where its exemplars link."""
 
     title: str = "LLM Usage"
     uid: str = "llm-usage"
     refresh: str = "30s"
+    traces: TraceLink | None = None
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,17 @@ class Annotation:
 
 
 @dataclass(frozen=True)
+class ExemplarLink:
+    """Where Grafana opens the trace of an exemplar: the exemplar label holding the trace id,
+    and a trace data source of the same Grafana (its uid) or an outside URL in which
+    ``${__value.raw}`` stands for the id."""
+
+    label: str
+    datasource_uid: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """The dashboard: identity, panels in layout order, variables, annotations."""
 
@@ -159,6 +170,8 @@ class Dashboard:
     annotations: tuple[Annotation, ...]
     #: The label no series has whose matcher switches a query between its rule and raw branch.
     switch_label: str = ""
+    #: Where the data source links the exemplars' traces; None: nowhere.
+    exemplar_link: ExemplarLink | None = None
 
 
 @dataclass(frozen=True)

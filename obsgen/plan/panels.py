@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from llmobs.exemplars import TRACE_ID_LABEL
 from llmobs.schema import (
     ACTIVE_REQUESTS,
     AGENT_RUN_COST,
@@ -46,10 +47,19 @@ from obsgen.catalogue.alerts import BUDGET_ALERTS
 from obsgen.catalogue.otel_genai import serves
 from obsgen.catalogue.promql import Expr, RawReader, Reader, RecordingRule, RuleReader, Series
 from obsgen.config import Config
-from obsgen.config.model import Objective
+from obsgen.config.model import Objective, TraceLink
 from obsgen.config.validation import duration_seconds
 
-from .model import Annotation, Dashboard, Grid, Panel, Query, Step, Variable
+from .model import (
+    Annotation,
+    Dashboard,
+    ExemplarLink,
+    Grid,
+    Panel,
+    Query,
+    Step,
+    Variable,
+)
 
 GREEN, YELLOW, RED, BLUE = "green", "yellow", "red", "blue"
 USD, PERCENT, SECONDS, REQ_PER_SEC = "currencyUSD", "percentunit", "s", "reqps"
@@ -754,5 +764,12 @@ def dashboard(config: Config) -> tuple[Dashboard, frozenset[RecordingRule]]:
         variables=tuple(variables),
         annotations=annotations,
         switch_label=q.ALL_SELECTED,
+        exemplar_link=_exemplar_link(config.dashboard.traces),
     )
     return board, frozenset(rules)
+
+
+def _exemplar_link(traces: TraceLink | None) -> ExemplarLink | None:
+    if traces is None:
+        return None
+    return ExemplarLink(TRACE_ID_LABEL, traces.datasource_uid, traces.url)

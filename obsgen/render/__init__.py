@@ -17,6 +17,7 @@ from . import (
     central_stack,
     dashboard_readme,
     grafana,
+    grafana_datasource,
     kubernetes,
     prometheus_config,
     rule_files,
@@ -49,11 +50,16 @@ def render_all(plan: Plan) -> dict[str, str]:
         paths.ALERT_INDEX: alert_index.render(plan, paths.RUNBOOKS, paths.ALERT_INDEX),
         paths.RUNBOOKS: MARKDOWN_HEADER + "\n" + plan.runbooks,
         paths.ALERTMANAGER: alertmanager_config.render(plan),
+        paths.DATASOURCE: grafana_datasource.render(
+            plan, grafana_datasource.LOCAL_URL, "the stack's Prometheus"
+        ),
     }
     if plan.servers.topology.central:
         files[paths.SCRAPER] = scraper_config.render(plan)
         files[paths.CENTRAL_COMPOSE] = central_stack.compose(plan)
-        files[paths.CENTRAL_DATASOURCE] = central_stack.datasource(plan)
+        files[paths.CENTRAL_DATASOURCE] = grafana_datasource.render(
+            plan, plan.servers.topology.store.query_url, "the central store (VictoriaMetrics)"
+        )
     if plan.kubernetes is not None:
         rule_texts = [files[path] for path in paths.RULE_FILES]
         files |= kubernetes.render(plan, files[paths.DASHBOARD], rule_texts)

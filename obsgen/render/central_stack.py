@@ -116,24 +116,3 @@ def compose(plan: Plan) -> str:
         "# engine answers (and the same servers as local processes where none does).\n"
     )
     return intro + yaml.safe_dump(document, sort_keys=False, width=100)
-
-
-def datasource(plan: Plan) -> str:
-    """Grafana's data source for the dashboards: the central store, with the uid they use."""
-    document = {
-        "apiVersion": 1,
-        "datasources": [
-            {
-                "name": "Prometheus",
-                "uid": "prometheus",  # as the local stack's (the shipped data source)
-                "type": "prometheus",
-                "access": "proxy",
-                "url": plan.servers.topology.store.query_url,
-                "isDefault": True,
-                "editable": False,
-                "jsonData": {"timeInterval": plan.prometheus.scrape.interval},
-            }
-        ],
-    }
-    intro = f"{plan.header}\n# The dashboards' data source: the central store (VictoriaMetrics).\n"
-    return intro + yaml.safe_dump(document, sort_keys=False)

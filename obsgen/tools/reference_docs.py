@@ -43,7 +43,7 @@ EVERY_SECTION: dict[str, Any] = {
     "slo": {},
     "teams": {},
     "attribution": {},
-    "dashboard": {},
+    "dashboard": {"traces": {"datasource_uid": "tempo"}},
     "alerts": {"for": {}},
     "notifications": {
         "receivers": {

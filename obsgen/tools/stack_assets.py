@@ -21,10 +21,7 @@ from obsgen import paths
 #: output folder: the Docker stack's, and Grafana's (locally or in Docker).
 SHIPPED = {
     "docker": ("stack/docker-compose.yml", "stack/.env.example"),
-    "grafana": (
-        paths.GRAFANA_DASHBOARDS_PROVIDER,
-        "stack/grafana/provisioning/datasources/prometheus.yml",
-    ),
+    "grafana": (paths.GRAFANA_DASHBOARDS_PROVIDER,),
 }
 PARTS = tuple(SHIPPED)
 

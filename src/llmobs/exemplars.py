@@ -17,6 +17,8 @@ from __future__ import annotations
 import sys
 
 Exemplar = dict[str, str]
+#: The exemplar label holding the trace id, which Grafana's trace link reads.
+TRACE_ID_LABEL = "trace_id"
 
 
 def current() -> Exemplar | None:
@@ -28,6 +30,6 @@ def current() -> Exemplar | None:
     if not (context.is_valid and context.trace_flags.sampled):
         return None
     return {
-        "trace_id": format(context.trace_id, "032x"),
+        TRACE_ID_LABEL: format(context.trace_id, "032x"),
         "span_id": format(context.span_id, "016x"),
     }

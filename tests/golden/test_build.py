@@ -186,11 +186,30 @@ def test_an_alertmanager_config_edited_by_hand_is_refused_not_overwritten(tmp_pa
     assert not (tmp_path / render.DASHBOARD).exists()  # all or nothing
 
 
-def test_the_alertmanager_starter_obsgen_once_shipped_is_replaced(tmp_path):
-    old_starter = (ROOT / "tests" / "fixtures" / "alertmanager_starter.yml").read_bytes()
+@pytest.mark.parametrize(
+    ("relative", "fixture"),
+    [
+        (render.ALERTMANAGER, "alertmanager_starter.yml"),
+        (render.DATASOURCE, "grafana_datasource_starter.yml"),
+    ],
+)
+def test_a_starter_obsgen_once_shipped_is_replaced(tmp_path, relative, fixture):
+    old_starter = (ROOT / "tests" / "fixtures" / fixture).read_bytes()
     shutil.copy(ROOT / "obsgen.yaml", tmp_path / "obsgen.yaml")
-    starter = tmp_path / render.ALERTMANAGER
+    starter = tmp_path / relative
     starter.parent.mkdir(parents=True)
     starter.write_bytes(old_starter)
     assert obsgen("build", cwd=tmp_path).returncode == 0
-    assert starter.read_text() == (ROOT / render.ALERTMANAGER).read_text()
+    assert starter.read_text() == (ROOT / relative).read_text()
+
+
+def test_a_data_source_edited_by_hand_is_refused_not_overwritten(tmp_path):
+    shutil.copy(ROOT / "obsgen.yaml", tmp_path / "obsgen.yaml")
+    mine = tmp_path / render.DATASOURCE
+    mine.parent.mkdir(parents=True)
+    edited = (ROOT / "tests" / "fixtures" / "grafana_datasource_starter.yml").read_text()
+    mine.write_text(edited.replace("15s", "30s"))
+    result = obsgen("build", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "holds edits of yours" in result.stderr and "`dashboard.traces`" in result.stderr
+    assert mine.read_text() == edited.replace("15s", "30s")

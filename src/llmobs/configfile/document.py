@@ -41,7 +41,7 @@ SECTIONS = {
     "budgets": "spend budgets, read by the alerts and by the service's cost tracker",
     "slo": "the objectives the SLO alerts and panels judge",
     "teams": "how an agent id names its team",
-    "dashboard": "the generated Grafana dashboard's identity",
+    "dashboard": "the generated Grafana dashboard's identity, and where its exemplars link",
     "runbook_url": "where each alert's runbook_url points (its section is #alertname)",
     "alerts": "overrides of the generated alerts",
     "notifications": "where Alertmanager sends the alerts",
