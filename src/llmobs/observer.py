@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from . import values
 from .agent_runs import current_agent_run
 from .attribution import clean_tags, uncounted
+from .content import Captured
 from .cost import CostTracker
 from .enforcement import BudgetExceededError, Reservation
 from .errors import InvalidRecordError
@@ -45,6 +46,7 @@ class LLMCall:
     __slots__ = (
         "_admitted",
         "_chunk_gaps",
+        "_content",
         "_first_output",
         "_last_output",
         "_limits",
@@ -104,6 +106,8 @@ class LLMCall:
         self._chunk_gaps: list[float] | None = None
         self._stream_ended: float | None = None
         self._span: Any = None
+        #: The answer kept for the span, where it captures content.
+        self._content: Captured | None = None
 
     @property
     def rejected(self) -> bool:
@@ -135,6 +139,8 @@ class LLMCall:
         try:
             tier = tier_name(service_tier)
             if response is not None:
+                if self._content is not None:
+                    self._content.response = response
                 usage = extract_usage(response)
                 if usage is not None and tier is not None:
                     usage = replace(usage, service_tier=tier)
@@ -196,6 +202,8 @@ class LLMCall:
                     self._chunk_gaps.append(now - self._last_output)
                     self._last_output = now
             self.usage = reader.usage
+            if self._content is not None:
+                self._content.feed(event)
         except InvalidRecordError as error:
             self._rejected = True
             self._observer.metrics.count_rejection(error)
@@ -400,7 +408,7 @@ class LLMObserver:
         if spans is None or call.rejected:
             return None
         try:
-            return spans.start(
+            span = spans.start(
                 call.agent_id,
                 call.model,
                 call.provider,
@@ -410,6 +418,15 @@ class LLMObserver:
         except Exception as exc:
             self.metrics.count_internal_error(exc)
             return None
+        if spans.capture_content:
+            call._content = Captured()
+            request = call._limits.get("request")
+            try:
+                if request is not None:
+                    spans.prompt(span, request)
+            except Exception as exc:  # the span goes on without it
+                self.metrics.count_internal_error(exc)
+        return span
 
     def finish_in_span(self, call: LLMCall, duration: float, error: BaseException | None) -> None:
         """``finish`` with the call's span current (the metrics' exemplars name it), then the
@@ -421,6 +438,12 @@ class LLMObserver:
             self.finish(call, duration, error)
         finally:
             spans.restore(token)
+        answer = None
+        if call._content is not None:
+            try:
+                answer = call._content.messages()
+            except Exception as exc:  # the span ends without it
+                self.metrics.count_internal_error(exc)
         try:
             usage = None if call.rejected else call.usage
             spans.end(
@@ -429,6 +452,7 @@ class LLMObserver:
                 output_tokens=None if usage is None else usage.completion_tokens,
                 cost=call.cost,
                 error_type=None if error is None else str(error_name(error)),
+                answer=answer,
             )
         except Exception as exc:
             self.metrics.count_internal_error(exc)

@@ -26,11 +26,13 @@ Example:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import content
 from .schema import Operation
 
 SEMCONV_VERSION = "1.41.0"
@@ -227,8 +229,11 @@ class GenAISpans:
     """GenAI client spans, one per observed call, as the conventions name them: ``{operation}
     {model}``, kind CLIENT, the metrics' attributes plus ``gen_ai.agent.name`` (the agent id),
     ``gen_ai.usage.input_tokens`` and ``gen_ai.usage.output_tokens``, ``error.type`` and an
-    error status on failures, and the cost as ``llmobs.gen_ai.cost_usd``. Attributes only:
-    llmobs never sees, and so never records, prompts or answers.
+    error status on failures, and the cost as ``llmobs.gen_ai.cost_usd``.
+
+    Attributes only, unless ``capture_content``: then also the prompt and the answer, as
+    ``gen_ai.input.messages``, ``gen_ai.system_instructions`` and ``gen_ai.output.messages``
+    (see ``llmobs.content``). They hold what users wrote: turn it on only where traces may.
 
     A call's span is a child of the span current where the call starts. It is not made current
     during the call (a streamed call ends elsewhere than it starts), only while the call is
@@ -236,9 +241,12 @@ class GenAISpans:
 
     Args:
         tracer_provider: where the spans go; the global TracerProvider if None.
+        capture_content: record prompts and answers too; if None, as the OpenTelemetry GenAI
+            instrumentations' ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` says
+            (``true``, ``span_only`` or ``span_and_event``: on), else off.
     """
 
-    def __init__(self, tracer_provider: Any = None) -> None:
+    def __init__(self, tracer_provider: Any = None, *, capture_content: bool | None = None) -> None:
         from opentelemetry import context, trace
 
         from . import __version__
@@ -246,9 +254,18 @@ class GenAISpans:
         provider = tracer_provider or trace.get_tracer_provider()
         self._trace, self._context = trace, context
         self.tracer = provider.get_tracer("llmobs", __version__, schema_url=SCHEMA_URL)
+        if capture_content is None:
+            said = os.environ.get(content.CAPTURE_VARIABLE, "").strip().lower()
+            capture_content = said in content.CAPTURE_ON
+        self.capture_content = bool(capture_content)
 
     def start(
-        self, agent_id: str, model: str, provider: str, operation: str, seconds_ago: float = 0.0
+        self,
+        agent_id: str,
+        model: str,
+        provider: str,
+        operation: str,
+        seconds_ago: float = 0.0,
     ) -> Any:
         """The span of a call that started ``seconds_ago`` (0: now)."""
         attributes = {**GenAIMetrics.attributes(model, provider, operation), AGENT_NAME: agent_id}
@@ -259,6 +276,17 @@ class GenAISpans:
             attributes=attributes,
             start_time=started,
         )
+
+    @staticmethod
+    def prompt(span: Any, request: Mapping[str, Any]) -> None:
+        """Give ``span`` the prompt of ``request`` (the call's keyword arguments): its messages
+        and system instructions. For spans that capture content only."""
+        messages = content.input_messages(request)
+        if messages:
+            span.set_attribute(content.INPUT_MESSAGES, content.as_attribute(messages))
+        instructions = content.system_instructions(request)
+        if instructions:
+            span.set_attribute(content.SYSTEM_INSTRUCTIONS, content.as_attribute(instructions))
 
     def start_internal(self, name: str, attributes: dict[str, str]) -> Any:
         """An agent run's or a tool call's span (kind INTERNAL: it runs in this process)."""
@@ -282,8 +310,12 @@ class GenAISpans:
         output_tokens: int | None,
         cost: float | None,
         error_type: str | None,
+        answer: list[content.Message] | None = None,
     ) -> None:
-        """End ``span`` with what the call used and cost, and how it failed."""
+        """End ``span`` with what the call used and cost, how it failed, and (content capture
+        on) the ``answer``'s messages."""
+        if answer:
+            span.set_attribute(content.OUTPUT_MESSAGES, content.as_attribute(answer))
         if input_tokens is not None:
             span.set_attribute(USAGE_INPUT_TOKENS, input_tokens)
         if output_tokens is not None:
@@ -313,14 +345,19 @@ _SPANS: GenAISpans | None = None
 
 
 def enable_otel(
-    meter_provider: Any = None, *, spans: bool = False, tracer_provider: Any = None
+    meter_provider: Any = None,
+    *,
+    spans: bool = False,
+    tracer_provider: Any = None,
+    capture_content: bool | None = None,
 ) -> GenAIMetrics:
     """Record every call observed from now on also as OpenTelemetry GenAI metrics, through
     ``meter_provider`` (the global one if None), and with ``spans`` as a GenAI client span each,
-    through ``tracer_provider`` (the global one if None). Returns the instruments."""
+    through ``tracer_provider`` (the global one if None), holding prompts and answers only if
+    ``capture_content`` (see ``GenAISpans``). Returns the instruments."""
     global _ENABLED, _SPANS
     _ENABLED = GenAIMetrics(meter_provider)
-    _SPANS = GenAISpans(tracer_provider) if spans else None
+    _SPANS = GenAISpans(tracer_provider, capture_content=capture_content) if spans else None
     return _ENABLED
 
 
