@@ -294,6 +294,8 @@ def stack_up(
     if docker and local.central and db == "postgres":
         raise UsageError("--db postgres runs with the local processes: add --mode local")
     files = output.generate(config, "all")
+    if no_grafana:  # Grafana's provisioning is written only where Grafana may run
+        files.pop(paths.DATASOURCE, None)
     changed = frozenset(output.differing(files, Path(out_dir)))
     try:
         output.write_all(Path(out_dir), files)
