@@ -254,6 +254,13 @@ def _time_prometheus(prometheus, plan, end, choices, baseline_rounds) -> dict[st
         timed[choice.label] = Timed(
             best(rounds[False]), best(rounds[True]) if rounds[True] else None
         )
+        planned = timed[choice.label].planned
+        top = slowest(planned)
+        print(  # as it comes: a run of hours keeps what it measured if stopped later
+            f"prometheus, {choice.label}: {sum(planned.values()) * 1e3:.0f} ms, slowest "
+            f"{top} ({planned[top] * 1e3:.0f} ms)",
+            flush=True,
+        )
     return timed
 
 
