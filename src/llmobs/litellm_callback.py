@@ -95,6 +95,8 @@ class LLMObsCallback(CustomLogger):
                 error=error,
                 tags=self._tags_of(kwargs),
                 operation=_operation_of(kwargs),
+                request={"messages": kwargs.get("messages")},
+                answer=response,
             )
             read_headroom(self.observer.metrics, provider, model, _provider_headers(response))
         except Exception as exc:

@@ -347,13 +347,19 @@ class LLMObserver:
         error: BaseException | None = None,
         tags: Mapping[str, object] | None = None,
         operation: str = CHAT,
+        request: Mapping[str, Any] | None = None,
+        answer: Any = None,
     ) -> None:
         """Record a call made and timed elsewhere, after the fact (a framework's callback):
         its usage read from ``response``, its first output ``first_output_seconds`` after its
         start if it was streamed, ``error`` if it failed, attributed to ``tags``, as an
         ``operation`` call. Nothing is reserved or refused: the call is already made. Never
-        raises unless the metrics are strict."""
-        call = LLMCall(self, agent_id, model, provider, None, reserves=False, operation=operation)
+        raises unless the metrics are strict. A span that captures content holds the prompt of
+        ``request`` (the call's keyword arguments) and the ``answer`` (the whole response)."""
+        limits = None if request is None else {"request": request}
+        call = LLMCall(
+            self, agent_id, model, provider, None, limits, reserves=False, operation=operation
+        )
         call.tags = tags
         call.duration_seconds = duration_seconds
         call.__enter__()
@@ -363,6 +369,8 @@ class LLMObserver:
             call._stream_ended = call._started + duration_seconds
         if response is not None:
             call.set_usage(response)
+        if call._content is not None and answer is not None:
+            call._content.response = answer
         call.__exit__(type(error) if error is not None else None, error, None)
 
     def reserve(self, call: LLMCall) -> Reservation | None:
@@ -418,7 +426,7 @@ class LLMObserver:
         except Exception as exc:
             self.metrics.count_internal_error(exc)
             return None
-        if spans.capture_content:
+        if spans.capture_content and call.operation == CHAT:  # chats have prompts and answers
             call._content = Captured()
             request = call._limits.get("request")
             try:

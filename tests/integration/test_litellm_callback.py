@@ -4,6 +4,7 @@ OpenAI and Anthropic APIs: every call recorded once, priced by llmobs's prices."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 import pytest
@@ -218,3 +219,28 @@ def test_an_embedding_through_litellm_is_its_own_operation(server, recorded):
     prompt = sample(registry, "llm_tokens_used_total", **labels, token_type="prompt")
     assert prompt == embedding_tokens({"input": texts})
     assert sample(registry, "llm_requests_total", operation="chat") == 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["answer", "stream"])
+def test_an_opted_in_span_holds_the_prompt_and_answer_litellm_saw(server, recorded, stream):
+    pytest.importorskip("opentelemetry.sdk.trace")
+    from llmobs.content import INPUT_MESSAGES, OUTPUT_MESSAGES
+    from tests.integration.test_content_capture import spans_of
+
+    exported = spans_of(recorded[1], capture=True)
+    answer = litellm.completion(
+        model="openai/gpt-4o",
+        messages=MESSAGES,
+        api_base=server.url,
+        api_key="sk-local",
+        stream=stream,
+    )
+    if stream:
+        for _ in answer:
+            pass
+    eventually(lambda: len(exported.get_finished_spans()) == 1, "one span", 10, 0.02)
+    (span,) = exported.get_finished_spans()
+    prompt = json.loads(span.attributes[INPUT_MESSAGES])
+    assert prompt == [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]
+    (message,) = json.loads(span.attributes[OUTPUT_MESSAGES])
+    assert message["parts"] == [{"type": "text", "content": "".join(WORDS)}]

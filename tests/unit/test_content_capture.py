@@ -238,3 +238,13 @@ def test_content_that_cannot_be_read_costs_neither_the_span_nor_the_metrics(expo
     labels = {"agent_id": "a", "model": "gpt-4o", "provider": "openai", "status": "success"}
     assert sample(registry, "llm_requests_total", **labels) == 2
     assert sample(registry, "llm_invalid_records_total", reason="internal_error") == 2
+
+
+@pytest.mark.parametrize("operation", ["embeddings", "audio"])
+def test_calls_that_are_not_chats_keep_their_inputs_out_of_the_span(exported, operation):
+    observer = observer_of(exported, capture_content=True)
+    request = {"model": "m", "input": "a customer's private text"}
+    with observer.call("a", "m", "openai", request=request, operation=operation) as call:
+        call.set_usage(prompt_tokens=5, completion_tokens=0)
+    (span,) = exported.get_finished_spans()
+    assert INPUT_MESSAGES not in span.attributes and OUTPUT_MESSAGES not in span.attributes
