@@ -147,6 +147,8 @@ def _backfill(folder: Path, data: Path, stages: list[list[tuple[Path, int, int]]
     over the blocks so far; how many promtool runs it took."""
     out = folder / "rules-data"
     for runs in stages:
+        shutil.rmtree(out, ignore_errors=True)  # the partial blocks of a run stopped midway
+        out.mkdir(parents=True)
         prometheus = Prometheus(data, [], folder)
         try:
             _run_promtool_rules(prometheus, runs, out)
