@@ -17,8 +17,8 @@ from pathlib import Path
 #: Made folders are readable by others (PostgreSQL, run as its own user, reads its data in it).
 FOLDER_MODE = 0o755
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-#: A child Popen has just returned is still inside execve for a moment: its command line reads
-#: empty until the kernel has set up the new program's arguments.
+#: A child that Popen has just returned may still be inside execve for a moment: its command
+#: line reads empty until the kernel has set up the new program's arguments.
 _EXEC_RETRIES = 100
 _EXEC_RETRY_SECONDS = 0.01
 

@@ -33,6 +33,8 @@ SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
 #: The variable the OpenTelemetry GenAI instrumentations read; these values turn capture on.
 CAPTURE_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 CAPTURE_ON = frozenset({"true", "span_only", "span_and_event"})
+#: OpenAI Responses input items that are tool calls or their results, and whose they are.
+_RESPONSES_TOOL_ROLES = {"function_call": "assistant", "function_call_output": "tool"}
 #: Response statuses and stop reasons named as the conventions' finish reasons.
 _FINISH = {"completed": "stop", "end_turn": "stop", "stop_sequence": "stop", "STOP": "stop"}
 
@@ -64,20 +66,20 @@ def _part(item: Any) -> list[Part]:
         ident = field_of(item, "tool_use_id") or field_of(item, "call_id")
         response = field_of(item, "content") or field_of(item, "output")
         return [_tool_response(ident, response)]
-    for wrapped, maker in (("toolUse", _bedrock_call), ("toolResult", _bedrock_result)):
-        inner = field_of(item, wrapped)
-        if inner is not None:
-            return [maker(inner)]
-    for wrapped in ("function_call", "function_response"):  # Gemini parts
-        inner = field_of(item, wrapped)
-        if inner is not None:
-            if wrapped == "function_call":
-                return [
-                    _tool_call(
-                        field_of(inner, "id"), field_of(inner, "name"), field_of(inner, "args")
-                    )
-                ]
-            return [_tool_response(field_of(inner, "id"), field_of(inner, "response"))]
+    used = field_of(item, "toolUse")  # Bedrock
+    if used is not None:
+        return [
+            _tool_call(field_of(used, "toolUseId"), field_of(used, "name"), field_of(used, "input"))
+        ]
+    result = field_of(item, "toolResult")
+    if result is not None:
+        return [_tool_response(field_of(result, "toolUseId"), field_of(result, "content"))]
+    call = field_of(item, "function_call")  # Gemini
+    if call is not None:
+        return [_tool_call(field_of(call, "id"), field_of(call, "name"), field_of(call, "args"))]
+    answer = field_of(item, "function_response")
+    if answer is not None:
+        return [_tool_response(field_of(answer, "id"), field_of(answer, "response"))]
     return [{"type": str(kind or "unknown")}]  # an image, audio, a file: not copied
 
 
@@ -89,16 +91,6 @@ def _tool_response(ident: Any, response: Any) -> Part:
     if isinstance(response, (list, tuple)):
         response = "".join(p["content"] for item in response for p in _part(item) if "content" in p)
     return {"type": "tool_call_response", "id": ident, "response": _json_text(response)}
-
-
-def _bedrock_call(inner: Any) -> Part:
-    return _tool_call(
-        field_of(inner, "toolUseId"), field_of(inner, "name"), field_of(inner, "input")
-    )
-
-
-def _bedrock_result(inner: Any) -> Part:
-    return _tool_response(field_of(inner, "toolUseId"), field_of(inner, "content"))
 
 
 def _parts(content: Any) -> list[Part]:
@@ -114,11 +106,12 @@ def _message(item: Any, default_role: str) -> Message:
     and tool answers included)."""
     if isinstance(item, str):
         return {"role": default_role, "parts": [_text(item)]}
+    kind = field_of(item, "type")
+    if kind in _RESPONSES_TOOL_ROLES:  # an OpenAI Responses input item that is not a message
+        return {"role": _RESPONSES_TOOL_ROLES[kind], "parts": _part(item)}
     role = str(field_of(item, "role") or default_role)
     content = field_of(item, "content")
     parts = _parts(content if content is not None else field_of(item, "parts"))
-    if field_of(item, "type") in ("function_call", "function_call_output"):
-        parts = _part(item)  # an OpenAI Responses input item that is not a message
     for call in field_of(item, "tool_calls") or ():
         function = field_of(call, "function")
         parts.append(

@@ -260,12 +260,7 @@ class GenAISpans:
         self.capture_content = bool(capture_content)
 
     def start(
-        self,
-        agent_id: str,
-        model: str,
-        provider: str,
-        operation: str,
-        seconds_ago: float = 0.0,
+        self, agent_id: str, model: str, provider: str, operation: str, seconds_ago: float = 0.0
     ) -> Any:
         """The span of a call that started ``seconds_ago`` (0: now)."""
         attributes = {**GenAIMetrics.attributes(model, provider, operation), AGENT_NAME: agent_id}

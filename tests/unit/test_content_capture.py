@@ -248,3 +248,20 @@ def test_calls_that_are_not_chats_keep_their_inputs_out_of_the_span(exported, op
         call.set_usage(prompt_tokens=5, completion_tokens=0)
     (span,) = exported.get_finished_spans()
     assert INPUT_MESSAGES not in span.attributes and OUTPUT_MESSAGES not in span.attributes
+
+
+def test_openai_responses_tool_items_are_the_assistants_call_and_the_tools_answer():
+    request = {
+        "input": [
+            {"role": "user", "content": "Weather?"},
+            {"type": "function_call", "call_id": "r1", "name": "weather", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "r1", "output": "-3 C"},
+        ]
+    }
+    assert input_messages(request)[1:] == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "r1", "name": "weather", "arguments": "{}"}],
+        },
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "r1", "response": "-3 C"}]},
+    ]
