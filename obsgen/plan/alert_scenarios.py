@@ -27,7 +27,7 @@ from llmobs.schema import (
 )
 from obsgen.catalogue.alerts import FORECAST_WINDOWS, TEST_SERIES, Scenario
 from obsgen.catalogue.otel_genai import TARGET_INFO
-from obsgen.catalogue.promql import LATENCY_SLIS, bucket_label, string_literal
+from obsgen.catalogue.promql import LATENCY_SLIS, RULE_WINDOW, bucket_label, string_literal
 from obsgen.config.validation import duration_seconds
 
 from .model import AlertSpec, AlertTestFile
@@ -699,6 +699,28 @@ def _sli_series(
     ]
 
 
+def _traffic_reading(per_minute: float, long: str, at: int) -> float:
+    """What a traffic floor reads at minute ``at`` of events counted from minute 0 on: the
+    average over ``long`` of the per-second rate over RULE_WINDOW, which reads low while the
+    counter is younger than that window."""
+    window, span = _minutes(RULE_WINDOW), _minutes(long)
+    rates = [per_minute / 60 * min(k, window) / window for k in range(max(1, at - span), at + 1)]
+    return sum(rates) / len(rates)
+
+
+def _burn_fires(
+    pair: tuple[str, str, float, float], burn: float, per_minute: float, judged: int, held: int
+) -> bool:
+    """Whether a window pair ``(long, short, factor, min_rate)`` fires at minute ``judged``: the
+    burn is past its factor, and its traffic floor has read enough at every evaluation of the
+    ``held`` minutes its ``for:`` asks."""
+    long, _, factor, min_rate = pair
+    return burn > factor and all(
+        _traffic_reading(per_minute, long, at) >= min_rate
+        for at in range(max(1, judged - held), judged + 1)
+    )
+
+
 def _burn_tests(rule: AlertSpec, siblings: tuple[AlertSpec, ...]) -> list[dict[str, Any]]:
     """Both sides of this pair's factor, and for a page both sides of its traffic floor; what
     fires is every window pair of the SLI (``siblings``) whose burn and traffic are past its
@@ -706,20 +728,23 @@ def _burn_tests(rule: AlertSpec, siblings: tuple[AlertSpec, ...]) -> list[dict[s
     scenario = rule.scenario
     sli = dict(scenario.series_labels)["sli"]
     long, short, factor, min_rate = scenario.burns[0]
-    fire_at = 1 + _minutes(rule.duration)
+    held = _minutes(rule.duration)
+    fire_at = 1 + held
     labels = {"sli": sli}
 
-    def case(title: str, burn: float, per_minute: float, at: int | None = None) -> dict[str, Any]:
+    def case(
+        title: str, fires: bool, burn: float, per_minute: float, at: int | None = None
+    ) -> dict[str, Any]:
         """Events from minute 0 on; judged when the pair's ``for:`` has just elapsed (and
         one evaluation before), or only ``at``, once the traffic floor reads the steady event
-        rate: a counter's first five minutes read low."""
-        firing = [
-            _expected(sibling, burn, labels)
-            for sibling in siblings
-            if burn > sibling.scenario.burns[0][2]
-            and per_minute / 60 >= sibling.scenario.burns[0][3]
-        ]
+        rate: a counter's first minutes read low."""
         judged = fire_at if at is None else at
+        pairs = [
+            s for s in siblings if _burn_fires(s.scenario.burns[0], burn, per_minute, judged, held)
+        ]
+        if (rule in pairs) != fires:
+            raise ValueError(f"the case of {rule.name} over {long} that {title} would not")
+        firing = [_expected(sibling, burn, labels) for sibling in pairs]
         series = _sli_series(scenario, per_minute, burn * scenario.budget, judged + 5)
         check = {"eval_time": f"{judged}m", "alertname": rule.name, "exp_alerts": firing}
         checks = [*_not_yet(rule, fire_at), check] if at is None else [check]
@@ -727,17 +752,24 @@ def _burn_tests(rule: AlertSpec, siblings: tuple[AlertSpec, ...]) -> list[dict[s
 
     every = 1 / scenario.budget  # the burn of every event failing: the most there can be
     above = min(round(factor * 1.1, 1), round((factor + every) / 2, 3))
+    # Enough events that every pair's traffic floor holds from the first evaluation on, where
+    # the rate over RULE_WINDOW reads a fraction of the steady one.
+    busiest = 1.25 * max(
+        min_rate / _traffic_reading(1.0, long, 1)
+        for long, _, _, min_rate in (s.scenario.burns[0] for s in siblings)
+    )
+    steady = max(BURN_EVENTS_PER_MINUTE, 100.0 * math.ceil(busiest / 100))
     cases = [
-        case(f"fires just above {factor:g} times the budget", above, 100.0),
-        case(f"stays silent just under {factor:g}", round(factor * 0.9, 1), 100.0),
+        case(f"fires just above {factor:g} times the budget", True, above, steady),
+        case(f"stays silent just under {factor:g}", False, round(factor * 0.9, 1), steady),
     ]
     if rule.severity == "critical":  # a page: one failure at low traffic must not be enough
         floor, settled = min_rate * 60, fire_at + 12
         cases += [
-            case("stays silent when every event fails under its traffic floor", every,
+            case("stays silent when every event fails under its traffic floor", False, every,
                  floor * 0.8, settled),
-            case("fires when every event fails above its traffic floor", every, floor * 1.25,
-                 settled),
+            case("fires when every event fails above its traffic floor", True, every,
+                 floor * 1.25, settled),
         ]  # fmt: skip
     return cases
 
