@@ -3,9 +3,11 @@ installed."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -25,20 +27,30 @@ def run(*args: str | Path, tool: str = "promtool") -> tuple[bool, str]:
     return result.returncode == 0, (result.stdout + result.stderr).strip()
 
 
+def run_all(
+    commands: list[tuple[str | Path, ...]], tool: str = "promtool"
+) -> list[tuple[bool, str]]:
+    """Run ``tool`` once per argument list, side by side (one process per core): promtool's
+    alert tests are single-threaded and take seconds each. Results keep the order given."""
+    workers = max(1, min(len(commands), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda args: run(*args, tool=tool), commands))
+
+
 def check_all(
     out_dir: Path, prometheus_config: str, rule_files: list[str], test_files: list[str]
 ) -> list[tuple[str, bool, str]]:
     """``check config``, ``check rules`` and ``test rules`` on the generated files."""
-    results = []
     steps = (
         [("check config", prometheus_config)]
         + [("check rules", f) for f in rule_files]
         + [("test rules", f) for f in test_files]
     )
-    for command, file in steps:
-        ok, output = run(*command.split(), out_dir / file)
-        results.append((f"promtool {command} {file}", ok, output))
-    return results
+    results = run_all([(*command.split(), out_dir / file) for command, file in steps])
+    return [
+        (f"promtool {command} {file}", ok, output)
+        for (command, file), (ok, output) in zip(steps, results, strict=True)
+    ]
 
 
 def check_alertmanager(out_dir: Path, config: str) -> list[tuple[str, bool, str]]:

@@ -15,7 +15,7 @@ import yaml
 
 from obsgen import paths
 from obsgen.tools import promtool as promtool_checks
-from tests.helpers import build, promtool, require_binaries, require_promtool
+from tests.helpers import build, promtool, promtool_test_rules, require_binaries, require_promtool
 from tests.unit.test_kubernetes import config_text
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,7 @@ def test_the_alert_unit_tests_pass_on_the_embedded_groups(with_rules, tmp_path):
                     alert["exp_labels"] = {**alert.get("exp_labels", {}), "namespace": "llm"}
         test_files.append(tmp_path / Path(path).name)
         test_files[-1].write_text(yaml.safe_dump(tests, sort_keys=False))
-    result = promtool("test", "rules", *test_files)
+    result = promtool_test_rules(*test_files)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from obsgen import paths as render
-from tests.helpers import build, promtool, require_promtool
+from tests.helpers import build, promtool, promtool_test_rules, require_promtool
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_check_rules(generated, rules):
 
 
 def test_alert_unit_tests_pass(generated):
-    result = promtool("test", "rules", *(generated / f for f in render.ALERT_TEST_FILES))
+    result = promtool_test_rules(*(generated / f for f in render.ALERT_TEST_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(render.ALERT_TEST_FILES)
 
@@ -109,12 +109,12 @@ def test_a_broken_rule_fails_its_unit_test(tmp_path, path, correct, broken, aler
     tests of that alert only are run, and they pass on the rules as generated)."""
     build(ROOT / "obsgen.yaml", tmp_path)
     tests = _tests_of(alert, tmp_path)
-    assert promtool("test", "rules", *tests).returncode == 0
+    assert promtool_test_rules(*tests).returncode == 0
     rules = tmp_path / path
     text = rules.read_text()
     assert correct in text
     rules.write_text(text.replace(correct, broken))
-    assert promtool("test", "rules", *tests).returncode != 0
+    assert promtool_test_rules(*tests).returncode != 0
 
 
 def _tests_of(alert: str, folder: Path) -> list[Path]:

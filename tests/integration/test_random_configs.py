@@ -12,7 +12,7 @@ from llmobs.schema import DURATION_BUCKETS, FIRST_TOKEN_BUCKETS
 from obsgen import config as configuration
 from obsgen import paths
 from obsgen.catalogue.alerts import ALERT_NAMES, PAGE_BURNS, TICKET_BURNS
-from tests.helpers import build, promtool, require_promtool
+from tests.helpers import build, promtool, promtool_test_rules, require_promtool
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_a_valid_config_builds_files_that_pass_promtool(tmp_path_factory, docume
         promtool(
             "check", "rules", str(folder / paths.RECORDING_RULES), str(folder / paths.ALERT_RULES)
         ),
-        promtool("test", "rules", *(str(folder / f) for f in paths.ALERT_TEST_FILES)),
+        promtool_test_rules(*(folder / f for f in paths.ALERT_TEST_FILES)),
     ]
     for result in checks:
         assert result.returncode == 0, f"{document}\n{result.stdout}{result.stderr}"
