@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import resource
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,28 @@ def best_of(rounds: int, candidates: dict[str, Callable[[], float]]) -> dict[str
         for name, run in candidates.items():
             best[name] = min(best[name], run())
     return best
+
+
+def paired_median(
+    rounds: int, baseline: Callable[[], float], measured: Callable[[], float]
+) -> tuple[float, float]:
+    """Time ``baseline`` and ``measured`` back to back ``rounds`` times, taking turns at going
+    first; return ``(measured, baseline)``: the baseline's median time, and that times the
+    median of the rounds' ratios. Two neighbouring timings share their moment's load, so for
+    round trips whose time swings with the machine's load more than the difference measured,
+    the ratio of each pair holds where the best of each side does not."""
+    ratios, baselines = [], []
+    for index in range(rounds):
+        if index % 2:
+            after = measured()
+            before = baseline()
+        else:
+            before = baseline()
+            after = measured()
+        ratios.append(after / before)
+        baselines.append(before)
+    typical = statistics.median(baselines)
+    return typical * statistics.median(ratios), typical
 
 
 #: How each unit shows a measured value: seconds as µs or ms, KiB as MiB.

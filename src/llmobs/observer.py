@@ -177,20 +177,25 @@ class LLMCall:
         stops reading early, or that breaks, is recorded with what it reported so far."""
         self.streamed()
         for event in events:
-            self._watch(event)
+            self.watch(event)
             yield event
-        self._stream_ended = time.perf_counter()
+        self.stream_ended()
 
     async def astream(self, events: AsyncIterable[E]) -> AsyncIterator[E]:
         """``stream`` for an async stream (``async for``)."""
         self.streamed()
         async for event in events:
-            self._watch(event)
+            self.watch(event)
             yield event
+        self.stream_ended()
+
+    def stream_ended(self) -> None:
+        """Note that the stream was read to its end (for a wrapper that reads it itself)."""
         self._stream_ended = time.perf_counter()
 
-    def _watch(self, event: Any) -> None:
-        """Read one streamed event; never raises into the caller's loop."""
+    def watch(self, event: Any) -> None:
+        """Read one streamed event, as ``stream`` does with each (for a wrapper that reads the
+        stream itself, after ``streamed``); never raises into the caller's loop."""
         reader = self._stream
         assert reader is not None
         try:

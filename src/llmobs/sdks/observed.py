@@ -13,7 +13,6 @@ import contextlib
 import inspect
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ..observer import LLMCall
@@ -41,22 +40,19 @@ class _Observed:
             self._finished = True
         self._call.__exit__(type(error) if error else None, error, None)
 
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        """Finish the call when reading ends: done, stopped by the caller, or broken."""
-        try:
-            yield
-        except GeneratorExit:  # the caller stopped reading
-            self._finish()
-            raise
-        except BaseException as error:
-            self._finish(error)
-            raise
-        self._finish()
-
-    def _shown(self, chunk: Any) -> bool:
-        """Whether the caller sees ``chunk``: all but a usage chunk only llmobs asked for."""
+    def _passes(self, chunk: Any) -> bool:
+        """Watch ``chunk``; whether the caller sees it: all but a usage chunk only llmobs
+        asked for."""
+        self._call.watch(chunk)
         return not (self._strip_usage and _usage_only(chunk))
+
+    def _stopped(self, reason: BaseException) -> None:
+        """The SDK's stream ended (Stop(Async)Iteration) or broke (any other ``reason``)."""
+        if isinstance(reason, (StopIteration, StopAsyncIteration)):
+            self._call.stream_ended()
+            self._finish()
+        else:
+            self._finish(reason)
 
     def __getattr__(self, name: str) -> Any:
         # Only the SDK stream's own attributes are forwarded: one of this wrapper's that is not
@@ -81,18 +77,24 @@ class ObservedStream(_Observed):
         self._chunks: Iterator[Any] | None = None
         self._next_lock = threading.Lock()  # one reader at a time, whatever the thread
 
-    def _read(self) -> Iterator[Any]:
-        with self._reading():
-            yield from filter(self._shown, self._call.stream(self._stream))
-
     def __iter__(self) -> ObservedStream:
         return self
 
     def __next__(self) -> Any:
+        # The hot path of a stream: one call per chunk, no generator between caller and SDK.
         with self._next_lock:
+            if self._finished:
+                raise StopIteration
             if self._chunks is None:
-                self._chunks = self._read()
-            return next(self._chunks)
+                self._chunks = iter(self._stream)
+            try:
+                while True:
+                    chunk = next(self._chunks)
+                    if self._passes(chunk):
+                        return chunk
+            except BaseException as reason:
+                self._stopped(reason)
+                raise
 
     def __enter__(self) -> ObservedStream:
         return self
@@ -118,12 +120,6 @@ class ObservedAsyncStream(_Observed):
         self._chunks: AsyncIterator[Any] | None = None
         self._next_lock: asyncio.Lock | None = None  # made on first read, in the reader's loop
 
-    async def _read(self) -> AsyncIterator[Any]:
-        with self._reading():
-            async for chunk in self._call.astream(self._stream):
-                if self._shown(chunk):
-                    yield chunk
-
     def __aiter__(self) -> ObservedAsyncStream:
         return self
 
@@ -131,9 +127,18 @@ class ObservedAsyncStream(_Observed):
         if self._next_lock is None:
             self._next_lock = asyncio.Lock()
         async with self._next_lock:
+            if self._finished:
+                raise StopAsyncIteration
             if self._chunks is None:
-                self._chunks = self._read()
-            return await self._chunks.__anext__()
+                self._chunks = aiter(self._stream)
+            try:
+                while True:
+                    chunk = await anext(self._chunks)
+                    if self._passes(chunk):
+                        return chunk
+            except BaseException as reason:
+                self._stopped(reason)
+                raise
 
     async def __aenter__(self) -> ObservedAsyncStream:
         return self
