@@ -699,6 +699,16 @@ def _sli_series(
     ]
 
 
+def burn_above(factor: float, every: float) -> float:
+    """A burn just past ``factor`` and short of ``every`` (every event failing) whose "%.2f"
+    is clear of a rounding boundary: promtool measures it with float noise, which must not
+    tip the annotation's last digit."""
+    above = min(round(factor * 1.1, 1), round((factor + every) / 2, 3))
+    if abs(above * 100 % 1 - 0.5) < 1e-6:  # x.xx5: either way, by the noise
+        above += min(0.001, (every - above) / 2)
+    return above
+
+
 def _traffic_reading(per_minute: float, long: str, at: int) -> float:
     """What a traffic floor reads at minute ``at`` of events counted from minute 0 on: the
     average over ``long`` of the per-second rate over RULE_WINDOW, which reads low while the
@@ -751,7 +761,7 @@ def _burn_tests(rule: AlertSpec, siblings: tuple[AlertSpec, ...]) -> list[dict[s
         return _case(f"{rule.name} for {sli} over {long} and {short} {title}", series, checks)
 
     every = 1 / scenario.budget  # the burn of every event failing: the most there can be
-    above = min(round(factor * 1.1, 1), round((factor + every) / 2, 3))
+    above = burn_above(factor, every)
     # Enough events that every pair's traffic floor holds from the first evaluation on, where
     # the rate over RULE_WINDOW reads a fraction of the steady one.
     busiest = 1.25 * max(

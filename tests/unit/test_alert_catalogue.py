@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from obsgen import paths, plan
 from obsgen.catalogue.alerts import ALERT_NAMES, CATALOGUE
 from obsgen.config import load
@@ -56,3 +58,18 @@ def test_no_anomaly_alert_without_a_factor(tmp_path):
     config.write_text("apiVersion: obsgen/v1\nbudgets: {anomaly_factor: null}\n")
     names = {a.name for a in plan.build(load(config)).alert_specs()}
     assert "LLMSpendAnomaly" not in names and "LLMBudgetWarning" in names
+
+
+@pytest.mark.parametrize(
+    ("factor", "budget"),
+    [(14.4, 1 - 0.9406555555555556), (14.4, 0.01), (3.36, 0.0001), (6.0, 0.16), (1.4, 0.7)],
+)
+def test_a_burn_just_above_a_factor_renders_clear_of_a_rounding_boundary(factor, budget):
+    """The burn a fast-burn case sends is measured by promtool with float noise; at x.xx5 its
+    "%.2f" annotation went either way (a latency objective of 94.0656% over 30d did)."""
+    every = 1 / budget
+    above = alert_scenarios.burn_above(factor, every)
+    assert factor < above < every
+    assert abs(above * 100 % 1 - 0.5) > 1e-6
+    for noise in (1 - 1e-12, 1 + 1e-12):
+        assert f"{above * noise:.2f}" == f"{above:.2f}"
