@@ -10,11 +10,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
+from obsgen.tools import promtool as promtool_runs
 
 T = TypeVar("T")
 
@@ -145,15 +146,15 @@ def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def promtool_test_rules(*files: str | Path) -> subprocess.CompletedProcess[str]:
-    """``promtool test rules`` of each file in a process of its own, side by side (promtool
-    evaluates on one core); one result, failed if any file failed, outputs in file order."""
-    with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
-        results = list(pool.map(lambda file: promtool("test", "rules", file), files))
+    """``promtool test rules`` of each file in a process of its own, side by side, as
+    ``obsgen validate`` runs them; one result, failed if any file failed, outputs (stdout and
+    stderr together) in file order."""
+    results = promtool_runs.run_all([("test", "rules", file) for file in files])
     return subprocess.CompletedProcess(
         [str(PROMTOOL), "test", "rules", *map(str, files)],
-        max(result.returncode for result in results),
-        "".join(result.stdout for result in results),
-        "".join(result.stderr for result in results),
+        0 if all(ok for ok, _ in results) else 1,
+        "\n".join(output for _, output in results),
+        "",
     )
 
 
