@@ -6,6 +6,8 @@ span itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from harness import best_of, per_call_seconds, report
 from prometheus_client import CollectorRegistry
 
@@ -75,14 +77,24 @@ def main() -> bool:
             llm_call.duration_seconds = 1.5
             llm_call.set_usage(prompt_tokens=1000, completion_tokens=200)
 
+    def off_then(sdk_work: Callable[[], None]) -> Callable[[], None]:
+        """The call off and the SDK's own work, one after the other, as a service doing that
+        work itself would run them (timed apart, each would run on warmer caches)."""
+
+        def both() -> None:
+            call(plain)
+            sdk_work()
+
+        return both
+
     best = best_of(
         ROUNDS,
         {
             "sdk": lambda: per_call_seconds(sdk_alone, CALLS),
             "llmobs": lambda: per_call_seconds(through_llmobs, CALLS),
-            "off": lambda: per_call_seconds(lambda: call(plain), CALLS),
+            "off + sdk": lambda: per_call_seconds(off_then(sdk_alone), CALLS),
             "on": lambda: per_call_seconds(lambda: call(with_otel), CALLS),
-            "sdk span": lambda: per_call_seconds(sdk_span, CALLS),
+            "off + sdk span": lambda: per_call_seconds(off_then(sdk_span), CALLS),
             "spans": lambda: per_call_seconds(lambda: call(with_spans), CALLS),
         },
     )
@@ -95,7 +107,7 @@ def main() -> bool:
             report(
                 "observed call, OTel on vs off + the SDK alone",
                 best["on"],
-                best["off"] + best["sdk"],
+                best["off + sdk"],
                 1.2,
             ),
             # On top of the SDK's span: the span made current while the call is recorded,
@@ -103,7 +115,7 @@ def main() -> bool:
             report(
                 "observed call, span on vs off + the SDK's span alone",
                 best["spans"],
-                best["off"] + best["sdk span"],
+                best["off + sdk span"],
                 1.4,
             ),
         ]

@@ -167,9 +167,9 @@ class LLMCall:
         """Mark the call as answered by a stream: if it ends before the stream is read to its
         end, its missing usage is the stream's (``stream_closed``)."""
         if self._stream is None:
-            self._stream = StreamReader()
             if self._observer.otel_instruments() is not None:
                 self._chunk_gaps = []
+            self._stream = StreamReader(every_output=self._chunk_gaps is not None)
 
     def stream(self, events: Iterable[E]) -> Iterator[E]:
         """Pass a streamed response's events (or chunks) through unchanged, reading its usage

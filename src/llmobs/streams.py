@@ -54,21 +54,32 @@ class StreamReader:
 
     The first event tells the stream's shape; every later one is read by that shape's reader
     alone, which looks up only the fields it has (an absent attribute of the SDKs' objects
-    costs an exception)."""
+    costs an exception). Unless ``every_output``, a chunk after output has begun is read for
+    its usage only: its output is not looked for, which is most of a chunk's reading.
 
-    __slots__ = ("_read", "_started", "outputs", "usage")
+    Args:
+        every_output: tell each event that carries output (to time the gaps between them),
+            not only the first.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_read", "_started", "_told", "every_output", "outputs", "usage")
+
+    def __init__(self, *, every_output: bool = False) -> None:
         self.usage: TokenUsage | None = None
         self.outputs = False
+        self.every_output = every_output
+        self._told = False  # output has begun, and later outputs are not asked for
         self._started: TokenUsage | None = None  # Anthropic's message_start usage
         self._read: Callable[[Any], bool] = self._first
 
     def feed(self, event: Any) -> bool:
-        """Read one event; return whether it carries output. InvalidRecordError if it reports
-        counts that are not token counts."""
-        found = self._read(event)
-        self.outputs = self.outputs or found
+        """Read one event; return whether it carries output (after the first output, False
+        unless ``every_output``). InvalidRecordError if it reports counts that are not token
+        counts."""
+        found = self._read(event) and not self._told
+        if found:
+            self.outputs = True
+            self._told = not self.every_output
         return found
 
     def _first(self, event: Any) -> bool:
@@ -120,6 +131,8 @@ class StreamReader:
             self.usage = (
                 found if found is None or tier is None else replace(found, service_tier=tier)
             )
+        if self._told:
+            return False
         for choice in field_of(chunk, "choices") or ():
             delta = field_of(choice, "delta")
             if delta is not None and (
@@ -145,6 +158,8 @@ class StreamReader:
         usage = field_of(chunk, "usage_metadata")
         if usage is not None:
             self.usage = read_usage(usage)
+        if self._told:
+            return False
         for candidate in field_of(chunk, "candidates") or ():
             content = field_of(candidate, "content")
             if content is not None and field_of(content, "parts"):

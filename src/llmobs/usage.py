@@ -184,22 +184,22 @@ def _bedrock(usage: Any) -> TokenUsage:
 
 
 def _reader_of(usage: Any) -> Callable[[Any], TokenUsage] | None:
-    """The reader of a usage object's provider shape; None if it has none of them."""
-    kind = field_of(usage, "type")
-    if kind == "duration":
-        return _openai_audio_seconds
-    if kind == "tokens" and field_of(usage, "input_tokens") is not None:
-        return _openai_audio_tokens
+    """The reader of a usage object's provider shape; None if it has none of them. The most
+    common shapes are asked for first: a field a pydantic model lacks costs an exception."""
+    if field_of(usage, "prompt_tokens") is not None:
+        return _openai_chat
+    if field_of(usage, "input_tokens") is not None:
+        if field_of(usage, "type") == "tokens":
+            return _openai_audio_tokens
+        if field_of(usage, "input_tokens_details") is not None:
+            return _openai_responses
+        return _anthropic
     if field_of(usage, "inputTokens") is not None:
         return _bedrock
     if field_of(usage, "prompt_token_count") is not None:
         return _gemini
-    if field_of(usage, "prompt_tokens") is not None:
-        return _openai_chat
-    if field_of(usage, "input_tokens") is not None:
-        if field_of(usage, "input_tokens_details") is not None:
-            return _openai_responses
-        return _anthropic
+    if field_of(usage, "type") == "duration":
+        return _openai_audio_seconds
     return None
 
 

@@ -8,6 +8,8 @@ import asyncio
 
 import pytest
 
+from llmobs.streams import StreamReader
+
 from .samples import observed_stack, sample
 
 CHAT_CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
@@ -345,3 +347,19 @@ def test_an_aws_error_is_counted_by_its_error_code(observed):
         registry, "llm_errors_total", "nova-lite", "bedrock", error_type="ThrottlingException"
     )
     assert errors == 1
+
+
+@pytest.mark.parametrize(
+    "events",
+    [chat_chunks(["a", "b", "c"], CHAT_USAGE), ANTHROPIC_EVENTS, GEMINI_CHUNKS, RESPONSES_EVENTS],
+    ids=["chat", "anthropic", "gemini", "responses"],
+)
+def test_a_reader_tells_the_first_output_and_every_one_only_where_asked(events):
+    first_only, every = StreamReader(), StreamReader(every_output=True)
+    told = [first_only.feed(event) for event in events]
+    each = [every.feed(event) for event in events]
+    assert told.count(True) == 1
+    assert each.count(True) > 1
+    assert told.index(True) == each.index(True)
+    assert first_only.usage == every.usage is not None  # usage read after output began too
+    assert first_only.outputs and every.outputs

@@ -4,7 +4,7 @@ provider's rate-limit headroom read from the answers' headers."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,7 +40,6 @@ class Attempts:
 _ATTEMPTS: contextvars.ContextVar[Attempts | None] = contextvars.ContextVar(
     "llmobs_attempts", default=None
 )
-_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 #: Response headers of rate-limit headroom: (limit, (total header, remaining header)).
 _RATE_LIMIT_HEADERS = tuple(
     (limit, (f"x-ratelimit-limit-{limit}", f"x-ratelimit-remaining-{limit}"))
@@ -55,27 +54,46 @@ _RATE_LIMIT_HEADERS = tuple(
     )
     for limit in ("requests", "tokens", "input_tokens", "output_tokens")
 )
+#: Each such header's limit, and whether it is the total (0) or what remains (1).
+_HEADER_ROLES = {
+    name: (limit, index) for limit, names in _RATE_LIMIT_HEADERS for index, name in enumerate(names)
+}
+_RAW_HEADER_ROLES = {name.encode(): role for name, role in _HEADER_ROLES.items()}
 
 
 def read_headroom(
     metrics: LLMMetrics, provider: str, model: str, headers: Mapping[str, str]
 ) -> None:
     """Set the rate-limit headroom gauges from a provider's response headers, where present."""
-    limits = {
-        name.lower(): value
-        for name, value in headers.items()
-        if name.lower().startswith(_RATE_LIMIT_PREFIXES)
-    }
-    if not limits:
-        return
-    for limit, (total_key, left_key) in _RATE_LIMIT_HEADERS:
-        total, left = limits.get(total_key), limits.get(left_key)
+    for limit, (total, left) in headroom_headers(headers).items():
         if total is not None and left is not None:
             try:
                 whole, remaining = int(float(total)), int(float(left))
             except ValueError:
                 continue
             metrics.set_rate_limit(provider, model, limit, remaining, whole)
+
+
+def headroom_headers(headers: Mapping[str, str]) -> dict[str, list[Any]]:
+    """The rate-limit headers among ``headers``, whatever their case, as ``{limit: [total,
+    remaining]}`` (None where one is missing). httpx's headers are read from their raw bytes,
+    so that the others (an answer has a score of them) are not decoded."""
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):
+        return _by_limit(raw, _RAW_HEADER_ROLES)
+    return _by_limit(headers.items(), _HEADER_ROLES)
+
+
+def _by_limit(
+    pairs: Iterable[tuple[Any, Any]], roles: Mapping[Any, tuple[str, int]]
+) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for name, value in pairs:
+        role = roles.get(name.lower())
+        if role is not None:
+            limit, index = role
+            found.setdefault(limit, [None, None])[index] = value
+    return found
 
 
 def saw_answer(status: int, headers: Mapping[str, str]) -> None:
