@@ -3,7 +3,8 @@ against a real VictoriaMetrics holding the same history.
 
 Writes 24 h of 15 s history (``fleet_history``) with ``promtool tsdb create-blocks-from
 openmetrics``, starts the real Prometheus on it with the generated rules, backfills the recording
-rules with ``promtool tsdb create-blocks-from rules``, waits until Prometheus has merged the
+rules with ``promtool tsdb create-blocks-from rules`` (a run per core at a time: one run keeps
+Prometheus busy on one query at a time), waits until Prometheus has merged the
 overlapping blocks, then times one full refresh of the generated dashboard
 (``dashboard_refresh``). The same refresh with each panel's raw-series query (the plan's
 ``baseline``) is timed in the same run, in interleaved rounds, and the best round of each is
@@ -22,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,10 @@ PER_BUCKET = re.compile(r"^agent_id_le_")
 POINTS_PER_BACKFILL_QUERY = 4_000_000
 #: The longest Prometheus may wait to merge the overlapping blocks before the timing starts.
 SETTLE_SECONDS = 3600
+#: promtool runs side by side: each evaluates its rules one query at a time, using one core.
+WORKERS = os.cpu_count() or 2
+#: Files the window rules are dealt into, so that the runs share the cores evenly.
+WINDOW_FILES = 2 * WORKERS
 CONFIG = """
 apiVersion: obsgen/v1
 prometheus:
@@ -89,14 +95,16 @@ def _kept(folder: Path, name: str, expected: dict[str, object]) -> dict[str, obj
 
 
 def _import_history(fleet: Fleet, data: Path) -> int:
-    """Write and import the fleet's history into ``data``, two files at a time; the samples."""
-    with ProcessPoolExecutor(2) as pool:
+    """Write and import the fleet's history into ``data``, a file per core at a time; the
+    samples."""
+    with ProcessPoolExecutor(WORKERS) as pool:
         parts = [(fleet, w, s, data) for w in fleet.blocks() for s in fleet.agent_slices()]
         return sum(pool.map(_import_block, parts))
 
 
 def _write_rule_files(plan, folder: Path) -> dict[str, Path]:
-    """The plan's recording rules in four files, by how they are backfilled, and its alerts.
+    """The plan's recording rules in files by how they are backfilled (the window rules in
+    several, run side by side), and its alerts.
 
     Rules that read other rules (``derived``) are backfilled after those, from their blocks:
     promtool evaluates every rule against the Prometheus, which holds no rule's history yet."""
@@ -109,7 +117,9 @@ def _write_rule_files(plan, folder: Path) -> dict[str, Path]:
     rest = [r for r in rules if r not in kinds["derived"]]
     kinds["long"] = [r for r in rest if LONG_WINDOWS.search(r.record)]
     kinds["per-bucket"] = [r for r in rest if PER_BUCKET.search(r.record)]
-    kinds["window"] = [r for r in rest if r not in kinds["long"] + kinds["per-bucket"]]
+    window = [r for r in rest if r not in kinds["long"] + kinds["per-bucket"]]
+    for part in range(WINDOW_FILES):  # dealt round, so that each file has heavy rules and light
+        kinds[f"window-{part}"] = window[part::WINDOW_FILES]
     files = {}
     for name, chosen in kinds.items():
         group = planning.RecordingGroup(f"bench-{name}", "1m", tuple(chosen))
@@ -131,10 +141,12 @@ def _time_slices(fleet: Fleet) -> list[tuple[int, int]]:
 
 
 def _backfill_stages(fleet: Fleet, files: dict[str, Path]) -> list[list[tuple[Path, int, int]]]:
-    """promtool runs (rule file, start, end) in stages: a stage reads the blocks of the last."""
+    """promtool runs (rule file, start, end) in stages, the longest first: a stage reads the
+    blocks of the last."""
+    windows = [path for name, path in files.items() if name.startswith("window-")]
     return [
         [
-            (files["window"], fleet.start, fleet.end),
+            *((path, fleet.start, fleet.end) for path in windows),
             (files["long"], fleet.end - 600, fleet.end),
             *((files["per-bucket"], max(a, fleet.start), b - 1) for a, b in _time_slices(fleet)),
         ],
@@ -163,7 +175,9 @@ def _backfill(folder: Path, data: Path, stages: list[list[tuple[Path, int, int]]
 def _run_promtool_rules(
     prometheus: Prometheus, runs: list[tuple[Path, int, int]], out: Path
 ) -> None:
-    for path, start, end in runs:
+    """The ``runs``, ``WORKERS`` at a time, in their order (each writes blocks of its own)."""
+
+    def run(path: Path, start: int, end: int) -> None:
         _run(
             "promtool",
             "tsdb",
@@ -176,6 +190,10 @@ def _run_promtool_rules(
             f"--output-dir={out}",
             str(path),
         )
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for finished in [pool.submit(run, *each) for each in runs]:
+            finished.result()
 
 
 def _overlapping_blocks(data: Path) -> int:
