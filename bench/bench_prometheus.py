@@ -1,8 +1,8 @@
 """One dashboard refresh against a real Prometheus holding a fleet's day of history, and
 against a real VictoriaMetrics holding the same history.
 
-Writes 24 h of 15 s history (``fleet_history``) with ``promtool tsdb create-blocks-from
-openmetrics``, starts the real Prometheus on it with the generated rules, backfills the recording
+Sends 24 h of 15 s history (``fleet_history``) to the real Prometheus over remote write, oldest
+first, restarts it over the blocks it cut with the generated rules, backfills the recording
 rules with ``promtool tsdb create-blocks-from rules`` (a run per core at a time: one run keeps
 Prometheus busy on one query at a time), waits until Prometheus has merged the
 overlapping blocks, then times one full refresh of the generated dashboard
@@ -39,8 +39,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dashboard_refresh import Choice, best, refresh, slowest
-from fleet_history import BLOCK_SECONDS, Fleet, write_block
+from fleet_history import BLOCK_SECONDS, Fleet, write_request
 from query_servers import Prometheus, VictoriaMetrics
+from remote_write import send
 
 from llmobs.schema import REQUEST_DURATION
 from obsgen import plan as planning
@@ -76,12 +77,10 @@ def _run(*command: str) -> None:
         raise SystemExit(f"{' '.join(command[:4])} failed:\n{result.stdout}{result.stderr}")
 
 
-def _import_block(args: tuple[Fleet, tuple[int, int], range, Path]) -> int:
-    fleet, window, agents, folder = args
-    text = folder / f"history-{window[0]}-{agents.start}.om"
-    samples = write_block(fleet, window, agents, text)
-    _run("promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", str(text), str(folder))
-    text.unlink()
+def _send_slice(args: tuple[Fleet, tuple[int, int], range, str]) -> int:
+    fleet, chunk, agents, url = args
+    request, samples = write_request(fleet, chunk, agents)
+    send(url, request)
     return samples
 
 
@@ -94,12 +93,20 @@ def _kept(folder: Path, name: str, expected: dict[str, object]) -> dict[str, obj
     return recorded if all(recorded.get(k) == v for k, v in expected.items()) else None
 
 
-def _import_history(fleet: Fleet, data: Path) -> int:
-    """Write and import the fleet's history into ``data``, a file per core at a time; the
-    samples."""
-    with ProcessPoolExecutor(WORKERS) as pool:
-        parts = [(fleet, w, s, data) for w in fleet.blocks() for s in fleet.agent_slices()]
-        return sum(pool.map(_import_block, parts))
+def _import_history(fleet: Fleet, folder: Path, data: Path) -> int:
+    """Send the fleet's history to a Prometheus over ``data``, a request per core at a time,
+    every slice of a half hour before the next half hour's; the samples. Prometheus cuts the
+    blocks as it goes and keeps the last hours in its head (and write-ahead log)."""
+    prometheus = Prometheus(data, [], folder, receive=True)
+    samples = 0
+    try:
+        with ProcessPoolExecutor(WORKERS) as pool:
+            for chunk in fleet.chunks():
+                parts = [(fleet, chunk, s, prometheus.write_url) for s in fleet.agent_slices()]
+                samples += sum(pool.map(_send_slice, parts))
+    finally:
+        prometheus.stop()
+    return samples
 
 
 def _write_rule_files(plan, folder: Path) -> dict[str, Path]:
@@ -242,12 +249,9 @@ def _prepare(options, folder: Path, data: Path) -> Fleet:
     fleet = Fleet(options.agents, options.models, options.providers, end)
     print(f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s")
     started = time.perf_counter()
-    samples = _import_history(fleet, data)
+    samples = _import_history(fleet, folder, data)
     (folder / "history.json").write_text(json.dumps({**shape, "end": end, "samples": samples}))
-    print(
-        f"history: {samples:,} samples written and imported in "
-        f"{time.perf_counter() - started:.0f} s"
-    )
+    print(f"history: {samples:,} samples sent in {time.perf_counter() - started:.0f} s")
     return fleet
 
 

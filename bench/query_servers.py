@@ -49,9 +49,10 @@ class Server(QueryAPI):
 
 
 class Prometheus(Server):
-    """A Prometheus over ``data``, loading ``rules``."""
+    """A Prometheus over ``data``, loading ``rules``; with ``receive``, a remote-write
+    receiver at ``write_url``."""
 
-    def __init__(self, data: Path, rules: list[Path], folder: Path) -> None:
+    def __init__(self, data: Path, rules: list[Path], folder: Path, receive: bool = False) -> None:
         port = free_port()
         config = folder / "prometheus.yml"
         files = json.dumps([str(r) for r in rules])
@@ -69,6 +70,9 @@ class Prometheus(Server):
             "--storage.tsdb.max-block-duration=2h",
             "--web.enable-admin-api",  # for the snapshot VictoriaMetrics imports
         ]
+        if receive:
+            command.append("--web.enable-remote-write-receiver")
+        self.write_url = f"http://127.0.0.1:{port}/api/v1/write"
         super().__init__(command, port, "/-/ready", folder / "prometheus.log")
 
     def snapshot(self, data: Path) -> Path:

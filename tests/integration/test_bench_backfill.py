@@ -1,10 +1,15 @@
-"""``make bench-prometheus --keep``: a run stopped inside a backfill stage leaves partial
-blocks, which the next run's stage must not add to the history it times."""
+"""``make bench-prometheus``: the history it sends arrives whole, and with ``--keep`` a run
+stopped inside a backfill stage leaves partial blocks, which the next run's stage must not add
+to the history it times."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_prometheus  # noqa: E402
+import fleet_history  # noqa: E402
+from fleet_history import Fleet  # noqa: E402
+from query_servers import Prometheus  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs prometheus")
 
@@ -25,3 +33,36 @@ def test_a_stage_stopped_midway_leaves_nothing_for_the_next_run(tmp_path):
     (partial / "meta.json").write_text("{}")
     assert bench_prometheus._backfill(tmp_path, data, [[]]) == 0
     assert not (data / partial.name).exists()
+
+
+def _query(url: str, expr: str, at: int) -> list[dict]:
+    params = urllib.parse.urlencode({"query": expr, "time": at})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=60) as response:
+        return json.loads(response.read())["data"]["result"]
+
+
+def test_the_history_sent_over_remote_write_reads_back_sample_for_sample(tmp_path):
+    """Every sample sent arrives, with its value to the last bit, and Prometheus cuts blocks of
+    the hours its head has moved past."""
+    fleet = Fleet(agents=3, models=2, providers=1, end=int(time.time()) // 60 * 60 - 600, hours=5)
+    data = tmp_path / "data"
+    data.mkdir()
+    sent = bench_prometheus._import_history(fleet, tmp_path, data)
+    assert sent > 0
+    assert list(data.glob("*/meta.json")), "no block was cut"
+    prometheus = Prometheus(data, [], tmp_path)
+    try:
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/label/__name__/values") as names:
+            counts = [
+                _query(prometheus.url, f"sum(count_over_time({name}[6h]))", fleet.end)
+                for name in json.loads(names.read())["data"]
+            ]
+        assert sum(int(count[0]["value"][1]) for count in counts) == sent
+        cost = 'llm_cost_total{agent_id="team1.agent1",model="model-1"}'
+        value = float(_query(prometheus.url, cost, fleet.end)[0]["value"][1])
+        per_second = 0.05 / (1 + 1 / 10) * 0.002 * 2
+        assert value == per_second * fleet_history._day_curve(fleet)[-1]
+        active = _query(prometheus.url, 'llm_active_requests{agent_id="team2.agent2"}', fleet.end)
+        assert [float(s["value"][1]) for s in active] == [2.0]
+    finally:
+        prometheus.stop()
