@@ -232,26 +232,42 @@ def _settle(data: Path) -> str:
     return f"{count} blocks still overlapping after {SETTLE_SECONDS} s (timed anyway)"
 
 
+def _flush_head(folder: Path, data: Path) -> None:
+    """Cut the hours Prometheus kept in its head into a block and drop its write-ahead log: the
+    Prometheus that evaluates the rules while the dashboard is timed would cut it meanwhile."""
+    prometheus = Prometheus(data, [], folder)
+    try:
+        snapshot = prometheus.snapshot(data)
+    finally:
+        prometheus.stop()
+    for block in snapshot.iterdir():  # the blocks of ``data`` linked, and the head's
+        if not (data / block.name).exists():
+            shutil.move(str(block), data / block.name)
+    for leftover in ("snapshots", "wal", "chunks_head"):
+        shutil.rmtree(data / leftover, ignore_errors=True)
+
+
 def _prepare(options, folder: Path, data: Path) -> Fleet:
-    """The fleet's history in ``data``: written and imported, or kept from an earlier run."""
+    """The fleet's history in ``data``, all in blocks: sent, or kept from an earlier run."""
     shape = {"agents": options.agents, "models": options.models, "providers": options.providers}
     history = _kept(folder, "history.json", shape)
-    if history is not None:
-        fleet = Fleet(options.agents, options.models, options.providers, int(history["end"]))
-        print(
-            f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s"
-        )
-        print(f"history: {history['samples']:,} samples, kept in {data}")
-        return fleet
-    if any(data.iterdir()):
+    if history is None and any(data.iterdir()):
         raise SystemExit(f"{data} holds data of another fleet: choose an empty folder")
-    end = int(time.time()) // 60 * 60 - 600
+    end = int(history["end"]) if history else int(time.time()) // 60 * 60 - 600
     fleet = Fleet(options.agents, options.models, options.providers, end)
     print(f"fleet: {fleet.label_sets:,} label sets, {fleet.hours} h of {fleet.scrape_seconds} s")
-    started = time.perf_counter()
-    samples = _import_history(fleet, folder, data)
-    (folder / "history.json").write_text(json.dumps({**shape, "end": end, "samples": samples}))
-    print(f"history: {samples:,} samples sent in {time.perf_counter() - started:.0f} s")
+    if history is None:
+        started = time.perf_counter()
+        history = {**shape, "end": end, "samples": _import_history(fleet, folder, data)}
+        (folder / "history.json").write_text(json.dumps(history))
+        print(
+            f"history: {history['samples']:,} samples sent in {time.perf_counter() - started:.0f} s"
+        )
+    else:
+        print(f"history: {history['samples']:,} samples, kept in {data}")
+    if not history.get("flushed"):
+        _flush_head(folder, data)
+        (folder / "history.json").write_text(json.dumps({**history, "flushed": True}))
     return fleet
 
 

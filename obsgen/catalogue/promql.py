@@ -250,9 +250,16 @@ def _others(label: str, filters: tuple[str, ...]) -> str:
     return "".join(f"${other}" for other in filters if other != label)
 
 
+def _not_all(variables: str) -> tuple[str, str, str]:
+    """A matcher true unless every one of ``variables`` (concatenated) is at All. The trailing
+    ``.*`` changes no match, but keeps the regex from being ``.*`` alone: VictoriaMetrics reads
+    ``!~".*"`` as true of every series, and the branch not taken would add them to the answer."""
+    return (ALL_SELECTED, "!~", f"{variables}.*")
+
+
 def _chosen_alone(label: str, filters: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """Matchers true when ``label`` is the only one of ``filters`` not at All."""
-    return [(ALL_SELECTED, "=~", _others(label, filters)), (ALL_SELECTED, "!~", f"${label}")]
+    return [(ALL_SELECTED, "=~", _others(label, filters)), _not_all(f"${label}")]
 
 
 def _either(
@@ -266,16 +273,17 @@ def _either(
 ) -> str:
     """``read`` of ``coarse`` when every variable in ``filters`` is at All; of ``singles[f]``
     (kept by ``f`` and ``by``) filtered by ``f`` when ``f`` alone is chosen; else of ``fine``
-    filtered by them all. The three cases exclude each other, so one branch answers."""
+    filtered by them all (with one variable, no such case). The cases exclude each other, so one
+    branch answers."""
     filters, matchers = tuple(filters), tuple(matchers)
     switch = "".join(f"${label}" for label in filters)
     branches = [selector(coarse, [*matchers, (ALL_SELECTED, "=~", switch)])]
     for label in filters:
         alone = _chosen_alone(label, filters)
         branches.append(selector(singles[label], [*matchers, *variable_matchers([label]), *alone]))
-    # Two or more chosen: for every variable, another one is chosen.
-    several = [(ALL_SELECTED, "!~", _others(f, filters)) for f in filters]
-    branches.append(selector(fine, [*matchers, *variable_matchers(filters), *several]))
+    if len(filters) > 1:  # two or more chosen: for every variable, another one is chosen
+        several = [_not_all(_others(f, filters)) for f in filters]
+        branches.append(selector(fine, [*matchers, *variable_matchers(filters), *several]))
     reads = (aggregate("sum", read.format(branch), by) for branch in branches)
     return "(" + "\nor\n".join(reads) + ")"
 

@@ -42,14 +42,18 @@ def _query(url: str, expr: str, at: int) -> list[dict]:
 
 
 def test_the_history_sent_over_remote_write_reads_back_sample_for_sample(tmp_path):
-    """Every sample sent arrives, with its value to the last bit, and Prometheus cuts blocks of
-    the hours its head has moved past."""
+    """Every sample sent arrives, with its value to the last bit, and ends in blocks: those
+    Prometheus cut of the hours its head moved past, and the head's own."""
     fleet = Fleet(agents=3, models=2, providers=1, end=int(time.time()) // 60 * 60 - 600, hours=5)
     data = tmp_path / "data"
     data.mkdir()
     sent = bench_prometheus._import_history(fleet, tmp_path, data)
     assert sent > 0
-    assert list(data.glob("*/meta.json")), "no block was cut"
+    cut = {meta.parent.name for meta in data.glob("*/meta.json")}
+    assert cut, "no block was cut"
+    bench_prometheus._flush_head(tmp_path, data)
+    assert {meta.parent.name for meta in data.glob("*/meta.json")} > cut
+    assert not (data / "wal").exists()
     prometheus = Prometheus(data, [], tmp_path)
     try:
         with urllib.request.urlopen(f"{prometheus.url}/api/v1/label/__name__/values") as names:

@@ -186,6 +186,21 @@ def test_one_branch_of_each_switched_read_answers_and_it_filters_by_what_is_chos
                 assert filtered == relevant, (title, rule, chosen)
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=["default", "full"])
+def test_no_switch_regex_is_dot_star_alone_with_every_variable_at_all(path):
+    """VictoriaMetrics reads ``!~".*"`` as true of every series: a branch so switched off
+    would answer there too."""
+    for title, exprs in panel_queries(load(path)).items():
+        for expr in exprs:
+            for rule, matchers in _switched_selectors(expr):
+                for label, op, value in matchers:
+                    at_all = value
+                    for variable in VARIABLE_NAMES:
+                        at_all = at_all.replace(f"${variable}", ".*")
+                    if label == ALL_SELECTED and op == "!~":
+                        assert at_all != ".*", (title, rule, matchers)
+
+
 def quantile_arguments(expr: str) -> list[str]:
     """The second argument of every ``histogram_quantile(...)`` in ``expr``."""
     arguments = []
