@@ -78,11 +78,11 @@ def _day_curve(fleet: Fleet) -> list[float]:
     return cumulated
 
 
-def _labels(**labels: str) -> tuple[tuple[str, str], ...]:
-    return (*labels.items(), *JOB)
-
-
 Labels = tuple[tuple[str, str], ...]
+
+
+def _labels(**labels: str) -> Labels:
+    return (*labels.items(), *JOB)
 
 
 def _named(name: str, labels: Labels) -> Labels:

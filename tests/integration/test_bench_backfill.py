@@ -4,12 +4,9 @@ to the history it times."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,8 @@ import fleet_history  # noqa: E402
 from fleet_history import Fleet  # noqa: E402
 from query_servers import Prometheus  # noqa: E402
 
+from tests.dashboard_queries import QueryAPI  # noqa: E402
+
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs prometheus")
 
 
@@ -33,12 +32,6 @@ def test_a_stage_stopped_midway_leaves_nothing_for_the_next_run(tmp_path):
     (partial / "meta.json").write_text("{}")
     assert bench_prometheus._backfill(tmp_path, data, [[]]) == 0
     assert not (data / partial.name).exists()
-
-
-def _query(url: str, expr: str, at: int) -> list[dict]:
-    params = urllib.parse.urlencode({"query": expr, "time": at})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=60) as response:
-        return json.loads(response.read())["data"]["result"]
 
 
 def test_the_history_sent_over_remote_write_reads_back_sample_for_sample(tmp_path):
@@ -55,18 +48,15 @@ def test_the_history_sent_over_remote_write_reads_back_sample_for_sample(tmp_pat
     assert {meta.parent.name for meta in data.glob("*/meta.json")} > cut
     assert not (data / "wal").exists()
     prometheus = Prometheus(data, [], tmp_path)
+    api = QueryAPI(prometheus.url)
     try:
-        with urllib.request.urlopen(f"{prometheus.url}/api/v1/label/__name__/values") as names:
-            counts = [
-                _query(prometheus.url, f"sum(count_over_time({name}[6h]))", fleet.end)
-                for name in json.loads(names.read())["data"]
-            ]
-        assert sum(int(count[0]["value"][1]) for count in counts) == sent
+        names = api.get(f"{prometheus.url}/api/v1/label/__name__/values")["data"]
+        counts = [api.value(f"sum(count_over_time({name}[6h]))", fleet.end) for name in names]
+        assert sum(counts) == sent
         cost = 'llm_cost_total{agent_id="team1.agent1",model="model-1"}'
-        value = float(_query(prometheus.url, cost, fleet.end)[0]["value"][1])
         per_second = 0.05 / (1 + 1 / 10) * 0.002 * 2
-        assert value == per_second * fleet_history._day_curve(fleet)[-1]
-        active = _query(prometheus.url, 'llm_active_requests{agent_id="team2.agent2"}', fleet.end)
+        assert api.value(cost, fleet.end) == per_second * fleet_history._day_curve(fleet)[-1]
+        active = api.query('llm_active_requests{agent_id="team2.agent2"}', fleet.end)
         assert [float(s["value"][1]) for s in active] == [2.0]
     finally:
         prometheus.stop()

@@ -7,14 +7,14 @@ import json
 import shutil
 import subprocess
 import time
-import urllib.parse
 import urllib.request
 
 import pytest
 
 from obsgen import plan as planning
 from obsgen.config import parse
-from tests.helpers import eventually, free_port
+from tests.dashboard_queries import QueryAPI, substitute
+from tests.helpers import eventually, free_port, wait_until_serving
 
 pytestmark = pytest.mark.skipif(
     shutil.which("victoria-metrics") is None, reason="needs victoria-metrics"
@@ -35,23 +35,15 @@ def store(tmp_path):
             "-search.latencyOffset=0s",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        eventually(lambda: _healthy(url), "the store never answered /health")
+        wait_until_serving(f"{url}/health", process)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def _import(url: str, now: int) -> None:
@@ -65,8 +57,12 @@ def _import(url: str, now: int) -> None:
             stamps = [1000 * (now - 60 * i) for i in range(5)]
             lines.append(json.dumps({"metric": metric, "values": [1.0] * 5, "timestamps": stamps}))
     body = "\n".join(lines).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{url}/api/v1/import", data=body), timeout=30)
-    urllib.request.urlopen(f"{url}/internal/force_flush", timeout=30)
+    for request in (
+        urllib.request.Request(f"{url}/api/v1/import", data=body),
+        f"{url}/internal/force_flush",
+    ):
+        with urllib.request.urlopen(request, timeout=30):
+            pass
 
 
 def test_every_variable_at_all_reads_only_the_ten_busiest_agents(store):
@@ -74,14 +70,8 @@ def test_every_variable_at_all_reads_only_the_ten_busiest_agents(store):
     _import(store, now)
     plan = planning.build(parse({"apiVersion": "obsgen/v1"}, {}, "obsgen.yaml"))
     (panel,) = [p for p in plan.dashboard.panels if p.title == "Requests per Agent"]
-    expr = panel.queries[0].expr
-    for variable in ("agent_id", "model", "provider"):
-        expr = expr.replace(f"${variable}", ".*")
-    query = urllib.parse.urlencode({"query": expr, "time": now})
-
-    def answered() -> list[dict]:
-        with urllib.request.urlopen(f"{store}/api/v1/query?{query}", timeout=30) as response:
-            return json.loads(response.read())["data"]["result"]
-
-    agents = eventually(answered, "the store never answered the panel's query")
+    expr = substitute(panel.queries[0].expr, {}, 3600, 60)
+    agents = eventually(
+        lambda: QueryAPI(store).query(expr, now), "the store never answered the panel's query"
+    )
     assert sorted(s["metric"]["agent_id"] for s in agents) == sorted(f"agent{a}" for a in range(10))
